@@ -1,0 +1,34 @@
+/** `kpki ca-hash`, `kpki token`, `kpki certificate-key`: the facts `kubeadm join` needs. */
+import { readFile } from 'node:fs/promises';
+import { createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { bootstrapToken, caCertHash, certificateKey } from '../../pki/join.js';
+import { PemError } from '../../pki/errors.js';
+import { EXIT } from '../exit.js';
+
+const rand = (n: number) => new Uint8Array(randomBytes(n));
+const print = (json: boolean, key: string, value: string) =>
+  process.stdout.write(json ? `${JSON.stringify({ [key]: value })}\n` : `${value}\n`);
+
+export async function caHash(o: { out: string; cert?: string; json: boolean }): Promise<number> {
+  const file = o.cert ?? join(o.out, 'pki', 'ca.crt');
+  let spki: Uint8Array<ArrayBuffer>;
+  try {
+    const cert = new X509Certificate(await readFile(file));
+    spki = new Uint8Array(createPublicKey(cert.publicKey).export({ type: 'spki', format: 'der' }));
+  } catch (cause) {
+    throw new PemError(file, (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable certificate', { cause });
+  }
+  print(o.json, 'caCertHash', await caCertHash(spki, webcrypto as unknown as Crypto));
+  return EXIT.ok;
+}
+
+export async function token(o: { json: boolean }): Promise<number> {
+  print(o.json, 'token', bootstrapToken(rand));
+  return EXIT.ok;
+}
+
+export async function certKey(o: { json: boolean }): Promise<number> {
+  print(o.json, 'certificateKey', certificateKey(rand));
+  return EXIT.ok;
+}

@@ -1,0 +1,136 @@
+/**
+ * THE catalog: every credential kpki knows, as data (modelled on kubeadm's certlist.go).
+ * Identities follow kubeadm 1.29+; the kubelet serving cert and kube-proxy kubeconfig
+ * follow the binary-install guides. Order here is presentation order only: signing order
+ * is derived from `signer`, never from position.
+ */
+import { firstHost } from '../plan/net.js';
+import type { CaEntry, CatalogEntry, CertEntry, KeyPairEntry, KubeconfigEntry, NodeContext, SanInput } from './types.js';
+
+const PKI = 'etc/kubernetes/pki';
+const CLIENT = ['clientAuth'] as const;
+const SERVER = ['serverAuth'] as const;
+const SERVER_CLIENT = ['serverAuth', 'clientAuth'] as const;
+
+/**
+ * CA keys stay in the cluster store; only `ca.key` goes to control-plane nodes, because
+ * kube-controller-manager signs kubelet CSRs with it. Without front-proxy-ca.key and
+ * etcd/ca.key on a node, kubeadm treats those CAs as external and uses the certs as given.
+ */
+export const CAS = [
+  {
+    kind: 'ca', id: 'ca', title: 'Kubernetes CA: signs the apiserver, clients and kubelets',
+    cn: 'kubernetes', stem: 'ca', certOn: ['control-plane', 'kubelet'], keyOn: ['control-plane'],
+  },
+  {
+    kind: 'ca', id: 'front-proxy-ca', title: 'Front-proxy CA: trusted by aggregated API servers',
+    cn: 'front-proxy-ca', stem: 'front-proxy-ca', certOn: ['control-plane'], keyOn: [],
+  },
+  {
+    kind: 'ca', id: 'etcd-ca', title: 'etcd CA: signs etcd members and etcd clients',
+    cn: 'etcd-ca', stem: 'etcd/ca', certOn: ['control-plane', 'etcd-member'], keyOn: [],
+  },
+] as const satisfies readonly CaEntry[];
+
+export const KEYPAIRS = [
+  {
+    kind: 'keypair', id: 'sa', title: 'Service-account token signing key pair (not a certificate)',
+    stem: 'sa', on: ['control-plane'],
+  },
+] as const satisfies readonly KeyPairEntry[];
+
+/** SANs of the apiserver: in-cluster names, the first service IP per family, the node, the endpoint. */
+function apiserverSans({ plan, node }: NodeContext): SanInput {
+  const svc = 'kubernetes.default.svc';
+  return {
+    dns: [node.name, 'kubernetes', 'kubernetes.default', svc, `${svc}.${plan.networking.dnsDomain}`],
+    ips: [...plan.networking.serviceSubnets.map(firstHost), node.address],
+    any: [plan.controlPlaneEndpoint.host, ...plan.apiServer.certSANs, ...node.extraSANs],
+  };
+}
+
+/** kubeadm's etcd member SANs: reachable by name, by address and on loopback. */
+function etcdMemberSans({ node }: NodeContext): SanInput {
+  return { dns: [node.name, 'localhost'], ips: [node.address, '127.0.0.1', '::1'], any: node.extraSANs };
+}
+
+const nodeIdentity = ({ node }: NodeContext) => ({ cn: `system:node:${node.name}`, o: ['system:nodes'] });
+
+export const CERTS = [
+  {
+    kind: 'cert', id: 'apiserver', title: 'kube-apiserver serving certificate',
+    signer: 'ca', on: 'control-plane', usages: SERVER, path: `${PKI}/apiserver`,
+    identity: () => ({ cn: 'kube-apiserver', o: [] }), sans: apiserverSans,
+  },
+  {
+    kind: 'cert', id: 'apiserver-kubelet-client', title: 'kube-apiserver client certificate for kubelets',
+    signer: 'ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/apiserver-kubelet-client`,
+    identity: () => ({ cn: 'kube-apiserver-kubelet-client', o: ['kubeadm:cluster-admins'] }),
+  },
+  {
+    kind: 'cert', id: 'front-proxy-client', title: 'kube-apiserver client certificate for the front proxy',
+    signer: 'front-proxy-ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/front-proxy-client`,
+    identity: () => ({ cn: 'front-proxy-client', o: [] }),
+  },
+  {
+    kind: 'cert', id: 'apiserver-etcd-client', title: 'kube-apiserver client certificate for etcd',
+    signer: 'etcd-ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/apiserver-etcd-client`,
+    identity: () => ({ cn: 'kube-apiserver-etcd-client', o: [] }),
+  },
+  {
+    kind: 'cert', id: 'etcd-server', title: 'etcd serving certificate',
+    signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/server`,
+    identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
+  },
+  {
+    kind: 'cert', id: 'etcd-peer', title: 'etcd peer certificate',
+    signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/peer`,
+    identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
+  },
+  {
+    kind: 'cert', id: 'etcd-healthcheck-client', title: 'client certificate for etcd health checks',
+    signer: 'etcd-ca', on: 'etcd-member', usages: CLIENT, path: `${PKI}/etcd/healthcheck-client`,
+    identity: () => ({ cn: 'kube-etcd-healthcheck-client', o: [] }),
+  },
+  {
+    kind: 'cert', id: 'kubelet-serving', title: 'kubelet serving certificate, CA-signed (no CSR approver needed)',
+    signer: 'ca', on: 'kubelet', usages: SERVER, path: 'var/lib/kubelet/pki/kubelet',
+    identity: nodeIdentity,
+    sans: ({ node }) => ({ dns: [node.name], ips: [node.address], any: node.extraSANs }),
+  },
+] as const satisfies readonly CertEntry[];
+
+export const KUBECONFIGS = [
+  {
+    kind: 'kubeconfig', id: 'admin.conf', title: 'cluster administrator (kubeadm:cluster-admins)',
+    signer: 'ca', on: 'control-plane', server: 'endpoint', path: 'etc/kubernetes/admin.conf',
+    identity: () => ({ cn: 'kubernetes-admin', o: ['kubeadm:cluster-admins'] }),
+  },
+  {
+    kind: 'kubeconfig', id: 'super-admin.conf', title: 'break-glass superuser (system:masters)',
+    signer: 'ca', on: 'first-control-plane', server: 'endpoint', path: 'etc/kubernetes/super-admin.conf',
+    identity: () => ({ cn: 'kubernetes-super-admin', o: ['system:masters'] }),
+  },
+  {
+    kind: 'kubeconfig', id: 'controller-manager.conf', title: 'kube-controller-manager',
+    signer: 'ca', on: 'control-plane', server: 'local', path: 'etc/kubernetes/controller-manager.conf',
+    identity: () => ({ cn: 'system:kube-controller-manager', o: [] }),
+  },
+  {
+    kind: 'kubeconfig', id: 'scheduler.conf', title: 'kube-scheduler',
+    signer: 'ca', on: 'control-plane', server: 'local', path: 'etc/kubernetes/scheduler.conf',
+    identity: () => ({ cn: 'system:kube-scheduler', o: [] }),
+  },
+  {
+    kind: 'kubeconfig', id: 'kubelet.conf', title: 'kubelet client identity (Node authorizer)',
+    signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kubelet.conf',
+    identity: nodeIdentity,
+  },
+  {
+    kind: 'kubeconfig', id: 'kube-proxy.conf', title: 'kube-proxy (bound to system:node-proxier by default)',
+    signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kube-proxy.conf',
+    identity: () => ({ cn: 'system:kube-proxy', o: [] }),
+  },
+] as const satisfies readonly KubeconfigEntry[];
+
+export const CATALOG: readonly CatalogEntry[] = [...CAS, ...KEYPAIRS, ...CERTS, ...KUBECONFIGS];

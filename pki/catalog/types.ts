@@ -1,0 +1,94 @@
+/**
+ * Types of the certificate catalog: one entry per *kind* of credential, as data.
+ * Generation, audit, renewal and CSR generation all read the same entries
+ * (see entries.ts); nothing else in kpki lists certificates by hand.
+ */
+import type { Plan, PlanNode } from '../plan/types.js';
+
+export type CaId = 'ca' | 'front-proxy-ca' | 'etcd-ca';
+export type Usage = 'serverAuth' | 'clientAuth';
+
+/** Which nodes of the plan an entry applies to. */
+export type NodeSelector =
+  | 'control-plane'
+  /** The first control-plane node in plan order (kubeadm's `init` node). */
+  | 'first-control-plane'
+  /** Control-plane nodes when etcd is stacked, nodes with role `etcd` when external. */
+  | 'etcd-member'
+  /** Every node that runs a kubelet: control-plane and worker nodes. */
+  | 'kubelet';
+
+export interface Identity {
+  readonly cn: string;
+  /** Organisations, in order; empty for none. */
+  readonly o: readonly string[];
+}
+
+/** Subject alternative names before normalisation (duplicates allowed, IPs not yet split). */
+export interface SanInput {
+  readonly dns?: readonly string[];
+  readonly ips?: readonly string[];
+  /** Entries that may be either (certSANs, extraSANs, endpoint host); sorted out by resolve. */
+  readonly any?: readonly string[];
+}
+
+/** What a resolver gets: the plan and, for per-node entries, the node. */
+export interface NodeContext {
+  readonly plan: Plan;
+  readonly node: PlanNode;
+}
+
+interface EntryBase {
+  /** Stable id, used on the CLI, in reports and in JSON output. */
+  readonly id: string;
+  /** One line for --help and tables. */
+  readonly title: string;
+}
+
+/** A self-signed certificate authority, shared by the whole cluster. */
+export interface CaEntry extends EntryBase {
+  readonly kind: 'ca';
+  readonly id: CaId;
+  readonly cn: string;
+  /** Path stem under the PKI directory (`etc/kubernetes/pki/` on nodes, `pki/` in the store). */
+  readonly stem: string;
+  /** Nodes that get the CA certificate. */
+  readonly certOn: readonly NodeSelector[];
+  /** Nodes that get the CA private key (kubeadm keeps CA keys on control-plane nodes). */
+  readonly keyOn: readonly NodeSelector[];
+}
+
+/** A key pair without a certificate (the service-account token signing key). */
+export interface KeyPairEntry extends EntryBase {
+  readonly kind: 'keypair';
+  readonly stem: string;
+  readonly on: readonly NodeSelector[];
+}
+
+/** A leaf certificate written as `<stem>.crt` + `<stem>.key`, one per selected node. */
+export interface CertEntry extends EntryBase {
+  readonly kind: 'cert';
+  readonly signer: CaId;
+  readonly on: NodeSelector;
+  readonly usages: readonly Usage[];
+  readonly identity: (ctx: NodeContext) => Identity;
+  readonly sans?: (ctx: NodeContext) => SanInput;
+  /** Node-root-relative path without extension, e.g. `etc/kubernetes/pki/apiserver`. */
+  readonly path: string;
+}
+
+/** A kubeconfig with an embedded client certificate, one per selected node. */
+export interface KubeconfigEntry extends EntryBase {
+  readonly kind: 'kubeconfig';
+  readonly signer: 'ca';
+  readonly on: NodeSelector;
+  readonly identity: (ctx: NodeContext) => Identity;
+  /** `endpoint`: the control-plane endpoint (LB); `local`: this node's own apiserver. */
+  readonly server: 'endpoint' | 'local';
+  /** Node-root-relative file path, e.g. `etc/kubernetes/admin.conf`. */
+  readonly path: string;
+}
+
+export type CatalogEntry = CaEntry | KeyPairEntry | CertEntry | KubeconfigEntry;
+/** Entries that carry an issued certificate (not CAs, not key pairs). */
+export type LeafEntry = CertEntry | KubeconfigEntry;

@@ -1,0 +1,127 @@
+/**
+ * `generate`: plan in, PKI on disk out. Resolve the catalog against the plan, read what
+ * exists, decide, issue, render, write what changed — and report all of it.
+ */
+import { randomBytes, webcrypto } from 'node:crypto';
+import { resolve, type ResolvedPki } from './catalog/resolve.js';
+import type { CaId } from './catalog/types.js';
+import type { Deps } from './deps.js';
+import { renderFiles } from './files.js';
+import { issueAll, type Issued } from './issue.js';
+import { caCertHash } from './join.js';
+import type { Plan } from './plan/types.js';
+import { pathsToObserve, reconcile, type Decisions } from './reconcile.js';
+import { readExisting, planWrites, writeFiles, type WriteResult } from './store/fs.js';
+import { generateKey } from './x509/keys.js';
+import { createPublicKey } from 'node:crypto';
+
+export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
+
+export interface ReportItem {
+  /** `ca`, `sa`, or `<id>@<node>`. */
+  readonly ref: string;
+  readonly id: string;
+  readonly kind: 'ca' | 'keypair' | 'cert' | 'kubeconfig';
+  readonly node?: string;
+  readonly cn?: string;
+  readonly o?: readonly string[];
+  readonly signer?: CaId;
+  /** ISO 8601; absent for key pairs and for certificates a dry run would create. */
+  readonly notAfter?: string;
+  readonly action: Action;
+  readonly reasons: readonly string[];
+}
+
+export interface GenerateReport {
+  readonly dryRun: boolean;
+  readonly out: string;
+  readonly items: readonly ReportItem[];
+  readonly files: readonly WriteResult[];
+  /** `sha256:<hex>` of the Kubernetes CA's public key, for `kubeadm join`; absent when not yet created. */
+  readonly caCertHash?: string;
+  readonly warnings: readonly string[];
+  /** False when the run changed (or, dry, would change) nothing. */
+  readonly changed: boolean;
+}
+
+export interface GenerateOptions {
+  /** Output directory: the cluster store plus `nodes/<name>/` trees. */
+  readonly out: string;
+  readonly dryRun?: boolean;
+  readonly deps?: Partial<Deps>;
+  /** Called as certificates are signed: done of total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export function defaultDeps(): Deps {
+  return {
+    now: () => new Date(),
+    randomBytes: (n) => new Uint8Array(randomBytes(n)),
+    generateKey,
+    crypto: webcrypto as unknown as Crypto,
+  };
+}
+
+function reportItems(pki: ResolvedPki, d: Decisions, issued?: Issued): ReportItem[] {
+  const iso = (date?: Date) => date?.toISOString();
+  const items: ReportItem[] = [];
+  for (const c of d.cas) {
+    const notAfter = issued?.cas.get(c.item.ref)?.notAfter ?? (c.action === 'keep' ? c.existing.cert.notAfter : undefined);
+    items.push({
+      ref: c.item.ref, id: c.item.ref, kind: 'ca', cn: c.item.profile.cn, o: [], notAfter: iso(notAfter),
+      action: c.action, reasons: c.action === 'create' ? c.reasons : c.warnings,
+    });
+  }
+  for (const k of d.keypairs) {
+    items.push({ ref: k.item.ref, id: k.item.ref, kind: 'keypair', action: k.action, reasons: k.action === 'create' ? k.reasons : [] });
+  }
+  for (const l of d.leaves) {
+    const notAfter = issued?.leaves.get(l.item.ref)?.notAfter ?? (l.action !== 'issue' ? l.existing.cert.notAfter : undefined);
+    items.push({
+      ref: l.item.ref, id: l.item.entry.id, kind: l.item.kind, node: l.item.node.name,
+      cn: l.item.profile.cn, o: l.item.profile.o, signer: l.item.signer, notAfter: iso(notAfter),
+      action: l.action, reasons: l.action === 'keep' ? [] : l.reasons,
+    });
+  }
+  return items;
+}
+
+async function hashOfCa(pem: string | undefined, crypto: Crypto): Promise<string | undefined> {
+  if (pem === undefined) return undefined;
+  return caCertHash(new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' })), crypto);
+}
+
+export async function generate(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
+  const deps: Deps = { ...defaultDeps(), ...options.deps };
+  const pki = resolve(plan);
+  const observed = await readExisting(options.out, pathsToObserve(pki));
+  const decisions = reconcile(pki, observed, deps.now());
+  const warnings = decisions.cas.flatMap((c) => (c.action === 'keep' ? c.warnings : []));
+
+  if (options.dryRun) {
+    const ca = decisions.cas.find((c) => c.item.ref === 'ca');
+    const items = reportItems(pki, decisions);
+    return {
+      dryRun: true, out: options.out, items, files: [], warnings,
+      caCertHash: await hashOfCa(ca?.action === 'keep' ? ca.existing.cert.pem : undefined, deps.crypto),
+      changed: items.some((i) => i.action !== 'keep'),
+    };
+  }
+
+  const issued = await issueAll(pki, decisions, deps, options.onProgress);
+  const entries = renderFiles(pki, issued);
+  const files = await writeFiles(options.out, entries, { backupStamp: deps.now().toISOString().replace(/[:.]/g, '-') });
+  return {
+    dryRun: false, out: options.out, items: reportItems(pki, decisions, issued), files, warnings,
+    caCertHash: await hashOfCa(issued.cas.get('ca')?.certPem, deps.crypto),
+    changed: files.some((f) => f.action !== 'unchanged'),
+  };
+}
+
+/** Files a dry run would touch, for callers that want the file-level view too. */
+export async function previewFiles(plan: Plan, out: string, deps: Partial<Deps> = {}): Promise<WriteResult[]> {
+  const full: Deps = { ...defaultDeps(), ...deps };
+  const pki = resolve(plan);
+  const decisions = reconcile(pki, await readExisting(out, pathsToObserve(pki)), full.now());
+  return planWrites(out, renderFiles(pki, await issueAll(pki, decisions, full)));
+}

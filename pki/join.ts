@@ -1,0 +1,34 @@
+/**
+ * The facts a node needs to join: the discovery CA hash, a bootstrap token, a certificate key.
+ * Formats are kubeadm's, so the values paste straight into `kubeadm join`.
+ */
+import type { Deps } from './deps.js';
+
+/** `sha256:<hex>` over the CA's DER SubjectPublicKeyInfo, as `--discovery-token-ca-cert-hash` wants. */
+export async function caCertHash(spkiDer: Uint8Array<ArrayBuffer>, crypto: Crypto): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', spkiDer);
+  return `sha256:${Buffer.from(digest).toString('hex')}`;
+}
+
+const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Unbiased draw from [a-z0-9] by rejection sampling (256 is not a multiple of 36). */
+function randomString(length: number, randomBytes: Deps['randomBytes']): string {
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < 252 && out.length < length) out += TOKEN_ALPHABET[b % 36];
+    }
+  }
+  return out;
+}
+
+/** A bootstrap token `[a-z0-9]{6}.[a-z0-9]{16}`. */
+export function bootstrapToken(randomBytes: Deps['randomBytes']): string {
+  return `${randomString(6, randomBytes)}.${randomString(16, randomBytes)}`;
+}
+
+/** 32 random bytes as 64 lowercase hex characters (`kubeadm certs certificate-key`). */
+export function certificateKey(randomBytes: Deps['randomBytes']): string {
+  return Buffer.from(randomBytes(32)).toString('hex');
+}

@@ -1,0 +1,83 @@
+/**
+ * Where every credential lands: the cluster store (`pki/`, the CAs and the SA key pair,
+ * the source of truth for signing) and one root-relative tree per node (`nodes/<name>/`)
+ * holding exactly the files that host needs, in kubeadm's layout. Derived from the catalog.
+ */
+import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
+import { nodeMatches } from './catalog/resolve.js';
+import type { CaId } from './catalog/types.js';
+
+export const NODE_PKI = 'etc/kubernetes/pki';
+
+/** Where a file's bytes come from. */
+export type FileSource =
+  | { readonly from: 'ca'; readonly ref: CaId; readonly part: 'crt' | 'key' }
+  | { readonly from: 'keypair'; readonly ref: string; readonly part: 'key' | 'pub' }
+  | { readonly from: 'leaf'; readonly ref: string; readonly part: 'crt' | 'key' | 'kubeconfig' };
+
+export interface FileSpec {
+  /** Relative to the output directory, `/`-separated. */
+  readonly path: string;
+  readonly mode: number;
+  readonly source: FileSource;
+}
+
+const modeOf = (part: string) => (part === 'crt' ? 0o644 : 0o600);
+
+export function storeCaPaths(stem: string) {
+  return { crt: `pki/${stem}.crt`, key: `pki/${stem}.key` };
+}
+export function storeKeyPairPaths(stem: string) {
+  return { key: `pki/${stem}.key`, pub: `pki/${stem}.pub` };
+}
+export function nodeRoot(node: string): string {
+  return `nodes/${node}`;
+}
+
+/** Every file of the output, store first, then nodes in plan order; stable order. */
+export function fileSpecs(pki: ResolvedPki): FileSpec[] {
+  const specs: FileSpec[] = [];
+  const add = (path: string, source: FileSource) => specs.push({ path, mode: modeOf(source.part), source });
+  for (const ca of pki.cas) {
+    const p = storeCaPaths(ca.entry.stem);
+    add(p.crt, { from: 'ca', ref: ca.ref, part: 'crt' });
+    add(p.key, { from: 'ca', ref: ca.ref, part: 'key' });
+  }
+  for (const kp of pki.keypairs) {
+    const p = storeKeyPairPaths(kp.entry.stem);
+    add(p.key, { from: 'keypair', ref: kp.ref, part: 'key' });
+    add(p.pub, { from: 'keypair', ref: kp.ref, part: 'pub' });
+  }
+  for (const node of pki.plan.nodes) {
+    const root = nodeRoot(node.name);
+    for (const ca of pki.cas) {
+      if (nodeMatches(pki.plan, node, ca.entry.certOn)) {
+        add(`${root}/${NODE_PKI}/${ca.entry.stem}.crt`, { from: 'ca', ref: ca.ref, part: 'crt' });
+      }
+      if (nodeMatches(pki.plan, node, ca.entry.keyOn)) {
+        add(`${root}/${NODE_PKI}/${ca.entry.stem}.key`, { from: 'ca', ref: ca.ref, part: 'key' });
+      }
+    }
+    for (const kp of pki.keypairs) {
+      if (!nodeMatches(pki.plan, node, kp.entry.on)) continue;
+      add(`${root}/${NODE_PKI}/${kp.entry.stem}.key`, { from: 'keypair', ref: kp.ref, part: 'key' });
+      add(`${root}/${NODE_PKI}/${kp.entry.stem}.pub`, { from: 'keypair', ref: kp.ref, part: 'pub' });
+    }
+    for (const leaf of pki.leaves) {
+      if (leaf.node.name !== node.name) continue;
+      if (leaf.kind === 'kubeconfig') {
+        add(`${root}/${leaf.entry.path}`, { from: 'leaf', ref: leaf.ref, part: 'kubeconfig' });
+      } else {
+        add(`${root}/${leaf.entry.path}.crt`, { from: 'leaf', ref: leaf.ref, part: 'crt' });
+        add(`${root}/${leaf.entry.path}.key`, { from: 'leaf', ref: leaf.ref, part: 'key' });
+      }
+    }
+  }
+  return specs;
+}
+
+/** The file a leaf is read back from on re-runs (its certificate or kubeconfig). */
+export function leafPaths(leaf: ResolvedLeaf): { crt: string; key: string } | { kubeconfig: string } {
+  const base = `${nodeRoot(leaf.node.name)}/${leaf.entry.path}`;
+  return leaf.kind === 'kubeconfig' ? { kubeconfig: base } : { crt: `${base}.crt`, key: `${base}.key` };
+}

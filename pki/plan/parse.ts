@@ -1,0 +1,365 @@
+/**
+ * cluster.yaml text → validated, normalised Plan. Three passes, each reporting every problem
+ * it finds: YAML syntax, structure (JSON Schema via ajv), semantics (rules.ts). Every problem
+ * is located at the YAML node it concerns. Pure: no file system, no clock.
+ */
+import AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import { PlanError, type PlanDiagnostic } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { canonicalIp, formatIp, parseHostPort, parseIp } from './net.js';
+import { runRules, parseSubnetList, type FieldPath, type PathSegment, type RawPlan } from './rules.js';
+import { PLAN_DEFAULTS, planSchema } from './schema.js';
+import type { Cidr, Endpoint, Plan, PlanInput, PlanNode } from './types.js';
+
+// ajv is CommonJS: under NodeNext its default import is `module.exports`, whose `.default` is the class.
+const Ajv = AjvModule.default;
+
+let compiled: ValidateFunction | undefined;
+
+/** Compiled on first use, so importing kpki stays cheap. */
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true }).compile(planSchema);
+  return compiled;
+}
+
+interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+const NOWHERE: Position = { line: 0, column: 0 };
+
+/** Maps field paths to positions in the YAML source. */
+class Locator {
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  private pos(node: YamlNode | null | undefined): Position | undefined {
+    if (!node?.range) return undefined;
+    const { line, col } = this.lines.linePos(node.range[0]);
+    return { line, column: col };
+  }
+
+  /** Follows `path` as far as the document goes; `key` is the key that introduced `node`. */
+  private walk(path: FieldPath): { node: YamlNode | null; key: YamlNode | null; complete: boolean } {
+    let node = this.doc.contents as YamlNode | null;
+    let key: YamlNode | null = null;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        if (!pair) return { node, key, complete: false };
+        key = pair.key as YamlNode;
+        node = (pair.value as YamlNode | null) ?? null;
+      } else if (isSeq(node) && node.items[Number(segment)] !== undefined) {
+        node = node.items[Number(segment)] as YamlNode;
+        key = null;
+      } else {
+        return { node, key, complete: false };
+      }
+    }
+    return { node, key, complete: true };
+  }
+
+  /**
+   * A scalar's own position; for a collection (or an empty value) the key that introduces it,
+   * which is the line a reader looks at. A missing field resolves to its nearest parent.
+   */
+  value(path: FieldPath): Position {
+    const { node, key } = this.walk(path);
+    if (isScalar(node) && node.value !== null) return this.pos(node) ?? NOWHERE;
+    return this.pos(key) ?? this.pos(node) ?? NOWHERE;
+  }
+
+  /** The key of the last segment (for unknown fields). */
+  key(path: FieldPath): Position {
+    const { key, complete } = this.walk(path);
+    return (complete && this.pos(key)) || this.value(path);
+  }
+}
+
+/** `nodes[2].address` */
+export function formatFieldPath(path: FieldPath): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+// ---------------------------------------------------------------------------- structure (ajv)
+
+/** Diagnostics from these keywords are dropped when a rule explains the same field better. */
+const SUPERSEDED_BY_RULES = new Set(['pattern', 'minLength', 'maxLength']);
+
+interface Draft {
+  readonly path: FieldPath;
+  readonly position: Position;
+  readonly message: string;
+  readonly keyword?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** JSON pointer → path, with array indexes as numbers (decided by walking the data). */
+function pointerToPath(pointer: string, data: unknown): PathSegment[] {
+  const path: PathSegment[] = [];
+  let current = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const text = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const segment: PathSegment = Array.isArray(current) ? Number(text) : text;
+    path.push(segment);
+    current = Array.isArray(current) ? current[Number(text)] : isRecord(current) ? current[text] : undefined;
+  }
+  return path;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty value';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${String(value)}`;
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  null: 'empty',
+};
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** The closest candidate when it is plausibly a typo: same letters in another case, or a few edits away. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const sameCase = candidates.find((c) => c.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(lower, c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function schemaProperties(schema: unknown): string[] {
+  return isRecord(schema) && isRecord(schema['properties']) ? Object.keys(schema['properties']) : [];
+}
+
+function enumMessage(allowed: readonly unknown[], data: unknown): string {
+  const hint = typeof data === 'string' ? suggest(data, allowed.map(String)) : undefined;
+  return `must be one of ${allowed.join(', ')} (got ${describe(data)})${hint ? `; did you mean "${hint}"?` : ''}`;
+}
+
+function typeMessage(expected: string, data: unknown): string {
+  const base = `must be ${TYPE_NAMES[expected] ?? expected} (got ${describe(data)})`;
+  if (expected === 'boolean' && typeof data === 'string' && /^(yes|no|on|off|y|n)$/i.test(data)) {
+    return `${base}; YAML 1.2 reads ${JSON.stringify(data)} as a string, write true or false`;
+  }
+  return base;
+}
+
+/** One ajv error as a located, human-worded draft diagnostic. */
+function fromAjv(err: ErrorObject, data: RawPlan, at: Locator): Draft {
+  const path = pointerToPath(err.instancePath, data);
+  const p = err.params as Record<string, unknown>;
+  const keyword = err.keyword;
+  switch (keyword) {
+    case 'required': {
+      const missing = String(p['missingProperty']);
+      return { path: [...path, missing], position: at.value(path), message: `missing required field "${missing}"`, keyword };
+    }
+    case 'additionalProperties': {
+      const name = String(p['additionalProperty']);
+      const allowed = schemaProperties(err.parentSchema);
+      const hint = suggest(name, allowed);
+      const message = hint
+        ? `unknown field "${name}" (did you mean "${hint}"?)`
+        : `unknown field "${name}"; expected one of ${allowed.join(', ')}`;
+      return { path: [...path, name], position: at.key([...path, name]), message, keyword };
+    }
+    case 'uniqueItems': {
+      const later = Math.max(Number(p['i']), Number(p['j']));
+      const items = Array.isArray(err.data) ? err.data : [];
+      return { path, position: at.value([...path, later]), message: `lists ${describe(items[later])} more than once`, keyword };
+    }
+    default:
+      return { path, position: at.value(path), message: ajvMessage(err), keyword };
+  }
+}
+
+function ajvMessage(err: ErrorObject): string {
+  const p = err.params as Record<string, unknown>;
+  const parent = isRecord(err.parentSchema) ? err.parentSchema : {};
+  switch (err.keyword) {
+    case 'type':
+      return typeMessage(String(p['type']), err.data);
+    case 'const':
+      return `must be ${JSON.stringify(p['allowedValue'])} (got ${describe(err.data)})`;
+    case 'enum':
+      return enumMessage(Array.isArray(p['allowedValues']) ? p['allowedValues'] : [], err.data);
+    case 'minimum':
+    case 'maximum':
+      return `must be ${err.keyword === 'minimum' ? 'at least' : 'at most'} ${String(p['limit'])} (got ${describe(err.data)})`;
+    case 'minItems':
+      return Number(p['limit']) === 1 ? 'must not be empty' : `must have at least ${String(p['limit'])} entries`;
+    case 'minLength':
+      return 'must not be empty';
+    case 'maxLength':
+      return `must be at most ${String(p['limit'])} characters long`;
+    case 'pattern':
+      return `${describe(err.data)} is not valid here; expected: ${String(parent['description'] ?? p['pattern'])}`;
+    default:
+      return err.message ?? `fails schema keyword ${err.keyword}`;
+  }
+}
+
+function structuralDrafts(data: RawPlan, at: Locator): Draft[] {
+  const validate = schemaValidator();
+  return validate(data) ? [] : (validate.errors ?? []).map((e) => fromAjv(e, data, at));
+}
+
+// ---------------------------------------------------------------------------- assembly
+
+function sortDiagnostics(list: readonly PlanDiagnostic[]): PlanDiagnostic[] {
+  return [...list].sort(
+    (a, b) => a.line - b.line || a.column - b.column || a.field.localeCompare(b.field) || a.message.localeCompare(b.message),
+  );
+}
+
+function fail(file: string, drafts: readonly Draft[]): never {
+  const seen = new Set<string>();
+  const diagnostics: PlanDiagnostic[] = [];
+  for (const d of drafts) {
+    const diagnostic = { file, ...d.position, field: formatFieldPath(d.path), message: d.message };
+    const id = JSON.stringify(diagnostic);
+    if (!seen.has(id)) diagnostics.push(diagnostic);
+    seen.add(id);
+  }
+  throw new PlanError(sortDiagnostics(diagnostics));
+}
+
+/** Schema findings, minus those a rule reports better, plus rule findings. */
+function merge(structural: readonly Draft[], semantic: readonly Draft[]): Draft[] {
+  const ruled = new Set(semantic.map((d) => formatFieldPath(d.path)));
+  const kept = structural.filter((d) => !(d.keyword && SUPERSEDED_BY_RULES.has(d.keyword) && ruled.has(formatFieldPath(d.path))));
+  return [...kept, ...semantic];
+}
+
+/**
+ * Parses and validates cluster.yaml. Throws a PlanError carrying every problem found,
+ * sorted by position. `file` is used in diagnostics and becomes `Plan.source`.
+ */
+export function parsePlan(text: string, file = '<memory>'): Plan {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: true });
+  const at = new Locator(doc, lines);
+  if (doc.errors.length > 0) {
+    fail(
+      file,
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { path: [], position: { line, column: col }, message: `YAML syntax error: ${e.message}` };
+      }),
+    );
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    fail(file, [{ path: [], position: NOWHERE, message: `cannot read the YAML: ${(err as Error).message}` }]);
+  }
+  if (!isRecord(data)) {
+    const message =
+      data === null || data === undefined
+        ? 'the plan is empty; expected a mapping with apiVersion, kind and nodes'
+        : `the plan must be a mapping with apiVersion, kind and nodes (got ${describe(data)})`;
+    fail(file, [{ path: [], position: at.value([]), message }]);
+  }
+  const semantic = runRules(data).map((f): Draft => ({ path: f.path, position: at.value(f.at ?? f.path), message: f.message }));
+  const drafts = merge(structuralDrafts(data, at), semantic);
+  if (drafts.length > 0) fail(file, drafts);
+  return normalise(data as unknown as PlanInput, file);
+}
+
+// ---------------------------------------------------------------------------- normalisation
+
+/** Validation guarantees these; a failure here is a kpki bug, not a user error. */
+function valid<T>(value: T | string | undefined, what: string): T {
+  if (value === undefined || typeof value === 'string') throw new Error(`internal error: ${what} passed validation but does not parse`);
+  return value;
+}
+
+function canonicalSans(sans: readonly string[] | undefined): string[] {
+  return [...new Set((sans ?? []).map((s) => canonicalIp(s) ?? s))];
+}
+
+function subnets(value: string | undefined): Cidr[] {
+  if (value === undefined) return [];
+  const { cidrs, problems } = parseSubnetList(value);
+  if (problems.length > 0) throw new Error(`internal error: subnet ${value} passed validation`);
+  return cidrs;
+}
+
+function normalise(input: PlanInput, source: string): Plan {
+  const bindPort = input.apiServer?.bindPort ?? PLAN_DEFAULTS.bindPort;
+  const nodes = input.nodes.map((n): PlanNode => {
+    const ip = valid(parseIp(n.address), `address ${n.address}`);
+    return {
+      name: n.name,
+      address: formatIp(ip),
+      family: ip.family,
+      roles: [...n.roles],
+      extraSANs: canonicalSans(n.extraSANs),
+    };
+  });
+  const pki = input.pki ?? {};
+  return {
+    source,
+    clusterName: input.clusterName ?? PLAN_DEFAULTS.clusterName,
+    controlPlaneEndpoint: endpointOf(input.controlPlaneEndpoint, nodes, bindPort),
+    apiServer: { bindPort, certSANs: canonicalSans(input.apiServer?.certSANs) },
+    networking: {
+      serviceSubnets: subnets(input.networking?.serviceSubnet ?? PLAN_DEFAULTS.serviceSubnet),
+      podSubnets: subnets(input.networking?.podSubnet),
+      dnsDomain: input.networking?.dnsDomain ?? PLAN_DEFAULTS.dnsDomain,
+    },
+    etcd: { external: input.etcd?.external ?? PLAN_DEFAULTS.etcdExternal },
+    pki: {
+      keyAlgorithm: pki.keyAlgorithm ?? PLAN_DEFAULTS.keyAlgorithm,
+      caValidityMs: parseDuration(pki.caValidity ?? PLAN_DEFAULTS.caValidity),
+      certValidityMs: parseDuration(pki.certValidity ?? PLAN_DEFAULTS.certValidity),
+      renewBeforeMs: parseDuration(pki.renewBefore ?? PLAN_DEFAULTS.renewBefore),
+      subject: { ...pki.subject },
+    },
+    nodes,
+  };
+}
+
+/** The explicit endpoint, or the single control plane at bindPort (rules guarantee there is one). */
+function endpointOf(text: string | undefined, nodes: readonly PlanNode[], bindPort: number): Endpoint {
+  if (text !== undefined) return valid(parseHostPort(text, bindPort), `controlPlaneEndpoint ${text}`);
+  const cp = valid(
+    nodes.find((n) => n.roles.includes('control-plane')),
+    'control-plane node',
+  );
+  return { host: cp.address, port: bindPort, hostIsIp: true };
+}

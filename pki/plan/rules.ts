@@ -1,0 +1,297 @@
+/**
+ * Semantic rules over the raw plan (after YAML parsing, before normalisation). They run even
+ * when the structural pass failed, so each reads its input defensively and skips values of the
+ * wrong type: the schema pass already reports those. Every rule returns all its findings.
+ */
+import { parseDuration } from './duration.js';
+import {
+  canonicalIp,
+  cidrsOverlap,
+  dnsLabelProblem,
+  dnsNameProblem,
+  DNS_LABEL_RULE,
+  hostBits,
+  parseCidr,
+  parseHostPort,
+} from './net.js';
+import { PLAN_DEFAULTS } from './schema.js';
+import type { Cidr } from './types.js';
+
+export type PathSegment = string | number;
+export type FieldPath = readonly PathSegment[];
+
+export interface Finding {
+  /** The field that is wrong. */
+  readonly path: FieldPath;
+  readonly message: string;
+  /** Where to point in the file when that is not `path` itself. */
+  readonly at?: FieldPath;
+}
+
+export type RawPlan = Readonly<Record<string, unknown>>;
+export type Rule = (plan: RawPlan) => Finding[];
+
+function record(value: unknown): Readonly<Record<string, unknown>> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function list(value: unknown): readonly unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function section(plan: RawPlan, key: string): Readonly<Record<string, unknown>> {
+  return record(plan[key]) ?? {};
+}
+
+interface RawNode {
+  readonly index: number;
+  readonly name: string | undefined;
+  readonly roles: readonly string[];
+}
+
+function rawNodes(plan: RawPlan): RawNode[] {
+  return (list(plan['nodes']) ?? []).map((n, index) => {
+    const node = record(n) ?? {};
+    const roles = (list(node['roles']) ?? []).filter((r): r is string => typeof r === 'string');
+    return { index, name: text(node['name']), roles };
+  });
+}
+
+function nodeLabel(node: RawNode): string {
+  return node.name ?? `nodes[${node.index}]`;
+}
+
+/** Parses a comma-separated list of at most two CIDRs of different families. */
+export function parseSubnetList(value: string): { cidrs: Cidr[]; problems: string[] } {
+  const parts = value.split(',').map((p) => p.trim());
+  const cidrs: Cidr[] = [];
+  const problems: string[] = [];
+  if (parts.length > 2) problems.push(`has ${parts.length} CIDRs; at most two are allowed (one IPv4 and one IPv6, for dual stack)`);
+  for (const part of parts) {
+    if (part === '') {
+      problems.push(value.trim() === '' ? 'is empty' : 'has an empty entry between commas');
+      continue;
+    }
+    const cidr = parseCidr(part);
+    if (typeof cidr === 'string') problems.push(cidr);
+    else cidrs.push(cidr);
+  }
+  const [a, b] = cidrs;
+  if (a && b && a.family === b.family) {
+    problems.push(`lists two IPv${a.family} CIDRs; dual stack needs one IPv4 and one IPv6 CIDR`);
+  }
+  return { cidrs, problems };
+}
+
+export function checkClusterName(plan: RawPlan): Finding[] {
+  const name = text(plan['clusterName']);
+  if (name === undefined) return [];
+  if (name === '') return [{ path: ['clusterName'], message: 'must not be empty; omit it to use "kubernetes"' }];
+  if (/\s/.test(name)) {
+    return [{ path: ['clusterName'], message: `"${name}" contains whitespace; use a single word such as "prod-eu1"` }];
+  }
+  return [];
+}
+
+/** Service and pod subnets: valid CIDRs, dual-stack shape, room for a service IP, no overlap. */
+export function checkSubnets(plan: RawPlan): Finding[] {
+  const networking = section(plan, 'networking');
+  const findings: Finding[] = [];
+  const parsed: Partial<Record<'serviceSubnet' | 'podSubnet', Cidr[]>> = {};
+  for (const key of ['serviceSubnet', 'podSubnet'] as const) {
+    const value = text(networking[key]);
+    if (value === undefined) continue;
+    const { cidrs, problems } = parseSubnetList(value);
+    for (const p of problems) findings.push({ path: ['networking', key], message: p });
+    if (problems.length === 0) parsed[key] = cidrs;
+  }
+  for (const cidr of parsed.serviceSubnet ?? []) {
+    // kube-apiserver reserves the network address, and the broadcast address for IPv4.
+    const needed = cidr.family === 4 ? 2 : 1;
+    if (hostBits(cidr) < needed) {
+      const max = cidr.family === 4 ? 30 : 127;
+      findings.push({
+        path: ['networking', 'serviceSubnet'],
+        message: `${cidr.text} is too small to hold any service IP; use a prefix of /${max} or shorter (e.g. ${cidr.family === 4 ? '10.96.0.0/12' : 'fd00:10:96::/112'})`,
+      });
+    }
+  }
+  for (const pod of parsed.podSubnet ?? []) {
+    for (const svc of parsed.serviceSubnet ?? []) {
+      if (cidrsOverlap(pod, svc)) {
+        findings.push({ path: ['networking', 'podSubnet'], message: `${pod.text} overlaps the service subnet ${svc.text}` });
+      }
+    }
+  }
+  return findings;
+}
+
+export function checkDnsDomain(plan: RawPlan): Finding[] {
+  const domain = text(section(plan, 'networking')['dnsDomain']);
+  if (domain === undefined) return [];
+  const problem = dnsNameProblem(domain);
+  return problem
+    ? [{ path: ['networking', 'dnsDomain'], message: `"${domain}" is not a DNS name: ${problem}; expected something like cluster.local` }]
+    : [];
+}
+
+/** The endpoint parses; it may only be left out when there is a single control plane. */
+export function checkEndpoint(plan: RawPlan): Finding[] {
+  const value = plan['controlPlaneEndpoint'];
+  const bindPort = section(plan, 'apiServer')['bindPort'];
+  const defaultPort = typeof bindPort === 'number' ? bindPort : PLAN_DEFAULTS.bindPort;
+  if (typeof value === 'string') {
+    const endpoint = parseHostPort(value, defaultPort);
+    return typeof endpoint === 'string' ? [{ path: ['controlPlaneEndpoint'], message: endpoint }] : [];
+  }
+  if (value !== undefined) return [];
+  const controlPlanes = rawNodes(plan).filter((n) => n.roles.includes('control-plane'));
+  if (controlPlanes.length <= 1) return [];
+  return [
+    {
+      path: ['controlPlaneEndpoint'],
+      message: `is required with more than one control-plane node (${controlPlanes.map(nodeLabel).join(', ')}); set it to the load balancer's address, e.g. k8s-api.example.internal:${defaultPort}`,
+    },
+  ];
+}
+
+function checkSanList(value: unknown, path: FieldPath): Finding[] {
+  return (list(value) ?? []).flatMap((san, i): Finding[] => {
+    if (typeof san !== 'string' || canonicalIp(san) !== undefined) return [];
+    const problem = dnsNameProblem(san, { allowWildcard: true });
+    return problem
+      ? [{ path: [...path, i], message: `"${san}" is neither an IP address nor a DNS name (${problem}); wildcards like *.example.com are allowed` }]
+      : [];
+  });
+}
+
+export function checkSans(plan: RawPlan): Finding[] {
+  const nodeSans = (list(plan['nodes']) ?? []).flatMap((n, i) => checkSanList(record(n)?.['extraSANs'], ['nodes', i, 'extraSANs']));
+  return [...checkSanList(section(plan, 'apiServer')['certSANs'], ['apiServer', 'certSANs']), ...nodeSans];
+}
+
+/** Names are DNS labels, addresses are IPs, and neither repeats (addresses compared canonically). */
+export function checkNodeIdentity(plan: RawPlan): Finding[] {
+  const findings: Finding[] = [];
+  const names = new Map<string, number>();
+  const addresses = new Map<string, number>();
+  (list(plan['nodes']) ?? []).forEach((n, i) => {
+    const node = record(n) ?? {};
+    const name = text(node['name']);
+    if (name !== undefined) {
+      const problem = dnsLabelProblem(name);
+      if (problem) {
+        findings.push({ path: ['nodes', i, 'name'], message: `"${name}" is not a valid node name: it ${problem}; a node name must be an RFC 1123 DNS label (${DNS_LABEL_RULE})` });
+      }
+      const first = names.get(name);
+      if (first !== undefined) findings.push({ path: ['nodes', i, 'name'], message: `duplicate node name "${name}" (also nodes[${first}].name)` });
+      else names.set(name, i);
+    }
+    const address = text(node['address']);
+    if (address === undefined) return;
+    const canonical = canonicalIp(address);
+    if (canonical === undefined) {
+      findings.push({ path: ['nodes', i, 'address'], message: `"${address}" is not an IP address; expected IPv4 like 192.0.2.11 or IPv6 like fd00::11` });
+      return;
+    }
+    const first = addresses.get(canonical);
+    if (first !== undefined) {
+      findings.push({ path: ['nodes', i, 'address'], message: `duplicate address ${canonical} (also nodes[${first}].address)` });
+    } else addresses.set(canonical, i);
+  });
+  return findings;
+}
+
+/** A control plane exists, and etcd roles match the etcd topology. */
+export function checkTopology(plan: RawPlan): Finding[] {
+  const nodes = rawNodes(plan);
+  if (nodes.length === 0) return [];
+  const findings: Finding[] = [];
+  if (!nodes.some((n) => n.roles.includes('control-plane'))) {
+    findings.push({ path: ['nodes'], message: 'no control plane: at least one node needs the control-plane role' });
+  }
+  const externalValue = section(plan, 'etcd')['external'];
+  // A non-boolean is a schema error already; guessing the topology would only add noise.
+  if (externalValue !== undefined && typeof externalValue !== 'boolean') return findings;
+  const external = externalValue ?? PLAN_DEFAULTS.etcdExternal;
+  if (external && !nodes.some((n) => n.roles.includes('etcd'))) {
+    findings.push({ path: ['etcd', 'external'], message: 'external etcd needs at least one node with the etcd role' });
+  }
+  if (!external) {
+    for (const n of nodes) {
+      if (n.roles.includes('etcd') && !n.roles.includes('control-plane')) {
+        findings.push({
+          path: ['nodes', n.index, 'roles'],
+          message: `${nodeLabel(n)} has the etcd role without control-plane: stacked etcd (etcd.external: false) runs on the control-plane nodes; set etcd.external: true for dedicated etcd nodes`,
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+type DurationKey = 'caValidity' | 'certValidity' | 'renewBefore';
+
+/** Durations parse, validities are positive, and each fits inside the one it depends on. */
+export function checkValidity(plan: RawPlan): Finding[] {
+  const pki = section(plan, 'pki');
+  const findings: Finding[] = [];
+  const ms: Partial<Record<DurationKey, number>> = {};
+  const shown: Record<DurationKey, string> = {
+    caValidity: PLAN_DEFAULTS.caValidity,
+    certValidity: PLAN_DEFAULTS.certValidity,
+    renewBefore: PLAN_DEFAULTS.renewBefore,
+  };
+  for (const key of ['caValidity', 'certValidity', 'renewBefore'] as const) {
+    const raw = pki[key];
+    if (raw !== undefined && typeof raw !== 'string') continue;
+    const value = raw ?? PLAN_DEFAULTS[key];
+    shown[key] = raw === undefined ? `${value} (the default)` : value;
+    try {
+      ms[key] = parseDuration(value);
+    } catch (err) {
+      findings.push({ path: ['pki', key], message: (err as Error).message });
+      continue;
+    }
+    if (ms[key] === 0 && key !== 'renewBefore') findings.push({ path: ['pki', key], message: 'must be greater than zero' });
+  }
+  const { caValidity: ca, certValidity: cert, renewBefore: renew } = ms;
+  if (ca !== undefined && cert !== undefined && cert > ca) {
+    // Point at whichever of the two the user wrote; certValidity when both.
+    const key: DurationKey = pki['certValidity'] !== undefined || pki['caValidity'] === undefined ? 'certValidity' : 'caValidity';
+    findings.push({
+      path: ['pki', key],
+      message: `certValidity ${shown.certValidity} is longer than caValidity ${shown.caValidity}: a leaf validity longer than its CA's would outlive the CA`,
+    });
+  }
+  if (cert !== undefined && renew !== undefined && cert > 0 && renew >= cert) {
+    const key: DurationKey = pki['renewBefore'] !== undefined || pki['certValidity'] === undefined ? 'renewBefore' : 'certValidity';
+    findings.push({
+      path: ['pki', key],
+      message: `renewBefore ${shown.renewBefore} must be less than certValidity ${shown.certValidity}, or every certificate would be due for renewal as soon as it is issued`,
+    });
+  }
+  return findings;
+}
+
+/** Every rule, in the order they are documented; all run and all findings are kept. */
+export const RULES: readonly Rule[] = [
+  checkClusterName,
+  checkSubnets,
+  checkDnsDomain,
+  checkEndpoint,
+  checkSans,
+  checkNodeIdentity,
+  checkTopology,
+  checkValidity,
+];
+
+export function runRules(plan: RawPlan): Finding[] {
+  return RULES.flatMap((rule) => rule(plan));
+}

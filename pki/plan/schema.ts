@@ -1,0 +1,233 @@
+/**
+ * JSON Schema (draft-07) for cluster.yaml. It drives the structural pass of validation and
+ * editor help (yaml-language-server); semantic checks (CIDRs, IPs, topology) live in rules.ts.
+ * schema/cluster.schema.json is generated from this object by scripts/write-schema.mjs,
+ * and a test keeps the two identical.
+ */
+import { KEY_ALGORITHMS, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
+
+/** Defaults applied by the normaliser; the schema advertises the same values. */
+export const PLAN_DEFAULTS = {
+  clusterName: 'kubernetes',
+  bindPort: 6443,
+  serviceSubnet: '10.96.0.0/12',
+  dnsDomain: 'cluster.local',
+  etcdExternal: false,
+  keyAlgorithm: 'ecdsa-p256',
+  caValidity: '87600h',
+  certValidity: '8760h',
+  renewBefore: '720h',
+} as const;
+
+/** Whole numbers with units h, m, s or ms, or a bare 0 (see duration.ts). */
+export const DURATION_PATTERN = '^(0|([0-9]+(h|m|s|ms))+)$';
+/** RFC 1123 label. */
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+const DURATION_HELP = 'Go-style duration: whole numbers with units h, m, s (e.g. 8760h, 720h, 1h30m).';
+
+export const planSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'kpki cluster plan',
+  description:
+    'Describes a Kubernetes cluster (its nodes, endpoint and networks) from which kpki generates a kubeadm-compatible PKI.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'nodes'],
+  properties: {
+    apiVersion: {
+      title: 'API version',
+      description: `Version of the plan format. Must be "${PLAN_API_VERSION}".`,
+      type: 'string',
+      const: PLAN_API_VERSION,
+      default: PLAN_API_VERSION,
+    },
+    kind: {
+      title: 'Kind',
+      description: `Kind of document. Must be "${PLAN_KIND}".`,
+      type: 'string',
+      const: PLAN_KIND,
+      default: PLAN_KIND,
+    },
+    clusterName: {
+      title: 'Cluster name',
+      description: 'Name of the cluster, used in kubeconfig cluster and context names. No whitespace.',
+      type: 'string',
+      pattern: '^\\S+$',
+      default: PLAN_DEFAULTS.clusterName,
+    },
+    controlPlaneEndpoint: {
+      title: 'Control-plane endpoint',
+      description:
+        'Stable address of the API server: host[:port], [ipv6]:port, or a bare IP or DNS name. The port defaults to apiServer.bindPort. Required with more than one control-plane node; defaults to the only control-plane node otherwise.',
+      type: 'string',
+      examples: ['k8s-api.example.internal:6443', '192.0.2.10:6443', '[fd00::10]:6443'],
+    },
+    apiServer: {
+      title: 'API server',
+      description: 'Settings of the kube-apiserver serving certificate.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        bindPort: {
+          title: 'Bind port',
+          description: 'Port the API server listens on; the default port of controlPlaneEndpoint.',
+          type: 'integer',
+          minimum: 1,
+          maximum: 65535,
+          default: PLAN_DEFAULTS.bindPort,
+        },
+        certSANs: {
+          title: 'Extra certificate SANs',
+          description:
+            'Additional IP addresses and DNS names for the API server certificate (e.g. a load-balancer VIP). Wildcards like *.example.com are allowed.',
+          type: 'array',
+          default: [],
+          items: {
+            title: 'SAN',
+            description: 'An IP address or DNS name.',
+            type: 'string',
+          },
+        },
+      },
+    },
+    networking: {
+      title: 'Networking',
+      description: 'Cluster networks; they determine SANs such as the first service IP.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        serviceSubnet: {
+          title: 'Service subnet',
+          description:
+            'Service CIDR, or two comma-separated CIDRs (one IPv4, one IPv6) for dual stack. Its first address goes into the API server certificate.',
+          type: 'string',
+          default: PLAN_DEFAULTS.serviceSubnet,
+          examples: ['10.96.0.0/12', 'fd00:10:96::/112,10.96.0.0/16'],
+        },
+        podSubnet: {
+          title: 'Pod subnet',
+          description: 'Pod CIDR, or two comma-separated CIDRs for dual stack. Optional.',
+          type: 'string',
+          examples: ['10.244.0.0/16', 'fd00:10:244::/56,10.244.0.0/16'],
+        },
+        dnsDomain: {
+          title: 'DNS domain',
+          description: 'Cluster DNS domain; the API server certificate gets kubernetes.default.svc.<dnsDomain>.',
+          type: 'string',
+          default: PLAN_DEFAULTS.dnsDomain,
+        },
+      },
+    },
+    etcd: {
+      title: 'etcd',
+      description: 'etcd topology.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        external: {
+          title: 'External etcd',
+          description:
+            'true: etcd runs on dedicated nodes with the etcd role. false (stacked): etcd runs on every control-plane node.',
+          type: 'boolean',
+          default: PLAN_DEFAULTS.etcdExternal,
+        },
+      },
+    },
+    pki: {
+      title: 'PKI',
+      description: 'Key algorithm, lifetimes and subject of the generated certificates.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        keyAlgorithm: {
+          title: 'Key algorithm',
+          description: 'Algorithm of every generated key.',
+          type: 'string',
+          enum: [...KEY_ALGORITHMS],
+          default: PLAN_DEFAULTS.keyAlgorithm,
+        },
+        caValidity: {
+          title: 'CA validity',
+          description: `Lifetime of the CA certificates. ${DURATION_HELP}`,
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          default: PLAN_DEFAULTS.caValidity,
+        },
+        certValidity: {
+          title: 'Certificate validity',
+          description: `Lifetime of leaf certificates; at most caValidity. ${DURATION_HELP}`,
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          default: PLAN_DEFAULTS.certValidity,
+        },
+        renewBefore: {
+          title: 'Renew before',
+          description: `Reissue a leaf certificate when it has less than this left; less than certValidity. ${DURATION_HELP}`,
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          default: PLAN_DEFAULTS.renewBefore,
+        },
+        subject: {
+          title: 'CA subject',
+          description: 'Extra subject attributes for the CA certificates, as cfssl-style installs set them.',
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            C: { title: 'Country', description: 'Two-letter ISO 3166 country code.', type: 'string', pattern: '^[A-Z]{2}$' },
+            ST: { title: 'State or province', description: 'State or province name.', type: 'string', minLength: 1, maxLength: 128 },
+            L: { title: 'Locality', description: 'Locality (city) name.', type: 'string', minLength: 1, maxLength: 128 },
+            O: { title: 'Organization', description: 'Organization name.', type: 'string', minLength: 1, maxLength: 64 },
+            OU: { title: 'Organizational unit', description: 'Organizational unit name.', type: 'string', minLength: 1, maxLength: 64 },
+          },
+        },
+      },
+    },
+    nodes: {
+      title: 'Nodes',
+      description: 'Every machine of the cluster, in the order files are generated.',
+      type: 'array',
+      minItems: 1,
+      items: {
+        title: 'Node',
+        description: 'One machine.',
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'address', 'roles'],
+        properties: {
+          name: {
+            title: 'Name',
+            description: 'Node name: an RFC 1123 label (lower-case letters, digits and -, at most 63 characters).',
+            type: 'string',
+            pattern: DNS_LABEL_PATTERN,
+          },
+          address: {
+            title: 'Address',
+            description: 'IPv4 or IPv6 address of the node; written into its certificates.',
+            type: 'string',
+          },
+          roles: {
+            title: 'Roles',
+            description: 'What runs on the node.',
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { title: 'Role', description: 'A node role.', type: 'string', enum: [...ROLES] },
+          },
+          extraSANs: {
+            title: 'Extra SANs',
+            description: 'Additional IP addresses and DNS names for this node\'s serving certificates.',
+            type: 'array',
+            default: [],
+            items: { title: 'SAN', description: 'An IP address or DNS name.', type: 'string' },
+          },
+        },
+      },
+    },
+  },
+} as const;

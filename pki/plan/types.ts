@@ -1,0 +1,94 @@
+/**
+ * The cluster plan in two forms: `PlanInput` is what a user writes in cluster.yaml
+ * (everything optional that has a default), `Plan` is the validated, normalised value the
+ * rest of kpki reads. Nothing downstream ever sees a `PlanInput`.
+ */
+
+export const PLAN_API_VERSION = 'kpki/v1alpha1';
+export const PLAN_KIND = 'Cluster';
+
+export const ROLES = ['control-plane', 'etcd', 'worker', 'load-balancer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+/** Extra subject attributes for the CA certificates (cfssl-style installs set these). */
+export interface SubjectExtras {
+  readonly C?: string;
+  readonly ST?: string;
+  readonly L?: string;
+  readonly O?: string;
+  readonly OU?: string;
+}
+
+/** cluster.yaml as written. Field names are a public contract: other tools write them. */
+export interface PlanInput {
+  apiVersion: typeof PLAN_API_VERSION;
+  kind: typeof PLAN_KIND;
+  clusterName?: string;
+  controlPlaneEndpoint?: string;
+  apiServer?: { bindPort?: number; certSANs?: string[] };
+  networking?: { serviceSubnet?: string; podSubnet?: string; dnsDomain?: string };
+  etcd?: { external?: boolean };
+  pki?: {
+    keyAlgorithm?: KeyAlgorithm;
+    caValidity?: string;
+    certValidity?: string;
+    /** Reissue a leaf when it has less than this left (default 720h = 30 days). */
+    renewBefore?: string;
+    subject?: SubjectExtras;
+  };
+  nodes: Array<{ name: string; address: string; roles: Role[]; extraSANs?: string[] }>;
+}
+
+export type IpFamily = 4 | 6;
+
+/** A CIDR, parsed. `network` is the canonical text form of the network address. */
+export interface Cidr {
+  readonly text: string;
+  readonly family: IpFamily;
+  readonly network: string;
+  readonly prefix: number;
+}
+
+/** `host[:port]` with the host classified; IPv6 hosts are stored without brackets. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly hostIsIp: boolean;
+}
+
+export interface PlanNode {
+  readonly name: string;
+  /** Canonical textual IP (IPv6 compressed, lower case). */
+  readonly address: string;
+  readonly family: IpFamily;
+  readonly roles: readonly Role[];
+  readonly extraSANs: readonly string[];
+}
+
+export interface Plan {
+  /** Where the plan came from, for messages; `<memory>` when parsed from a string. */
+  readonly source: string;
+  readonly clusterName: string;
+  /** Always set: the explicit endpoint, or the single control plane's address and bindPort. */
+  readonly controlPlaneEndpoint: Endpoint;
+  readonly apiServer: { readonly bindPort: number; readonly certSANs: readonly string[] };
+  readonly networking: {
+    readonly serviceSubnets: readonly Cidr[];
+    readonly podSubnets: readonly Cidr[];
+    readonly dnsDomain: string;
+  };
+  readonly etcd: { readonly external: boolean };
+  readonly pki: {
+    readonly keyAlgorithm: KeyAlgorithm;
+    /** Durations in milliseconds. */
+    readonly caValidityMs: number;
+    readonly certValidityMs: number;
+    readonly renewBeforeMs: number;
+    readonly subject: SubjectExtras;
+  };
+  /** In plan order. */
+  readonly nodes: readonly PlanNode[];
+}

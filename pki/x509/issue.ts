@@ -1,0 +1,115 @@
+/**
+ * Builds certificates from a CertProfile with @peculiar/x509, encoded the way kubeadm's Go
+ * code does it: subject O before CN, random positive serial, critical basicConstraints and
+ * keyUsage (digitalSignature + keyEncipherment, keyCertSign on CAs), SKI on CAs only,
+ * AKI on leaves, EKU not critical, SANs: DNS sorted then IPs.
+ */
+import { x509 } from './lib.js';
+import type { CertProfile } from '../catalog/resolve.js';
+import type { Usage } from '../catalog/types.js';
+
+const EKU_OID: Record<Usage, string> = {
+  serverAuth: x509.ExtendedKeyUsage.serverAuth,
+  clientAuth: x509.ExtendedKeyUsage.clientAuth,
+};
+
+/** A CA ready to sign: its parsed certificate, signing key and key identifier. */
+export interface Signer {
+  readonly cert: x509.X509Certificate;
+  readonly key: CryptoKey;
+  readonly algorithm: Algorithm;
+  /** Hex SKI of the CA, copied into each leaf's AKI. */
+  readonly keyId: string;
+}
+
+export interface IssueParams {
+  readonly profile: CertProfile;
+  readonly spkiDer: Uint8Array<ArrayBuffer>;
+  readonly serialHex: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+/** Subject in Go's DER order: C, ST, L, O, OU (CA extras), then CN. */
+export function subjectOf(p: CertProfile): x509.JsonName {
+  const name: x509.JsonName = [];
+  const { C, ST, L, O, OU } = p.extras;
+  if (C) name.push({ C: [C] });
+  if (ST) name.push({ ST: [ST] });
+  if (L) name.push({ L: [L] });
+  const orgs = [...(O ? [O] : []), ...p.o];
+  if (orgs.length) name.push({ O: orgs });
+  if (OU) name.push({ OU: [OU] });
+  name.push({ CN: [p.cn] });
+  return name;
+}
+
+function sanExtension(p: CertProfile): x509.Extension[] {
+  const names: x509.JsonGeneralNames = [
+    ...p.dns.map((value) => ({ type: 'dns' as const, value })),
+    ...p.ips.map((value) => ({ type: 'ip' as const, value })),
+  ];
+  return names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : [];
+}
+
+const LEAF_KU = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+
+/** Random positive serial below 2^63 with a non-zero first byte, so DER needs no padding. */
+export function serialFrom(bytes: Uint8Array): string {
+  const b = Uint8Array.from(bytes.subarray(0, 8));
+  b[0] = ((b[0] ?? 0) & 0x7f) || 0x01;
+  return Buffer.from(b).toString('hex');
+}
+
+export async function issueCa(
+  params: IssueParams,
+  key: CryptoKey,
+  algorithm: Algorithm,
+  crypto: Crypto,
+): Promise<x509.X509Certificate> {
+  const ski = await x509.SubjectKeyIdentifierExtension.create(params.spkiDer, false, crypto);
+  const name = subjectOf(params.profile);
+  return x509.X509CertificateGenerator.create(
+    {
+      serialNumber: params.serialHex,
+      subject: name,
+      issuer: name,
+      notBefore: params.notBefore,
+      notAfter: params.notAfter,
+      publicKey: params.spkiDer,
+      signingKey: key,
+      signingAlgorithm: algorithm,
+      extensions: [
+        new x509.KeyUsagesExtension(LEAF_KU | x509.KeyUsageFlags.keyCertSign, true),
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        ski,
+        ...sanExtension(params.profile),
+      ],
+    },
+    crypto,
+  );
+}
+
+export async function issueLeaf(params: IssueParams, signer: Signer, crypto: Crypto): Promise<x509.X509Certificate> {
+  const p = params.profile;
+  return x509.X509CertificateGenerator.create(
+    {
+      serialNumber: params.serialHex,
+      subject: subjectOf(p),
+      issuer: signer.cert.subjectName,
+      notBefore: params.notBefore,
+      notAfter: params.notAfter,
+      publicKey: params.spkiDer,
+      signingKey: signer.key,
+      signingAlgorithm: signer.algorithm,
+      extensions: [
+        new x509.KeyUsagesExtension(LEAF_KU, true),
+        ...(p.usages.length ? [new x509.ExtendedKeyUsageExtension(p.usages.map((u) => EKU_OID[u]), false)] : []),
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.AuthorityKeyIdentifierExtension(signer.keyId, false),
+        ...sanExtension(p),
+      ],
+    },
+    crypto,
+  );
+}

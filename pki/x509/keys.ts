@@ -1,0 +1,84 @@
+/**
+ * Key generation and conversion on Node's crypto. Keys are generated with the async
+ * `generateKeyPair`, which runs on libuv's thread pool and encodes the PEM there too, so
+ * many keys in flight keep every core busy while the main thread signs.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
+import type { KeyMaterial } from '../deps.js';
+import type { KeyAlgorithm } from '../plan/types.js';
+import { PemError } from '../errors.js';
+
+type KeySpec =
+  | { type: 'rsa'; modulusLength: number }
+  | { type: 'ec'; namedCurve: 'P-256' | 'P-384' };
+
+const SPECS: Record<KeyAlgorithm, KeySpec> = {
+  'rsa-2048': { type: 'rsa', modulusLength: 2048 },
+  'rsa-3072': { type: 'rsa', modulusLength: 3072 },
+  'rsa-4096': { type: 'rsa', modulusLength: 4096 },
+  'ecdsa-p256': { type: 'ec', namedCurve: 'P-256' },
+  'ecdsa-p384': { type: 'ec', namedCurve: 'P-384' },
+};
+
+export async function generateKey(algorithm: KeyAlgorithm): Promise<KeyMaterial> {
+  const spec = SPECS[algorithm];
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const done = (resolve: (k: KeyMaterial) => void, reject: (e: Error) => void) => (err: Error | null, pub: Buffer, priv: string) =>
+    err ? reject(err) : resolve({ algorithm, privatePem: priv, spkiDer: new Uint8Array(pub) });
+  return new Promise((resolve, reject) => {
+    if (spec.type === 'rsa') {
+      generateKeyPair('rsa', {
+          modulusLength: spec.modulusLength, publicExponent: 65537, publicKeyEncoding,
+          privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+        }, done(resolve, reject));
+    } else {
+      generateKeyPair('ec', {
+          namedCurve: spec.namedCurve, publicKeyEncoding, privateKeyEncoding: { type: 'sec1', format: 'pem' },
+        }, done(resolve, reject));
+    }
+  });
+}
+
+/** The algorithm of a key as the plan names it; undefined for key types kpki does not issue. */
+export function keyAlgorithmOf(key: KeyObject): KeyAlgorithm | undefined {
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa' && d?.modulusLength) {
+    const alg = `rsa-${d.modulusLength}`;
+    return alg in SPECS ? (alg as KeyAlgorithm) : undefined;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    if (d?.namedCurve === 'prime256v1') return 'ecdsa-p256';
+    if (d?.namedCurve === 'secp384r1') return 'ecdsa-p384';
+  }
+  return undefined;
+}
+
+/** Parses a private key PEM (PKCS#1, SEC1 or PKCS#8); a bad one is an error naming the file. */
+export function readPrivateKey(pem: string, file: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (cause) {
+    throw new PemError(file, 'not a readable private key PEM', { cause });
+  }
+}
+
+export function spkiOf(key: KeyObject): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+}
+
+/** The signature algorithm Go's x509 picks for a key: SHA-256, or SHA-384 on P-384. */
+export function signingAlgorithmFor(key: KeyObject): RsaHashedImportParams | EcKeyImportParams & { hash: string } {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const p384 = key.asymmetricKeyDetails?.namedCurve === 'secp384r1';
+  return { name: 'ECDSA', namedCurve: p384 ? 'P-384' : 'P-256', hash: p384 ? 'SHA-384' : 'SHA-256' };
+}
+
+/** Imports a private key into Web Crypto for signing certificates. */
+export async function toSigningKey(key: KeyObject): Promise<CryptoKey> {
+  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', pkcs8, signingAlgorithmFor(key), false, ['sign']) as Promise<CryptoKey>;
+}
+
+export function publicKeyPem(key: KeyObject): string {
+  return createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
+}
