@@ -1,6 +1,6 @@
 /** `kpki ca-hash`, `kpki token`, `kpki certificate-key`: the facts `kubeadm join` needs. */
 import { readFile } from 'node:fs/promises';
-import { createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { bootstrapToken, caCertHash, certificateKey } from '../../pki/join.js';
 import { PemError } from '../../pki/errors.js';
@@ -15,7 +15,7 @@ export async function caHash(o: { out: string; cert?: string; json: boolean }): 
   let spki: Uint8Array<ArrayBuffer>;
   try {
     const cert = new X509Certificate(await readFile(file));
-    spki = new Uint8Array(createPublicKey(cert.publicKey).export({ type: 'spki', format: 'der' }));
+    spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
   } catch (cause) {
     throw new PemError(file, (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable certificate', { cause });
   }

@@ -304,5 +304,5 @@ export function parseHostPort(text: string, defaultPort: number): Endpoint | str
   if (typeof host === 'string') return host;
   const port = portText === undefined ? defaultPort : parsePort(portText);
   if (typeof port === 'string') return port;
-  return { ...host, port };
+  return { host: host.host, port, hostIsIp: host.hostIsIp };
 }

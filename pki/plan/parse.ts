@@ -264,20 +264,32 @@ function merge(structural: readonly Draft[], semantic: readonly Draft[]): Draft[
   return [...kept, ...semantic];
 }
 
+/** Rewordings of yaml messages that speak to programmers rather than to plan authors. */
+const YAML_MESSAGES: Readonly<Record<string, string>> = {
+  MULTIPLE_DOCS: 'a plan is a single YAML document; remove the "---" separator and what follows',
+  DUPLICATE_KEY: 'this key appears twice in the same mapping',
+};
+
+/** yaml reports an unterminated construct at end of input; point at the last character instead. */
+function syntaxOffset(text: string, offset: number): number {
+  const end = text.trimEnd().length;
+  return end > 0 && offset >= end ? end - 1 : offset;
+}
+
 /**
  * Parses and validates cluster.yaml. Throws a PlanError carrying every problem found,
  * sorted by position. `file` is used in diagnostics and becomes `Plan.source`.
  */
 export function parsePlan(text: string, file = '<memory>'): Plan {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = new Locator(doc, lines);
   if (doc.errors.length > 0) {
     fail(
       file,
       doc.errors.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return { path: [], position: { line, column: col }, message: `YAML syntax error: ${e.message}` };
+        const { line, col } = lines.linePos(syntaxOffset(text, e.pos[0]));
+        return { path: [], position: { line, column: col }, message: `YAML syntax error: ${YAML_MESSAGES[e.code] ?? e.message}` };
       }),
     );
   }

@@ -52,13 +52,14 @@ function section(plan: RawPlan, key: string): Readonly<Record<string, unknown>> 
 interface RawNode {
   readonly index: number;
   readonly name: string | undefined;
-  readonly roles: readonly string[];
+  /** Undefined when the roles are missing or not a list (a schema error). */
+  readonly roles: readonly string[] | undefined;
 }
 
 function rawNodes(plan: RawPlan): RawNode[] {
   return (list(plan['nodes']) ?? []).map((n, index) => {
     const node = record(n) ?? {};
-    const roles = (list(node['roles']) ?? []).filter((r): r is string => typeof r === 'string');
+    const roles = list(node['roles'])?.filter((r): r is string => typeof r === 'string');
     return { index, name: text(node['name']), roles };
   });
 }
@@ -151,7 +152,7 @@ export function checkEndpoint(plan: RawPlan): Finding[] {
     return typeof endpoint === 'string' ? [{ path: ['controlPlaneEndpoint'], message: endpoint }] : [];
   }
   if (value !== undefined) return [];
-  const controlPlanes = rawNodes(plan).filter((n) => n.roles.includes('control-plane'));
+  const controlPlanes = rawNodes(plan).filter((n) => n.roles?.includes('control-plane'));
   if (controlPlanes.length <= 1) return [];
   return [
     {
@@ -213,19 +214,22 @@ export function checkTopology(plan: RawPlan): Finding[] {
   const nodes = rawNodes(plan);
   if (nodes.length === 0) return [];
   const findings: Finding[] = [];
-  if (!nodes.some((n) => n.roles.includes('control-plane'))) {
+  // A role-less node might be the missing one; its own error is enough.
+  const allKnown = nodes.every((n) => n.roles !== undefined);
+  const has = (role: string): boolean => nodes.some((n) => n.roles?.includes(role));
+  if (allKnown && !has('control-plane')) {
     findings.push({ path: ['nodes'], message: 'no control plane: at least one node needs the control-plane role' });
   }
   const externalValue = section(plan, 'etcd')['external'];
   // A non-boolean is a schema error already; guessing the topology would only add noise.
   if (externalValue !== undefined && typeof externalValue !== 'boolean') return findings;
   const external = externalValue ?? PLAN_DEFAULTS.etcdExternal;
-  if (external && !nodes.some((n) => n.roles.includes('etcd'))) {
+  if (external && allKnown && !has('etcd')) {
     findings.push({ path: ['etcd', 'external'], message: 'external etcd needs at least one node with the etcd role' });
   }
   if (!external) {
     for (const n of nodes) {
-      if (n.roles.includes('etcd') && !n.roles.includes('control-plane')) {
+      if (n.roles?.includes('etcd') && !n.roles.includes('control-plane')) {
         findings.push({
           path: ['nodes', n.index, 'roles'],
           message: `${nodeLabel(n)} has the etcd role without control-plane: stacked etcd (etcd.external: false) runs on the control-plane nodes; set etcd.external: true for dedicated etcd nodes`,

@@ -1,0 +1,57 @@
+/** Helpers shared by the test suites: run the built CLI, make temp dirs, hash trees, run tools. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (tests run from dist/test/...). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(ROOT, 'dist/cli/main.js');
+export const FIXTURES = join(ROOT, 'fixtures');
+
+export function tempDir(prefix = 'kpki-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function kpki(args: readonly string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** Runs a tool and returns stdout; throws with stderr on a non-zero exit. */
+export function sh(cmd: string, args: readonly string[], input?: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Every file below `dir`, relative, sorted. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** sha256 of every file below `dir`, keyed by relative path. */
+export function hashTree(dir: string): Map<string, string> {
+  return new Map(listFiles(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+}
+
+export function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}
+
+/** Writes a plan file into a temp dir and returns its path. */
+export function writePlan(yaml: string, dir = tempDir()): string {
+  const p = join(dir, 'cluster.yaml');
+  writeFileSync(p, yaml);
+  return p;
+}
