@@ -25,17 +25,15 @@ ${Array.from({ length: extra.workers ?? 1 }, (_, i) => `  - { name: worker-${i +
 
 const dir = tempDir();
 const out = join(dir, 'out');
-let first: Map<string, string>;
+// Setup at top level, not in test.before: uvu drops errors thrown in hooks.
+const setup = kpki(['gen', '--plan', writePlan(base(), dir), '--out', out]);
+if (setup.status !== 0) throw new Error(`initial gen failed: ${setup.stderr}`);
+const first = hashTree(out);
 
 function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
   return [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/')).sort();
 }
 
-test.before(() => {
-  const r = kpki(['gen', '--plan', writePlan(base(), dir), '--out', out]);
-  assert.is(r.status, 0, r.stderr);
-  first = hashTree(out);
-});
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('same plan: byte-identical output and "nothing to do"', () => {

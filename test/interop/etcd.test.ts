@@ -32,7 +32,8 @@ const HEALTH_TIMEOUT_MS = 30_000;
 const work = tempDir('kpki-etcd-');
 const pkiA = join(work, 'a'); // the cluster's PKI
 const pkiB = join(work, 'b'); // an unrelated PKI: same plan, different CAs
-const procs: ChildProcess[] = [];
+const procs: ChildProcess[] = []; // etcd members
+const clients = new Set<ChildProcess>(); // running etcdctl
 const logs = new Map<string, string>();
 let ports = { client: 0, peer: 0 };
 const spawnErrors: Error[] = [];
@@ -44,7 +45,7 @@ const endpoints = () => MEMBERS.map((m) => `https://${m.address}:${ports.client}
 // ---- cleanup: never leave an etcd behind --------------------------------------------------------
 
 function killAll(): void {
-  for (const p of procs) {
+  for (const p of [...procs, ...clients]) {
     if (p.exitCode === null && p.signalCode === null) {
       try {
         p.kill('SIGKILL');
@@ -104,6 +105,7 @@ function etcdctl(args: readonly string[], deadlineMs = 10_000): Promise<Run> {
       env: { ...process.env, ETCDCTL_API: '3' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    clients.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -114,6 +116,7 @@ function etcdctl(args: readonly string[], deadlineMs = 10_000): Promise<Run> {
       resolve({ code: null, stdout, stderr: `${stderr}${String(err)}` });
     });
     child.on('close', (code) => {
+      clients.delete(child);
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
