@@ -2,7 +2,7 @@
  * Kubeconfig files as kubeadm writes them: cluster = clusterName, user = the client CN,
  * context `<user>@<cluster>`, CA and client credentials embedded as base64.
  */
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { PemError } from './errors.js';
 
 export interface KubeconfigData {
@@ -17,20 +17,36 @@ export interface KubeconfigData {
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: unknown) => (typeof s === 'string' ? Buffer.from(s, 'base64').toString('utf8') : '');
 
+/** A YAML scalar: plain when unambiguous (as kubectl writes names and URLs), else double-quoted. */
+function scalar(s: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~|[0-9.]+)$/i.test(s) ? s : JSON.stringify(s);
+}
+
+/** Rendered from a template (thousands of these in a large cluster); the key order is kubectl's. */
 export function renderKubeconfig(k: KubeconfigData): string {
-  const context = `${k.user}@${k.clusterName}`;
-  return stringify(
-    {
-      apiVersion: 'v1',
-      clusters: [{ cluster: { 'certificate-authority-data': b64(k.caPem), server: k.server }, name: k.clusterName }],
-      contexts: [{ context: { cluster: k.clusterName, user: k.user }, name: context }],
-      'current-context': context,
-      kind: 'Config',
-      preferences: {},
-      users: [{ name: k.user, user: { 'client-certificate-data': b64(k.certPem), 'client-key-data': b64(k.keyPem) } }],
-    },
-    { lineWidth: 0 },
-  );
+  const cluster = scalar(k.clusterName);
+  const user = scalar(k.user);
+  const context = scalar(`${k.user}@${k.clusterName}`);
+  return `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${b64(k.caPem)}
+    server: ${scalar(k.server)}
+  name: ${cluster}
+contexts:
+- context:
+    cluster: ${cluster}
+    user: ${user}
+  name: ${context}
+current-context: ${context}
+kind: Config
+preferences: {}
+users:
+- name: ${user}
+  user:
+    client-certificate-data: ${b64(k.certPem)}
+    client-key-data: ${b64(k.keyPem)}
+`;
 }
 
 interface RawKubeconfig {
