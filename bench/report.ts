@@ -200,11 +200,18 @@ function growthTable(r: BenchReport): string {
 
 // ---------------------------------------------------------------- other sections
 
-function busyWarning(r: BenchReport): string[] {
-  const load1 = Number(r.machine.loadAvgStart.split(' ')[0]);
-  return load1 > r.machine.cpus / 2
-    ? [`- ⚠ the machine was busy when the bench started (1-min load ${load1} on ${r.machine.cpus} CPUs): numbers are noisy`]
-    : [];
+/** Foreign CPU load above this (in CPUs) gets a warning. */
+const BUSY_CPUS = 0.2;
+
+function noiseLines(r: BenchReport): string[] {
+  const cpus = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '?');
+  const perScenario = r.scenarios.map((s) => `${s.planId}/${s.alg} ${cpus(s.foreignCpus)}`).join(', ');
+  const worst = Math.max(r.machine.foreignCpusAtStart, ...r.scenarios.map((s) => s.foreignCpus));
+  const lines = [
+    `- CPU used by other processes (in CPUs of ${r.machine.cpus}): before start ${cpus(r.machine.foreignCpusAtStart)}; during ${perScenario}`,
+  ];
+  if (worst > BUSY_CPUS) lines.push(`- ⚠ other processes used up to ${cpus(worst)} CPUs during the bench: numbers are noisy, rerun on an idle machine`);
+  return lines;
 }
 
 function floorLines(r: BenchReport): string[] {
@@ -261,7 +268,7 @@ export function renderMarkdown(r: BenchReport): string {
     '',
     `- machine: ${m.cpus} CPUs (nproc), ${m.cpuModel}, Linux ${m.kernel}; load average at start ${m.loadAvgStart}, end ${m.loadAvgEnd ?? '?'}`,
     `- node ${m.node}; ${m.openssl}; cfssl ${m.cfssl}`,
-    ...busyWarning(r),
+    ...noiseLines(r),
     '',
     '## Wall time (whole process, fresh empty output dir each run)',
     '',

@@ -31,6 +31,8 @@ export interface ScenarioResult {
    */
   readonly floorRunsMs: number[];
   readonly tools: ToolResult[];
+  /** CPUs' worth of load from other processes during the scenario (see cpuload.ts). */
+  readonly foreignCpus: number;
 }
 
 export interface FloorResult {
@@ -53,6 +55,8 @@ export interface MachineInfo {
   readonly kernel: string;
   readonly date: string;
   readonly loadAvgStart: string;
+  /** CPUs' worth of load from other processes in a 1 s sample before the bench. */
+  readonly foreignCpusAtStart: number;
   loadAvgEnd?: string;
 }
 

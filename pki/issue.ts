@@ -3,14 +3,15 @@
  * thread pool, in parallel), self-signs new CAs, then signs each leaf as soon as its key is
  * ready, so key generation and signing overlap. Pure apart from crypto: no files.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps, KeyMaterial } from './deps.js';
+import type { KeyAlgorithm } from './plan/types.js';
 import type { Decisions } from './reconcile.js';
-import { publicKeyPem, signingAlgorithmFor, toSigningKey } from './x509/keys.js';
-import { issueCa, issueLeaf, serialFrom, type Signer } from './x509/issue.js';
-import { x509 } from './x509/lib.js';
+import { createCertificate, encodeName, keyIdentifier } from './x509/certificate.js';
+import { certFields, pemToDer } from './x509/der-read.js';
+import { keyAlgorithmOf, publicKeyPem, spkiOf } from './x509/keys.js';
 
 export type Status = 'kept' | 'created' | 'issued' | 'rewritten';
 
@@ -31,15 +32,35 @@ export interface Issued {
 /** kubeadm backdates NotBefore by five minutes to absorb clock skew between hosts. */
 export const BACKDATE_MS = 5 * 60_000;
 
-const toPem = (cert: x509.X509Certificate) => cert.toString('pem') + '\n';
+/** A CA ready to sign: what each leaf copies from it, and its key. */
+interface Signer {
+  readonly key: KeyObject;
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** The CA's subject exactly as encoded in its certificate: each leaf's issuer. */
+  readonly subjectDer: Uint8Array;
+  /** The CA's SKI: each leaf's AKI. */
+  readonly keyId: Uint8Array;
+  readonly notAfter: Date;
+}
 
-async function signerFrom(certPem: string, keyPem: string): Promise<Signer> {
-  const cert = new x509.X509Certificate(certPem);
-  const keyObj = createPrivateKey(keyPem);
-  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  // A CA imported from elsewhere may lack an SKI; derive it the RFC 5280 way.
-  const keyId = ski?.keyId ?? Buffer.from(await cert.publicKey.getKeyIdentifier()).toString('hex');
-  return { cert, key: await toSigningKey(keyObj), algorithm: signingAlgorithmFor(keyObj), keyId };
+function signerFrom(certPem: string, keyPem: string): Signer {
+  const key = createPrivateKey(keyPem);
+  const { subjectDer, subjectKeyId } = certFields(pemToDer(certPem));
+  return {
+    key,
+    keyAlgorithm: keyAlgorithmOf(key) ?? 'rsa-2048',
+    subjectDer,
+    // A CA imported from elsewhere may lack an SKI; derive it the RFC 5280 way.
+    keyId: subjectKeyId ?? keyIdentifier(spkiOf(key)),
+    notAfter: new Date(new NodeX509(certPem).validTo),
+  };
+}
+
+/** Random positive serial below 2^63 with a non-zero first byte, so DER needs no padding. */
+export function serialFrom(bytes: Uint8Array): string {
+  const b = Uint8Array.from(bytes.subarray(0, 8));
+  b[0] = ((b[0] ?? 0) & 0x7f) || 0x01;
+  return Buffer.from(b).toString('hex');
 }
 
 export async function issueAll(
@@ -65,18 +86,18 @@ export async function issueAll(
       if (d.action === 'keep') {
         const { cert, keyPem } = d.existing;
         cas.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter, status: 'kept', reasons: [] });
-        signers.set(d.item.ref, await signerFrom(cert.pem, keyPem));
+        signers.set(d.item.ref, signerFrom(cert.pem, keyPem));
         return;
       }
       const key = await caKeys.get(d.item.ref)!;
-      const keyObj = createPrivateKey(key.privatePem);
-      const signingKey = await toSigningKey(keyObj);
       const notAfter = new Date(now.getTime() + pki.plan.pki.caValidityMs);
-      const params = { profile: d.item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter };
-      const cert = await issueCa(params, signingKey, signingAlgorithmFor(keyObj), deps.crypto);
-      const certPem = toPem(cert);
-      cas.set(d.item.ref, { certPem, keyPem: key.privatePem, notAfter, status: 'created', reasons: d.reasons });
-      signers.set(d.item.ref, await signerFrom(certPem, key.privatePem));
+      const { pem } = await createCertificate({
+        profile: d.item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
+        issuerNameDer: encodeName(d.item.profile), signingKey: createPrivateKey(key.privatePem),
+        signingKeyAlgorithm: key.algorithm, subjectKeyId: keyIdentifier(key.spkiDer),
+      });
+      cas.set(d.item.ref, { certPem: pem, keyPem: key.privatePem, notAfter, status: 'created', reasons: d.reasons });
+      signers.set(d.item.ref, signerFrom(pem, key.privatePem));
     }),
   );
 
@@ -93,10 +114,13 @@ export async function issueAll(
   const signLeaf = async (item: ResolvedLeaf, key: KeyMaterial, reasons: readonly string[]) => {
     const signer = signers.get(item.signer)!;
     // A leaf never outlives its CA: a chain that dies early is worse than a shorter leaf.
-    const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, signer.cert.notAfter.getTime()));
-    const params = { profile: item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter };
-    const cert = await issueLeaf(params, signer, deps.crypto);
-    leaves.set(item.ref, { certPem: toPem(cert), keyPem: key.privatePem, notAfter, status: 'issued', reasons });
+    const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, signer.notAfter.getTime()));
+    const { pem } = await createCertificate({
+      profile: item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
+      issuerNameDer: signer.subjectDer, signingKey: signer.key, signingKeyAlgorithm: signer.keyAlgorithm,
+      authorityKeyId: signer.keyId,
+    });
+    leaves.set(item.ref, { certPem: pem, keyPem: key.privatePem, notAfter, status: 'issued', reasons });
     onProgress?.(++signed, leafKeys.size);
   };
   let signed = 0;

@@ -3,7 +3,7 @@
  * `generateKeyPair`, which runs on libuv's thread pool and encodes the PEM there too, so
  * many keys in flight keep every core busy while the main thread signs.
  */
-import { createPrivateKey, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import type { KeyMaterial } from '../deps.js';
 import type { KeyAlgorithm } from '../plan/types.js';
 import { PemError } from '../errors.js';
@@ -64,19 +64,6 @@ export function readPrivateKey(pem: string, file: string): KeyObject {
 
 export function spkiOf(key: KeyObject): Uint8Array<ArrayBuffer> {
   return new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
-}
-
-/** The signature algorithm Go's x509 picks for a key: SHA-256, or SHA-384 on P-384. */
-export function signingAlgorithmFor(key: KeyObject): RsaHashedImportParams | EcKeyImportParams & { hash: string } {
-  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const p384 = key.asymmetricKeyDetails?.namedCurve === 'secp384r1';
-  return { name: 'ECDSA', namedCurve: p384 ? 'P-384' : 'P-256', hash: p384 ? 'SHA-384' : 'SHA-256' };
-}
-
-/** Imports a private key into Web Crypto for signing certificates. */
-export async function toSigningKey(key: KeyObject): Promise<CryptoKey> {
-  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
-  return webcrypto.subtle.importKey('pkcs8', pkcs8, signingAlgorithmFor(key), false, ['sign']) as Promise<CryptoKey>;
 }
 
 export function publicKeyPem(key: KeyObject): string {

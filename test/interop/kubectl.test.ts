@@ -6,12 +6,38 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { expectFixture, type FixtureName } from './expected.js';
 
-const HAVE_KUBECTL = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+/**
+ * The kubectl binary to run. Google Cloud SDK installs a "kubectl dispatcher" that first asks the
+ * kubeconfig's API server for its version (to pick kubectl.1.NN) — on these unroutable
+ * documentation addresses every call then waits ~3 s for a connect timeout. When `kubectl` is that
+ * dispatcher, run its newest versioned sibling directly: same kubectl, fully offline.
+ */
+function findKubectl(): string | undefined {
+  const v = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (v.status !== 0) return undefined;
+  if (!/dispatcher/i.test(v.stdout)) return 'kubectl';
+  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  try {
+    const dir = dirname(realpathSync(which));
+    const versioned = readdirSync(dir)
+      .map((f) => /^kubectl\.1\.(\d+)$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+    const best = versioned[0];
+    if (best) return join(dir, best[0]);
+  } catch {
+    // fall through to the dispatcher itself
+  }
+  return 'kubectl';
+}
+
+const KUBECTL = findKubectl();
+const HAVE_KUBECTL = KUBECTL !== undefined;
 const WORK = tempDir('kpki-interop-kubectl-');
 // kubectl must not read or write the real ~/.kube.
 const ENV = { ...process.env, HOME: WORK, KUBECONFIG: '' };
@@ -25,7 +51,7 @@ interface KubeconfigJson {
 }
 
 function kubectl(args: readonly string[]): KubeconfigJson {
-  const r = spawnSync('kubectl', args, { encoding: 'utf8', env: ENV });
+  const r = spawnSync(KUBECTL!, args, { encoding: 'utf8', env: ENV });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as KubeconfigJson;
 }

@@ -1,12 +1,14 @@
 /**
- * Builds certificates from a CertProfile with @peculiar/x509, encoded the way kubeadm's Go
+ * TEST ORACLE, not product code: an independent encoder built on @peculiar/x509, used to
+ * cross-check pki/x509/certificate.ts byte for byte. Builds certificates from a CertProfile, encoded the way kubeadm's Go
  * code does it: subject O before CN, random positive serial, critical basicConstraints and
  * keyUsage (digitalSignature + keyEncipherment, keyCertSign on CAs), SKI on CAs only,
  * AKI on leaves, EKU not critical, SANs: DNS sorted then IPs.
  */
-import { x509 } from './lib.js';
-import type { CertProfile } from '../catalog/resolve.js';
-import type { Usage } from '../catalog/types.js';
+import { webcrypto, type KeyObject } from 'node:crypto';
+import { x509 } from '../../pki/x509/lib.js';
+import type { CertProfile } from '../../pki/catalog/resolve.js';
+import type { Usage } from '../../pki/catalog/types.js';
 
 const EKU_OID: Record<Usage, string> = {
   serverAuth: x509.ExtendedKeyUsage.serverAuth,
@@ -53,13 +55,6 @@ function sanExtension(p: CertProfile): x509.Extension[] {
 }
 
 const LEAF_KU = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
-
-/** Random positive serial below 2^63 with a non-zero first byte, so DER needs no padding. */
-export function serialFrom(bytes: Uint8Array): string {
-  const b = Uint8Array.from(bytes.subarray(0, 8));
-  b[0] = ((b[0] ?? 0) & 0x7f) || 0x01;
-  return Buffer.from(b).toString('hex');
-}
 
 export async function issueCa(
   params: IssueParams,
@@ -112,4 +107,17 @@ export async function issueLeaf(params: IssueParams, signer: Signer, crypto: Cry
     },
     crypto,
   );
+}
+
+/** The signature algorithm Go's x509 picks for a key: SHA-256, or SHA-384 on P-384. */
+export function signingAlgorithmFor(key: KeyObject): RsaHashedImportParams | EcKeyImportParams & { hash: string } {
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const p384 = key.asymmetricKeyDetails?.namedCurve === 'secp384r1';
+  return { name: 'ECDSA', namedCurve: p384 ? 'P-384' : 'P-256', hash: p384 ? 'SHA-384' : 'SHA-256' };
+}
+
+/** Imports a private key into Web Crypto for signing certificates. */
+export async function toSigningKey(key: KeyObject): Promise<CryptoKey> {
+  const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', pkcs8, signingAlgorithmFor(key), false, ['sign']) as Promise<CryptoKey>;
 }
