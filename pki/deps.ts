@@ -17,6 +17,4 @@ export interface Deps {
   readonly randomBytes: (n: number) => Uint8Array;
   /** Generates a key off the main thread; callers start many at once to use every core. */
   readonly generateKey: (algorithm: KeyAlgorithm) => Promise<KeyMaterial>;
-  /** Web Crypto used for signing and hashing. */
-  readonly crypto: Crypto;
 }

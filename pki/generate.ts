@@ -2,7 +2,7 @@
  * `generate`: plan in, PKI on disk out. Resolve the catalog against the plan, read what
  * exists, decide, issue, render, write what changed — and report all of it.
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { resolve, type ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps } from './deps.js';
@@ -11,7 +11,7 @@ import { issueAll, type Issued } from './issue.js';
 import { caCertHash } from './join.js';
 import type { Plan } from './plan/types.js';
 import { pathsToObserve, reconcile, type Decisions } from './reconcile.js';
-import { readExisting, planWrites, writeFiles, type WriteResult } from './store/fs.js';
+import { readExisting, writeFiles, type WriteResult } from './store/fs.js';
 import { generateKey } from './x509/keys.js';
 import { createPublicKey } from 'node:crypto';
 
@@ -58,7 +58,6 @@ export function defaultDeps(): Deps {
     now: () => new Date(),
     randomBytes: (n) => new Uint8Array(randomBytes(n)),
     generateKey,
-    crypto: webcrypto as unknown as Crypto,
   };
 }
 
@@ -86,9 +85,9 @@ function reportItems(pki: ResolvedPki, d: Decisions, issued?: Issued): ReportIte
   return items;
 }
 
-async function hashOfCa(pem: string | undefined, crypto: Crypto): Promise<string | undefined> {
+function hashOfCa(pem: string | undefined): string | undefined {
   if (pem === undefined) return undefined;
-  return caCertHash(new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' })), crypto);
+  return caCertHash(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
 }
 
 export async function generate(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
@@ -103,7 +102,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     const items = reportItems(pki, decisions);
     return {
       dryRun: true, out: options.out, items, files: [], warnings,
-      caCertHash: await hashOfCa(ca?.action === 'keep' ? ca.existing.cert.pem : undefined, deps.crypto),
+      caCertHash: hashOfCa(ca?.action === 'keep' ? ca.existing.cert.pem : undefined),
       changed: items.some((i) => i.action !== 'keep'),
     };
   }
@@ -113,15 +112,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
   const files = await writeFiles(options.out, entries, { backupStamp: deps.now().toISOString().replace(/[:.]/g, '-') });
   return {
     dryRun: false, out: options.out, items: reportItems(pki, decisions, issued), files, warnings,
-    caCertHash: await hashOfCa(issued.cas.get('ca')?.certPem, deps.crypto),
+    caCertHash: hashOfCa(issued.cas.get('ca')?.certPem),
     changed: files.some((f) => f.action !== 'unchanged'),
   };
-}
-
-/** Files a dry run would touch, for callers that want the file-level view too. */
-export async function previewFiles(plan: Plan, out: string, deps: Partial<Deps> = {}): Promise<WriteResult[]> {
-  const full: Deps = { ...defaultDeps(), ...deps };
-  const pki = resolve(plan);
-  const decisions = reconcile(pki, await readExisting(out, pathsToObserve(pki)), full.now());
-  return planWrites(out, renderFiles(pki, await issueAll(pki, decisions, full)));
 }

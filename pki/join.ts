@@ -2,12 +2,12 @@
  * The facts a node needs to join: the discovery CA hash, a bootstrap token, a certificate key.
  * Formats are kubeadm's, so the values paste straight into `kubeadm join`.
  */
+import { createHash } from 'node:crypto';
 import type { Deps } from './deps.js';
 
 /** `sha256:<hex>` over the CA's DER SubjectPublicKeyInfo, as `--discovery-token-ca-cert-hash` wants. */
-export async function caCertHash(spkiDer: Uint8Array<ArrayBuffer>, crypto: Crypto): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', spkiDer);
-  return `sha256:${Buffer.from(digest).toString('hex')}`;
+export function caCertHash(spkiDer: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(spkiDer).digest('hex')}`;
 }
 
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

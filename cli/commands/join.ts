@@ -1,6 +1,6 @@
 /** `kpki ca-hash`, `kpki token`, `kpki certificate-key`: the facts `kubeadm join` needs. */
 import { readFile } from 'node:fs/promises';
-import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { bootstrapToken, caCertHash, certificateKey } from '../../pki/join.js';
 import { PemError } from '../../pki/errors.js';
@@ -19,7 +19,7 @@ export async function caHash(o: { out: string; cert?: string; json: boolean }): 
   } catch (cause) {
     throw new PemError(file, (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable certificate', { cause });
   }
-  print(o.json, 'caCertHash', await caCertHash(spki, webcrypto as unknown as Crypto));
+  print(o.json, 'caCertHash', caCertHash(spki));
   return EXIT.ok;
 }
 

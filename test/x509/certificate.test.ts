@@ -18,7 +18,7 @@ import {
 } from '../../pki/x509/der.js';
 import { createCertificate, encodeName, encodeTbs, keyIdentifier, type TbsParams } from '../../pki/x509/certificate.js';
 import { issueCa, issueLeaf, signingAlgorithmFor, toSigningKey, type Signer } from './peculiar-oracle.js';
-import { x509 } from '../../pki/x509/lib.js';
+import { x509 } from './peculiar-lib.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -6,7 +6,7 @@
  * AKI on leaves, EKU not critical, SANs: DNS sorted then IPs.
  */
 import { webcrypto, type KeyObject } from 'node:crypto';
-import { x509 } from '../../pki/x509/lib.js';
+import { x509 } from './peculiar-lib.js';
 import type { CertProfile } from '../../pki/catalog/resolve.js';
 import type { Usage } from '../../pki/catalog/types.js';
 
