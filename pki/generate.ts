@@ -11,7 +11,8 @@ import { issueAll, type Issued } from './issue.js';
 import { caCertHash } from './join.js';
 import type { Plan } from './plan/types.js';
 import { pathsToObserve, reconcile, type Decisions } from './reconcile.js';
-import { readExisting, writeFiles, type WriteResult } from './store/fs.js';
+import { listDirs, readExisting, writeFiles, type WriteResult } from './store/fs.js';
+import { join } from 'node:path';
 import { generateKey } from './x509/keys.js';
 import { createPublicKey } from 'node:crypto';
 
@@ -95,7 +96,14 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
   const pki = resolve(plan);
   const observed = await readExisting(options.out, pathsToObserve(pki));
   const decisions = reconcile(pki, observed, deps.now());
-  const warnings = decisions.cas.flatMap((c) => (c.action === 'keep' ? c.warnings : []));
+  const planned = new Set(plan.nodes.map((n) => n.name));
+  const warnings = [
+    ...decisions.cas.flatMap((c) => (c.action === 'keep' ? c.warnings : [])),
+    // Never deleted automatically: the host may still run with these credentials.
+    ...(await listDirs(join(options.out, 'nodes')))
+      .filter((d) => !planned.has(d))
+      .map((d) => `nodes/${d} is not in the plan any more; its files were left as they are`),
+  ];
 
   if (options.dryRun) {
     const ca = decisions.cas.find((c) => c.item.ref === 'ca');

@@ -58,7 +58,9 @@ function rows(items: readonly ReportItem[], wide: boolean): Row[] {
 function printHuman(r: GenerateReport, wide: boolean): void {
   const changes = r.items.filter((i) => i.action !== 'keep');
   const out: string[] = [];
-  const body = rows(r.dryRun ? changes : r.items, wide).map((x) => [x.name, x.node, x.identity, x.signer, x.expires, actionText(x.action, r.dryRun)]);
+  // A run that changed nothing prints one line; the table is for what was (or would be) done.
+  const shown = r.dryRun || !r.changed ? changes : r.items;
+  const body = rows(shown, wide).map((x) => [x.name, x.node, x.identity, x.signer, x.expires, actionText(x.action, r.dryRun)]);
   if (body.length) out.push(table(['NAME', 'NODE', 'CN / O', 'SIGNER', 'EXPIRES', r.dryRun ? 'PLAN' : 'RESULT'], body), '');
   if (changes.length && (r.dryRun || changes.length <= MAX_ROWS || wide)) {
     const why = changes.filter((c) => !(c.reasons.length === 1 && c.reasons[0] === 'missing'));

@@ -40,6 +40,16 @@ export async function readExisting(root: string, paths: readonly string[]): Prom
   return found;
 }
 
+/** Names of the subdirectories of `dir`; none when it does not exist. */
+export async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 /** What `write` would do, without doing it. */
 export async function planWrites(root: string, entries: readonly WriteEntry[]): Promise<WriteResult[]> {
   const current = await readExisting(root, entries.map((e) => e.path));

@@ -30,6 +30,15 @@ const setup = kpki(['gen', '--plan', writePlan(base(), dir), '--out', out]);
 if (setup.status !== 0) throw new Error(`initial gen failed: ${setup.stderr}`);
 const first = hashTree(out);
 
+/** A scratch copy of the first run's output, so each test starts from the same tree. */
+function copyOfFirstRun(): { work: string; copy: string } {
+  const work = tempDir();
+  const copy = join(work, 'out');
+  cpSync(out, copy, { recursive: true });
+  return { work, copy };
+}
+const cleanup = (work: string) => rmSync(work, { recursive: true, force: true });
+
 function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
   return [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/')).sort();
 }
@@ -64,9 +73,7 @@ test('a new certSAN: --dry-run names only the apiserver certs and writes nothing
 });
 
 test('a new certSAN reissues only apiserver.crt/.key on each control plane, with backups', () => {
-  const work = tempDir();
-  const copy = join(work, 'out');
-  cpSync(out, copy, { recursive: true });
+  const { work, copy } = copyOfFirstRun();
   const plan = writePlan(base({ certSANs: ['192.0.2.100', 'api2.example.internal'] }), work);
   const r = kpki(['gen', '--plan', plan, '--out', copy]);
   assert.is(r.status, 0, r.stderr);
@@ -86,13 +93,11 @@ test('a new certSAN reissues only apiserver.crt/.key on each control plane, with
   // Running the new plan again settles.
   const again = kpki(['gen', '--plan', plan, '--out', copy]);
   assert.match(again.stdout, /Nothing to do/);
-  rmSync(work, { recursive: true, force: true });
+  cleanup(work);
 });
 
 test('adding a node issues only that node\'s files; every CA and existing file is untouched', () => {
-  const work = tempDir();
-  const copy = join(work, 'out');
-  cpSync(out, copy, { recursive: true });
+  const { work, copy } = copyOfFirstRun();
   const r = kpki(['gen', '--plan', writePlan(base({ workers: 2 }), work), '--out', copy]);
   assert.is(r.status, 0, r.stderr);
   const after = hashTree(copy);
@@ -105,7 +110,12 @@ test('adding a node issues only that node\'s files; every CA and existing file i
     'nodes/worker-2/var/lib/kubelet/pki/kubelet.key',
   ]);
   assert.ok(![...after.keys()].some((f) => f.startsWith('backup/')), 'nothing replaced, nothing backed up');
-  rmSync(work, { recursive: true, force: true });
+  // Dropping the node again leaves its files alone, with a warning.
+  const back = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
+  assert.match(back.stdout, /warning: nodes\/worker-2 is not in the plan any more/);
+  assert.match(back.stdout, /Nothing to do/);
+  assert.equal([...hashTree(copy)], [...after]);
+  cleanup(work);
 });
 
 test('a leaf close to expiry is reissued, with the old one backed up (clock injected)', async () => {
@@ -132,13 +142,11 @@ test('a leaf close to expiry is reissued, with the old one backed up (clock inje
   assert.is(after.get(backup!), before.get('nodes/cp-1/etc/kubernetes/admin.conf'));
   const notAfter = sh('openssl', ['x509', '-noout', '-enddate', '-in', join(copy, 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt')]);
   assert.match(notAfter, /notAfter=Dec +4 12:00:00 2031 GMT/); // t0 + 8100h + 8760h
-  rmSync(work, { recursive: true, force: true });
+  cleanup(work);
 });
 
 test('a deleted key is reissued; a tampered (foreign) cert is reissued; CAs stay', () => {
-  const work = tempDir();
-  const copy = join(work, 'out');
-  cpSync(out, copy, { recursive: true });
+  const { work, copy } = copyOfFirstRun();
   rmSync(join(copy, 'nodes/worker-1/var/lib/kubelet/pki/kubelet.key'));
   // A cert signed by another CA in place of cp-2's front-proxy-client.
   const other = join(work, 'other');
@@ -155,26 +163,22 @@ test('a deleted key is reissued; a tampered (foreign) cert is reissued; CAs stay
   const ca = join(copy, 'pki/front-proxy-ca.crt');
   sh('openssl', ['verify', '-CAfile', ca, join(copy, 'nodes/cp-2/etc/kubernetes/pki/front-proxy-client.crt')]);
   assert.is(hashTree(copy).get('pki/ca.key'), first.get('pki/ca.key'));
-  rmSync(work, { recursive: true, force: true });
+  cleanup(work);
 });
 
 test('an existing CA key is never overwritten; half a CA is refused with exit 3', () => {
-  const work = tempDir();
-  const copy = join(work, 'out');
-  cpSync(out, copy, { recursive: true });
+  const { work, copy } = copyOfFirstRun();
   rmSync(join(copy, 'pki/front-proxy-ca.crt'));
   const before = hashTree(copy);
   const r = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
   assert.is(r.status, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /front-proxy-ca\.key exists but .*front-proxy-ca\.crt does not/);
   assert.equal([...hashTree(copy)], [...before], 'nothing written');
-  rmSync(work, { recursive: true, force: true });
+  cleanup(work);
 });
 
 test('a broken PEM names the file, exits 2 and writes nothing', () => {
-  const work = tempDir();
-  const copy = join(work, 'out');
-  cpSync(out, copy, { recursive: true });
+  const { work, copy } = copyOfFirstRun();
   const victim = join(copy, 'nodes/cp-1/etc/kubernetes/pki/apiserver-kubelet-client.crt');
   writeFileSync(victim, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
   const before = hashTree(copy);
@@ -183,7 +187,7 @@ test('a broken PEM names the file, exits 2 and writes nothing', () => {
   assert.match(r.stderr, /apiserver-kubelet-client\.crt/);
   assert.equal([...hashTree(copy)], [...before]);
   assert.ok(!existsSync(join(copy, 'backup')));
-  rmSync(work, { recursive: true, force: true });
+  cleanup(work);
 });
 
 test.run();
