@@ -6,6 +6,7 @@
  * --algs ecdsa-p256,rsa-2048, --tools kpki,openssl,cfssl, --no-warmup, --results PATH, --no-write.
  */
 import { cpus, availableParallelism, loadavg, release } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -178,9 +179,23 @@ function writeInputs(def: ScenarioDef): ToolInputs {
   return { planFile: `${base}.yaml`, specFile: `${base}.env` };
 }
 
-function freshDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+/**
+ * Output directories are never reused or deleted between timed runs: on ext4 mounted with
+ * `discard` (as here), creating files right after deleting a large tree is several times
+ * slower, which would tax whichever run comes next. Everything is removed once, at the end.
+ */
+function newDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
+}
+
+function clearWorkOutputs(): void {
+  for (const d of ['out', 'verify']) rmSync(join(WORK_DIR, d), { recursive: true, force: true });
+}
+
+/** Lets the kernel finish flushing and discarding before anything is timed. */
+function settle(): void {
+  spawnSync('sync');
+  spawnSync('sleep', ['5']);
 }
 
 /** One untimed run of each tool on the small ha/ECDSA plan, so no timed run pays for a cold disk cache. */
@@ -189,7 +204,7 @@ function warmup(tools: readonly ToolName[]): void {
   for (const t of tools) {
     log(`warm-up (untimed): ${t} ha/ecdsa-p256`);
     const out = join(WORK_DIR, 'out', 'warmup', t);
-    freshDir(out);
+    newDir(out);
     runTool(t, writeInputs(def), out);
   }
 }
@@ -245,8 +260,9 @@ function runFloor(alg: Alg, keys: number, what: string): number {
 }
 
 function runAndVerify(def: ScenarioDef, inputs: ToolInputs, r: ToolResult, what: string): void {
-  const out = join(WORK_DIR, 'out', `${def.plan.id}-${def.alg}`, r.tool);
-  freshDir(out);
+  const runDir = join(`${def.plan.id}-${def.alg}`, r.tool, `run-${r.runsMs.length + 1}`);
+  const out = join(WORK_DIR, 'out', runDir);
+  newDir(out);
   const run = runTool(r.tool, inputs, out);
   if (!succeeded(run)) {
     r.state = 'error';
@@ -256,7 +272,7 @@ function runAndVerify(def: ScenarioDef, inputs: ToolInputs, r: ToolResult, what:
   }
   r.runsMs.push(run.wallMs);
   if (run.peakRssKb !== undefined) r.peakRssKb = max([r.peakRssKb ?? 0, run.peakRssKb]);
-  const v = verifyOutput(out, def.plan, def.alg, join(WORK_DIR, 'verify', r.tool));
+  const v = verifyOutput(out, def.plan, def.alg, join(WORK_DIR, 'verify', runDir));
   if (!v.valid && r.state !== 'invalid') {
     r.state = 'invalid';
     r.verify = v;
@@ -279,6 +295,8 @@ async function main(): Promise<void> {
     const reason = unavailableReason(t);
     if (reason) unavailable.set(t, reason);
   }
+  clearWorkOutputs();
+  settle();
   const floors = await measureFloors(ALGS.filter((a) => defs.some((d) => d.alg === a)));
   const startupMs = nodeStartupMs();
   const coldStarts = o.tools.includes('kpki')
@@ -300,6 +318,7 @@ async function main(): Promise<void> {
     scenarios,
     durationS: Number(process.hrtime.bigint() - started) / 1e9,
   };
+  clearWorkOutputs();
   const md = renderMarkdown(report);
   process.stdout.write(md);
   if (o.resultsFile) {

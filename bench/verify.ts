@@ -222,8 +222,7 @@ function opensslVerifyAll(
   scratchDir: string,
   problems: string[],
 ): Set<FoundCert> {
-  rmSync(scratchDir, { recursive: true, force: true });
-  mkdirSync(scratchDir, { recursive: true });
+  mkdirSync(scratchDir, { recursive: true }); // a fresh directory per run, removed at the end
   const ok = new Set<FoundCert>();
   let orphans = 0;
   for (const [name, ca] of cas) {

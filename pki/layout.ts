@@ -4,7 +4,7 @@
  * holding exactly the files that host needs, in kubeadm's layout. Derived from the catalog.
  */
 import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
-import { nodeMatches } from './catalog/resolve.js';
+import { nodeMatcher } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 
 export const NODE_PKI = 'etc/kubernetes/pki';
@@ -48,23 +48,25 @@ export function fileSpecs(pki: ResolvedPki): FileSpec[] {
     add(p.key, { from: 'keypair', ref: kp.ref, part: 'key' });
     add(p.pub, { from: 'keypair', ref: kp.ref, part: 'pub' });
   }
+  const matches = nodeMatcher(pki.plan);
+  const leavesByNode = new Map<string, ResolvedLeaf[]>();
+  for (const l of pki.leaves) leavesByNode.set(l.node.name, [...(leavesByNode.get(l.node.name) ?? []), l]);
   for (const node of pki.plan.nodes) {
     const root = nodeRoot(node.name);
     for (const ca of pki.cas) {
-      if (nodeMatches(pki.plan, node, ca.entry.certOn)) {
+      if (matches(node, ca.entry.certOn)) {
         add(`${root}/${NODE_PKI}/${ca.entry.stem}.crt`, { from: 'ca', ref: ca.ref, part: 'crt' });
       }
-      if (nodeMatches(pki.plan, node, ca.entry.keyOn)) {
+      if (matches(node, ca.entry.keyOn)) {
         add(`${root}/${NODE_PKI}/${ca.entry.stem}.key`, { from: 'ca', ref: ca.ref, part: 'key' });
       }
     }
     for (const kp of pki.keypairs) {
-      if (!nodeMatches(pki.plan, node, kp.entry.on)) continue;
+      if (!matches(node, kp.entry.on)) continue;
       add(`${root}/${NODE_PKI}/${kp.entry.stem}.key`, { from: 'keypair', ref: kp.ref, part: 'key' });
       add(`${root}/${NODE_PKI}/${kp.entry.stem}.pub`, { from: 'keypair', ref: kp.ref, part: 'pub' });
     }
-    for (const leaf of pki.leaves) {
-      if (leaf.node.name !== node.name) continue;
+    for (const leaf of leavesByNode.get(node.name) ?? []) {
       if (leaf.kind === 'kubeconfig') {
         add(`${root}/${leaf.entry.path}`, { from: 'leaf', ref: leaf.ref, part: 'kubeconfig' });
       } else {

@@ -70,8 +70,15 @@ export function selectNodes(plan: Plan, selector: NodeSelector): PlanNode[] {
   }
 }
 
-export function nodeMatches(plan: Plan, node: PlanNode, selectors: readonly NodeSelector[]): boolean {
-  return selectors.some((s) => selectNodes(plan, s).some((n) => n.name === node.name));
+/** A membership test per selector, built once (a plan may have thousands of nodes). */
+export function nodeMatcher(plan: Plan): (node: PlanNode, selectors: readonly NodeSelector[]) => boolean {
+  const cache = new Map<NodeSelector, ReadonlySet<string>>();
+  const members = (s: NodeSelector) => {
+    let set = cache.get(s);
+    if (!set) cache.set(s, (set = new Set(selectNodes(plan, s).map((n) => n.name))));
+    return set;
+  };
+  return (node, selectors) => selectors.some((s) => members(s).has(node.name));
 }
 
 /** Splits SAN input into sorted unique DNS names and canonical unique IPs (kubeadm's rules). */

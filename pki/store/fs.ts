@@ -1,11 +1,17 @@
 /**
- * The disk edge: reads what exists and writes what changed. Every write is atomic (temp file,
- * fsync, rename, directory fsync), private files are created 0600 inside 0700 directories,
- * protected files (the store's CA and SA keys) are never replaced, and every replaced file
- * is first copied to `backup/<stamp>/`. All checks run before the first byte is written.
+ * The disk edge: reads what exists and writes what changed. Every write is atomic and durable
+ * (temp file, flushed, renamed, flushed again), private files are created 0600 inside 0700
+ * directories, protected files (the store's CA and SA keys) are never replaced, and every
+ * replaced file is first copied to `backup/<stamp>/`. All checks run before the first byte is
+ * written.
+ *
+ * The syscalls are synchronous and sequential on purpose: this phase runs after every key is
+ * signed, and on ext4 concurrent creates in many new directories contend in the kernel
+ * (measured: 5,000 files in 8,000 directories took 0.45 s sequentially, 2 s from 4 threads).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KpkiError } from '../errors.js';
 
@@ -25,32 +31,36 @@ export interface WriteResult {
   readonly backup?: string;
 }
 
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+function ioError(what: string, err: unknown): KpkiError {
+  return new KpkiError('ERR_IO', `${what}: ${(err as Error).message}`, { cause: err });
+}
+
 /** Contents of the files that exist among `paths` (relative to `root`). */
 export async function readExisting(root: string, paths: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  await mapLimit(paths, 64, async (p) => {
+  for (const p of paths) {
     try {
-      found.set(p, await fs.readFile(join(root, p), 'utf8'));
+      found.set(p, fs.readFileSync(join(root, p), 'utf8'));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new KpkiError('ERR_IO', `cannot read ${join(root, p)}: ${(err as Error).message}`, { cause: err });
-      }
+      if (!isMissing(err)) throw ioError(`cannot read ${join(root, p)}`, err);
     }
-  });
+  }
   return found;
 }
 
 /** Names of the subdirectories of `dir`; none when it does not exist. */
 export async function listDirs(dir: string): Promise<string[]> {
   try {
-    return (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    if (isMissing(err)) return [];
+    throw ioError(`cannot list ${dir}`, err);
   }
 }
 
-/** What `write` would do, without doing it. */
+/** What `writeFiles` would do, without doing it. */
 export async function planWrites(root: string, entries: readonly WriteEntry[]): Promise<WriteResult[]> {
   const current = await readExisting(root, entries.map((e) => e.path));
   return entries.map((e) => {
@@ -77,25 +87,50 @@ function directoryModes(entries: readonly WriteEntry[]): Map<string, number> {
   return modes;
 }
 
-async function writeTemp(file: string, content: string, mode: number): Promise<string> {
-  const tmp = `${file}.kpki-${randomBytes(6).toString('hex')}.tmp`;
-  const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await fh.writeFile(content);
-    await fh.chmod(mode); // the umask may have narrowed or widened the create mode
-    await fh.sync();
-  } finally {
-    await fh.close();
+/** The process umask, read once: files and directories whose mode it narrows get a chmod. */
+const UMASK = process.umask();
+
+/** Creates missing directories with their mode, parents first; sets existing ones to it. */
+function ensureDirectories(root: string, modes: Map<string, number>): void {
+  for (const [dir, mode] of [...modes].sort(([a], [b]) => a.length - b.length)) {
+    const abs = join(root, dir);
+    try {
+      fs.mkdirSync(abs, { mode });
+      if ((mode & ~UMASK) !== mode) fs.chmodSync(abs, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      fs.chmodSync(abs, mode);
+    }
   }
-  return tmp;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
+function writeNew(file: string, content: string | Buffer, mode: number): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, mode);
   try {
-    await fh.sync();
+    fs.writeFileSync(fd, content);
+    if ((mode & ~UMASK) !== mode) fs.fchmodSync(fd, mode);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Makes everything written so far under `root` durable. One syncfs(2) (`sync --file-system`)
+ * is one journal commit, where an fsync per file is one each: seconds for a thousand-node
+ * cluster. Without the command (not Linux coreutils), fsync each path instead.
+ */
+function flush(root: string, paths: readonly string[]): void {
+  try {
+    execFileSync('sync', ['--file-system', root], { stdio: 'ignore' });
+  } catch {
+    for (const p of paths) {
+      const fd = fs.openSync(p, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
 }
 
@@ -108,44 +143,33 @@ export async function writeFiles(
   const changed = entries.filter((_, i) => planned[i]!.action !== 'unchanged');
   if (!changed.length) return planned;
 
-  for (const [dir, mode] of [...directoryModes(entries)].sort(([a], [b]) => a.length - b.length)) {
-    const abs = join(root, dir);
-    await fs.mkdir(abs, { recursive: true, mode });
-    await fs.chmod(abs, mode);
-  }
-
   const results = new Map(planned.map((r) => [r.path, r]));
-  const backups = changed.filter((e) => results.get(e.path)!.action === 'updated');
-  const backupRoot = join('backup', options.backupStamp);
-  await mapLimit(backups, 32, async (e) => {
-    const target = join(backupRoot, e.path);
-    await fs.mkdir(join(root, dirname(target)), { recursive: true, mode: 0o700 });
-    const tmp = await writeTemp(join(root, target), await fs.readFile(join(root, e.path), 'utf8'), 0o600);
-    await fs.rename(tmp, join(root, target));
-    results.set(e.path, { path: e.path, action: 'updated', backup: target });
-  });
-
-  // Write every temp file (fsynced) first, then rename them all: a crash leaves either
-  // the old file or the new one in each place, never a torn one.
+  const written: string[] = [];
   const temps: Array<[string, string]> = [];
   try {
-    await mapLimit(changed, 64, async (e) => {
+    fs.mkdirSync(root, { recursive: true });
+    ensureDirectories(root, directoryModes(entries));
+    for (const e of changed.filter((c) => results.get(c.path)!.action === 'updated')) {
+      const backup = join('backup', options.backupStamp, e.path);
+      fs.mkdirSync(join(root, dirname(backup)), { recursive: true, mode: 0o700 });
+      writeNew(join(root, backup), fs.readFileSync(join(root, e.path)), 0o600);
+      written.push(join(root, backup));
+      results.set(e.path, { path: e.path, action: 'updated', backup });
+    }
+    // Every temp file first, flushed; then the renames, flushed: a crash leaves the old file
+    // or the new one in each place, never a torn one.
+    for (const e of changed) {
       const abs = join(root, e.path);
-      temps.push([await writeTemp(abs, e.content, e.mode), abs]);
-    });
+      const tmp = `${abs}.kpki-${randomBytes(6).toString('hex')}.tmp`;
+      writeNew(tmp, e.content, e.mode);
+      temps.push([tmp, abs]);
+    }
+    flush(root, [...written, ...temps.map(([tmp]) => tmp)]);
   } catch (err) {
-    await Promise.all(temps.map(([tmp]) => fs.rm(tmp, { force: true })));
-    throw new KpkiError('ERR_IO', `writing ${root} failed; nothing was replaced: ${(err as Error).message}`, { cause: err });
+    for (const [tmp] of temps) fs.rmSync(tmp, { force: true });
+    throw ioError(`writing ${root} failed; nothing was replaced`, err);
   }
-  await mapLimit(temps, 64, ([tmp, abs]) => fs.rename(tmp, abs));
-  await mapLimit([...new Set(temps.map(([, abs]) => dirname(abs)))], 32, syncDir);
+  for (const [tmp, abs] of temps) fs.renameSync(tmp, abs);
+  flush(root, [...new Set(temps.map(([, abs]) => dirname(abs)))]);
   return planned.map((r) => results.get(r.path)!);
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
