@@ -3,7 +3,7 @@
  * it finds: YAML syntax, structure (JSON Schema via ajv), semantics (rules.ts). Every problem
  * is located at the YAML node it concerns. Pure: no file system, no clock.
  */
-import AjvModule from 'ajv';
+import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
@@ -11,17 +11,17 @@ import { PlanError, type PlanDiagnostic } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { canonicalIp, formatIp, parseHostPort, parseIp } from './net.js';
 import { runRules, parseSubnetList, type FieldPath, type PathSegment, type RawPlan } from './rules.js';
-import { PLAN_DEFAULTS, planSchema } from './schema.js';
+import { PLAN_DEFAULTS } from './schema.js';
 import type { Cidr, Endpoint, Plan, PlanInput, PlanNode } from './types.js';
-
-// ajv is CommonJS: under NodeNext its default import is `module.exports`, whose `.default` is the class.
-const Ajv = AjvModule.default;
 
 let compiled: ValidateFunction | undefined;
 
-/** Compiled on first use, so importing kpki stays cheap. */
+/**
+ * The schema validator, compiled from planSchema with AJV_OPTIONS at build time
+ * (scripts/compile-validator.mjs) and loaded on first use, so importing kpki stays cheap.
+ */
 function schemaValidator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, verbose: true, strict: true }).compile(planSchema);
+  compiled ??= createRequire(import.meta.url)('./schema-validator.cjs') as ValidateFunction;
   return compiled;
 }
 

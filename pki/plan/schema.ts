@@ -231,3 +231,6 @@ export const planSchema = {
     },
   },
 } as const;
+
+/** The ajv options the plan is validated with (compiled at build time; see scripts/compile-validator.mjs). */
+export const AJV_OPTIONS = { allErrors: true, verbose: true, strict: true } as const;
