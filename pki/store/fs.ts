@@ -37,10 +37,18 @@ function ioError(what: string, err: unknown): KpkiError {
   return new KpkiError('ERR_IO', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
+/** The first two segments of a relative path (`nodes/<name>`, `pki/etcd`): one lookup per tree. */
+const treeOf = (p: string) => p.split('/', 2).join('/');
+
 /** Contents of the files that exist among `paths` (relative to `root`). */
 export async function readExisting(root: string, paths: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
+  // A new node's tree does not exist yet: one stat instead of a failed open per file.
+  const trees = new Map<string, boolean>();
   for (const p of paths) {
+    const tree = treeOf(p);
+    if (!trees.has(tree)) trees.set(tree, fs.existsSync(join(root, tree)));
+    if (!trees.get(tree)) continue;
     try {
       found.set(p, fs.readFileSync(join(root, p), 'utf8'));
     } catch (err) {
