@@ -12,7 +12,8 @@ import { KpkiError } from '../pki/errors.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const EPILOGUE = `Exit status: 0 ok · 1 unexpected failure · 2 bad input (invalid plan, unreadable PEM, bad flags) · 3 refused to overwrite a CA or SA key.
+const EPILOGUE = `Exit status: 0 ok · 1 unexpected failure · 2 bad input (invalid plan, unreadable PEM,
+bad flags) · 3 refused to overwrite a CA or SA key.
 Docs: the README; the plan's JSON Schema: \`kpki schema\`.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('kpki')
     .version(version)
-    .usage('$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan: CAs, every leaf certificate, kubeconfigs and per-node file trees in kubeadm\'s layout.')
+    .usage('$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan: CAs, leaf certificates,\nkubeconfigs and per-node file trees in kubeadm\'s layout.')
     .command(
       'gen',
       'Generate (or bring up to date) the whole PKI for a plan',
@@ -34,8 +35,8 @@ async function main(argv: string[]): Promise<number> {
           .option('dry-run', { type: 'boolean', default: false, describe: 'show what would be issued and why; write nothing' })
           .option('wide', { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
-          .example('$0 gen --plan fixtures/ha-cluster.yaml --out ./out', 'issue everything; re-run any time, it only changes what the plan changed')
-          .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list each certificate that would change, and why'),
+          .example('$0 gen --plan fixtures/ha-cluster.yaml --out ./out', 'issue the whole PKI; re-runs change only what the plan changed')
+          .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'),
       (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], json: a.json, wide: a.wide }))(),
     )
     .command(
