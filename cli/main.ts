@@ -24,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
   await yargs(argv)
     .scriptName('kpki')
     .version(version)
-    .usage('$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan: CAs, leaf certificates,\nkubeconfigs and per-node file trees in kubeadm\'s layout.')
+    .usage('$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan: CAs, every leaf certificate, kubeconfigs\nand per-node file trees in kubeadm\'s layout.')
     .command(
       'gen',
       'Generate (or bring up to date) the whole PKI for a plan',
@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
           .option('dry-run', { type: 'boolean', default: false, describe: 'show what would be issued and why; write nothing' })
           .option('wide', { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
-          .example('$0 gen --plan fixtures/ha-cluster.yaml --out ./out', 'issue the whole PKI; re-runs change only what the plan changed')
+          .example('$0 gen -p fixtures/ha-cluster.yaml', 'issue the whole PKI; re-runs change only what the plan changed')
           .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'),
       (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], json: a.json, wide: a.wide }))(),
     )
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 'Name a command; `kpki --help` lists them.')
     .strict()
     .epilogue(EPILOGUE)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(null) // cliui hard-wraps mid-word; let the terminal wrap instead
     .fail((msg, err) => {
       if (err) throw err;
       throw Object.assign(new Error(msg), { code: 'ERR_USAGE' });
