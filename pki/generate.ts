@@ -50,8 +50,8 @@ export interface GenerateOptions {
   readonly out: string;
   readonly dryRun?: boolean;
   readonly deps?: Partial<Deps>;
-  /** Called as certificates are signed: done of total. */
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Called as certificates are signed (`issue`) and files written (`write`): done of total. */
+  readonly onProgress?: (phase: 'issue' | 'write', done: number, total: number) => void;
 }
 
 export function defaultDeps(): Deps {
@@ -115,9 +115,13 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     };
   }
 
-  const issued = await issueAll(pki, decisions, deps, options.onProgress);
+  const progress = options.onProgress;
+  const issued = await issueAll(pki, decisions, deps, progress && ((d, t) => progress('issue', d, t)));
   const entries = renderFiles(pki, issued);
-  const files = await writeFiles(options.out, entries, { backupStamp: deps.now().toISOString().replace(/[:.]/g, '-') });
+  const files = await writeFiles(options.out, entries, {
+    backupStamp: deps.now().toISOString().replace(/[:.]/g, '-'),
+    onProgress: progress && ((d, t) => progress('write', d, t)),
+  });
   return {
     dryRun: false, out: options.out, items: reportItems(pki, decisions, issued), files, warnings,
     caCertHash: hashOfCa(issued.cas.get('ca')?.certPem),

@@ -86,8 +86,9 @@ function printHuman(r: GenerateReport, wide: boolean): void {
 
 export async function gen(o: GenOptions): Promise<number> {
   const plan = await loadPlan(o.plan);
-  const progress = progressBar('issuing', !o.json);
-  const report = await generate(plan, { out: o.out, dryRun: o.dryRun, onProgress: (d, t) => progress.update(d, t) });
+  const progress = progressBar(!o.json);
+  const label = { issue: 'signing', write: 'writing' } as const;
+  const report = await generate(plan, { out: o.out, dryRun: o.dryRun, onProgress: (phase, d, t) => progress.update(label[phase], d, t) });
   progress.stop();
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printHuman(report, o.wide);

@@ -145,7 +145,7 @@ function flush(root: string, paths: readonly string[]): void {
 export async function writeFiles(
   root: string,
   entries: readonly WriteEntry[],
-  options: { backupStamp: string },
+  options: { backupStamp: string; onProgress?: (done: number, total: number) => void },
 ): Promise<WriteResult[]> {
   const planned = await planWrites(root, entries);
   const changed = entries.filter((_, i) => planned[i]!.action !== 'unchanged');
@@ -171,6 +171,7 @@ export async function writeFiles(
       const tmp = `${abs}.kpki-${randomBytes(6).toString('hex')}.tmp`;
       writeNew(tmp, e.content, e.mode);
       temps.push([tmp, abs]);
+      if (temps.length % 256 === 0) options.onProgress?.(temps.length, changed.length);
     }
     flush(root, [...written, ...temps.map(([tmp]) => tmp)]);
   } catch (err) {
@@ -179,5 +180,6 @@ export async function writeFiles(
   }
   for (const [tmp, abs] of temps) fs.renameSync(tmp, abs);
   flush(root, [...new Set(temps.map(([, abs]) => dirname(abs)))]);
+  options.onProgress?.(changed.length, changed.length);
   return planned.map((r) => results.get(r.path)!);
 }

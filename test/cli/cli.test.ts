@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpki, sh, tempDir, writePlan } from '../support/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, FIXTURES, kpki, sh, tempDir, writePlan } from '../support/cli.js';
 
 const invalid = readdirSync(join(FIXTURES, 'invalid')).filter((f) => f.endsWith('.yaml')).sort();
 
@@ -83,6 +84,28 @@ test('catalog --json lists every kind, each with a signer', () => {
     'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf', 'kube-proxy.conf']) {
     assert.ok(rows.some((r) => r.id === id), `catalog lacks ${id}`);
   }
+});
+
+test('a long run shows a progress bar on a terminal, and none under CI or with --json', () => {
+  const dir = tempDir();
+  const workers = Array.from({ length: 1000 }, (_, i) => `  - { name: w-${i}, address: 10.1.${i >> 8}.${i & 255}, roles: [worker] }`);
+  const plan = writePlan(`apiVersion: kpki/v1alpha1
+kind: Cluster
+nodes:
+  - { name: cp, address: 10.0.0.1, roles: [control-plane] }
+${workers.join('\n')}
+`, dir);
+  // util-linux \`script\` gives the child a real pseudo-terminal.
+  const onTty = (args: string, env: NodeJS.ProcessEnv) =>
+    spawnSync('script', ['-qec', `${process.execPath} ${CLI} gen --plan ${plan} ${args}`, '/dev/null'], { encoding: 'utf8', env });
+  const { CI: _ci, ...noCi } = process.env;
+  const shown = onTty(`--out ${join(dir, 'a')}`, noCi);
+  assert.is(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /writing +\[#+\] 5036\/5036/);
+  assert.not.match(onTty(`--out ${join(dir, 'b')}`, { ...noCi, CI: 'true' }).stdout, /writing +\[/);
+  const json = onTty(`--out ${join(dir, 'c')} --json`, noCi);
+  assert.not.match(json.stdout, /\[#/);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();
