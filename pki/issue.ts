@@ -13,19 +13,16 @@ import { createCertificate, encodeName, keyIdentifier } from './x509/certificate
 import { certFields, pemToDer } from './x509/der-read.js';
 import { keyAlgorithmOf, publicKeyPem, spkiOf } from './x509/keys.js';
 
-export type Status = 'kept' | 'created' | 'issued' | 'rewritten';
-
+/** A certificate and its key; what happened to it (and why) is in the decisions. */
 export interface Credential {
   readonly certPem: string;
   readonly keyPem: string;
   readonly notAfter: Date;
-  readonly status: Status;
-  readonly reasons: readonly string[];
 }
 
 export interface Issued {
   readonly cas: ReadonlyMap<CaId, Credential>;
-  readonly keypairs: ReadonlyMap<string, { keyPem: string; pubPem: string; status: Status }>;
+  readonly keypairs: ReadonlyMap<string, { keyPem: string; pubPem: string }>;
   readonly leaves: ReadonlyMap<string, Credential>;
 }
 
@@ -85,7 +82,7 @@ export async function issueAll(
     decisions.cas.map(async (d) => {
       if (d.action === 'keep') {
         const { cert, keyPem } = d.existing;
-        cas.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter, status: 'kept', reasons: [] });
+        cas.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter });
         signers.set(d.item.ref, signerFrom(cert.pem, keyPem));
         return;
       }
@@ -96,22 +93,22 @@ export async function issueAll(
         issuerNameDer: encodeName(d.item.profile), signingKey: createPrivateKey(key.privatePem),
         signingKeyAlgorithm: key.algorithm, subjectKeyId: keyIdentifier(key.spkiDer),
       });
-      cas.set(d.item.ref, { certPem: pem, keyPem: key.privatePem, notAfter, status: 'created', reasons: d.reasons });
+      cas.set(d.item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });
       signers.set(d.item.ref, signerFrom(pem, key.privatePem));
     }),
   );
 
-  const keypairs = new Map<string, { keyPem: string; pubPem: string; status: Status }>();
+  const keypairs = new Map<string, { keyPem: string; pubPem: string }>();
   await Promise.all(
     decisions.keypairs.map(async (d) => {
       const keyPem = d.action === 'keep' ? d.keyPem : (await kpKeys.get(d.item.ref)!).privatePem;
       const pubPem = publicKeyPem(createPrivateKey(keyPem));
-      keypairs.set(d.item.ref, { keyPem, pubPem, status: d.action === 'keep' ? 'kept' : 'created' });
+      keypairs.set(d.item.ref, { keyPem, pubPem });
     }),
   );
 
   const leaves = new Map<string, Credential>();
-  const signLeaf = async (item: ResolvedLeaf, key: KeyMaterial, reasons: readonly string[]) => {
+  const signLeaf = async (item: ResolvedLeaf, key: KeyMaterial) => {
     const signer = signers.get(item.signer)!;
     // A leaf never outlives its CA: a chain that dies early is worse than a shorter leaf.
     const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, signer.notAfter.getTime()));
@@ -120,16 +117,15 @@ export async function issueAll(
       issuerNameDer: signer.subjectDer, signingKey: signer.key, signingKeyAlgorithm: signer.keyAlgorithm,
       authorityKeyId: signer.keyId,
     });
-    leaves.set(item.ref, { certPem: pem, keyPem: key.privatePem, notAfter, status: 'issued', reasons });
+    leaves.set(item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });
     onProgress?.(++signed, leafKeys.size);
   };
   let signed = 0;
   await Promise.all(
     decisions.leaves.map(async (d) => {
-      if (d.action === 'issue') return signLeaf(d.item, await leafKeys.get(d.item.ref)!, d.reasons);
+      if (d.action === 'issue') return signLeaf(d.item, await leafKeys.get(d.item.ref)!);
       const { cert, keyPem } = d.existing;
-      const status = d.action === 'rewrite' ? 'rewritten' : 'kept';
-      leaves.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter, status, reasons: d.action === 'rewrite' ? d.reasons : [] });
+      leaves.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter });
     }),
   );
   return { cas, keypairs, leaves };
