@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashTree, kpki, sh, tempDir, writePlan } from '../support/cli.js';
 import { generate } from '../../pki/generate.js';
@@ -187,6 +187,61 @@ test('a broken PEM names the file, exits 2 and writes nothing', () => {
   assert.match(r.stderr, /apiserver-kubelet-client\.crt/);
   assert.equal([...hashTree(copy)], [...before]);
   assert.ok(!existsSync(join(copy, 'backup')));
+  cleanup(work);
+});
+
+test('a new controlPlaneEndpoint: apiserver certs reissued, endpoint kubeconfigs rewritten around their kept certs', () => {
+  const { work, copy } = copyOfFirstRun();
+  const plan = writePlan(base().replace('api.example.internal:6443', 'api-new.example.internal:8443'), work);
+  const r = kpki(['gen', '--plan', plan, '--out', copy, '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const items = (JSON.parse(r.stdout) as { items: Array<{ ref: string; action: string; reasons: string[] }> }).items;
+  const byAction = (a: string) => items.filter((i) => i.action === a).map((i) => i.ref).sort();
+  assert.equal(byAction('issue'), ['apiserver@cp-1', 'apiserver@cp-2']);
+  assert.equal(byAction('rewrite'), [
+    'admin.conf@cp-1', 'admin.conf@cp-2', 'kube-proxy.conf@cp-1', 'kube-proxy.conf@cp-2', 'kube-proxy.conf@worker-1',
+    'kubelet.conf@cp-1', 'kubelet.conf@cp-2', 'kubelet.conf@worker-1', 'super-admin.conf@cp-1',
+  ]);
+  assert.ok(items.find((i) => i.ref === 'kubelet.conf@worker-1')!.reasons.includes(
+    'server https://api.example.internal:6443 → https://api-new.example.internal:8443'));
+  // controller-manager.conf and scheduler.conf talk to the local apiserver: untouched.
+  const after = hashTree(copy);
+  for (const f of ['controller-manager.conf', 'scheduler.conf']) {
+    assert.is(after.get(`nodes/cp-1/etc/kubernetes/${f}`), first.get(`nodes/cp-1/etc/kubernetes/${f}`), f);
+  }
+  // A rewritten kubeconfig keeps its client certificate and key, byte for byte.
+  const creds = (text: string) => text.split('\n').filter((l) => /client-(certificate|key)-data/.test(l));
+  const conf = 'nodes/worker-1/etc/kubernetes/kubelet.conf';
+  const before = readFileSync(join(out, conf), 'utf8');
+  const now = readFileSync(join(copy, conf), 'utf8');
+  assert.equal(creds(now), creds(before));
+  assert.match(now, /server: https:\/\/api-new\.example\.internal:8443/);
+  const sans = sh('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(copy, 'nodes/cp-2/etc/kubernetes/pki/apiserver.crt')]);
+  assert.match(sans, /DNS:api-new\.example\.internal/);
+  assert.not.match(sans, /DNS:api\.example\.internal/);
+  cleanup(work);
+});
+
+test('an existing CA made by openssl is adopted as it is and signs the leaves', () => {
+  const work = tempDir();
+  const copy = join(work, 'out');
+  mkdirSync(join(copy, 'pki'), { recursive: true, mode: 0o700 });
+  const crt = join(copy, 'pki/ca.crt');
+  const key = join(copy, 'pki/ca.key');
+  sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '3650',
+    '-subj', '/O=Example Corp/CN=example-root', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,digitalSignature']);
+  const caBefore = readFileSync(crt, 'utf8');
+  const keyBefore = readFileSync(key, 'utf8');
+  const r = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(readFileSync(crt, 'utf8'), caBefore);
+  assert.is(readFileSync(key, 'utf8'), keyBefore);
+  assert.match(r.stdout, /CA ca keeps its rsa-2048 key/);
+  const leaf = join(copy, 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt');
+  sh('openssl', ['verify', '-x509_strict', '-CAfile', crt, '-purpose', 'sslserver', leaf]);
+  assert.match(sh('openssl', ['x509', '-noout', '-issuer', '-in', leaf]), /O ?= ?Example Corp, CN ?= ?example-root/);
+  assert.is(readFileSync(join(copy, 'nodes/worker-1/etc/kubernetes/pki/ca.crt'), 'utf8'), caBefore, 'nodes get the adopted CA');
   cleanup(work);
 });
 
