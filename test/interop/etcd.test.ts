@@ -1,46 +1,62 @@
 /**
  * Interop: a real three-member etcd cluster (etcd 3.4, peer + client TLS, client-cert auth on
- * both sides) runs on the certificates kpki generates for an external-etcd plan. Members listen
- * on loopback addresses 127.0.10.1-3; clients prove that the kpki client certificates are
- * accepted and that certificates from another kpki PKI (or none at all) are refused.
+ * both sides) runs on the certificates kpki generates, for both topologies: external etcd
+ * (members are the `etcd` nodes, 127.0.10.1-3) and stacked etcd (members are the control-plane
+ * nodes, 127.0.11.1-3). Clients prove that the kpki client certificates are accepted and that
+ * certificates from another kpki PKI (or none at all) are refused. Each topology starts its
+ * cluster once and stops it when its suite ends.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { test } from 'uvu';
+import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kpki, tempDir, writePlan } from '../support/cli.js';
 
 const ETCD = '/usr/bin/etcd';
 const ETCDCTL = '/usr/bin/etcdctl';
-const MEMBERS = [
-  { name: 'etcd-1', address: '127.0.10.1' },
-  { name: 'etcd-2', address: '127.0.10.2' },
-  { name: 'etcd-3', address: '127.0.10.3' },
-] as const;
-const PLAN = `apiVersion: kpki/v1alpha1
+interface Topology {
+  readonly name: string;
+  readonly members: readonly { readonly name: string; readonly address: string }[];
+  readonly plan: string;
+}
+
+const EXTERNAL_MEMBERS = [1, 2, 3].map((i) => ({ name: `etcd-${i}`, address: `127.0.10.${i}` }));
+const STACKED_MEMBERS = [1, 2, 3].map((i) => ({ name: `cp-${i}`, address: `127.0.11.${i}` }));
+const TOPOLOGIES: readonly Topology[] = [
+  {
+    name: 'external etcd',
+    members: EXTERNAL_MEMBERS,
+    plan: `apiVersion: kpki/v1alpha1
 kind: Cluster
 controlPlaneEndpoint: 127.0.10.100:6443
 etcd: { external: true }
 nodes:
-${MEMBERS.map((m) => `  - { name: ${m.name}, address: ${m.address}, roles: [etcd] }`).join('\n')}
+${EXTERNAL_MEMBERS.map((m) => `  - { name: ${m.name}, address: ${m.address}, roles: [etcd] }`).join('\n')}
   - { name: cp-1, address: 127.0.10.11, roles: [control-plane] }
-`;
+`,
+  },
+  {
+    name: 'stacked etcd',
+    members: STACKED_MEMBERS,
+    plan: `apiVersion: kpki/v1alpha1
+kind: Cluster
+controlPlaneEndpoint: 127.0.11.100:6443
+nodes:
+${STACKED_MEMBERS.map((m) => `  - { name: ${m.name}, address: ${m.address}, roles: [control-plane] }`).join('\n')}
+  - { name: worker-1, address: 127.0.11.21, roles: [worker] }
+`,
+  },
+];
 const HEALTH_TIMEOUT_MS = 30_000;
 
 const work = tempDir('kpki-etcd-');
-const pkiA = join(work, 'a'); // the cluster's PKI
-const pkiB = join(work, 'b'); // an unrelated PKI: same plan, different CAs
-const procs: ChildProcess[] = []; // etcd members
+const procs: ChildProcess[] = []; // etcd members of every topology
 const clients = new Set<ChildProcess>(); // running etcdctl
-const logs = new Map<string, string>();
-let ports = { client: 0, peer: 0 };
 const spawnErrors: Error[] = [];
-let ready: Promise<void> | undefined;
 
 const etcdDir = (out: string, node: string) => join(out, 'nodes', node, 'etc/kubernetes/pki/etcd');
-const endpoints = () => MEMBERS.map((m) => `https://${m.address}:${ports.client}`);
 
 // ---- cleanup: never leave an etcd behind --------------------------------------------------------
 
@@ -64,13 +80,12 @@ function cleanup(): void {
   }
 }
 
-/** Kills every member and waits (bounded) until they are gone, then removes the temp dir. */
-async function shutdown(): Promise<void> {
-  const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+/** Kills the given members and waits (bounded) until they are gone. */
+async function stop(members: readonly ChildProcess[]): Promise<void> {
+  const alive = members.filter((p) => p.exitCode === null && p.signalCode === null);
   const gone = Promise.all(alive.map((p) => new Promise((r) => p.once('exit', r))));
-  killAll();
+  for (const p of alive) p.kill('SIGKILL');
   await Promise.race([gone, sleep(5_000)]);
-  cleanup();
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -130,11 +145,6 @@ function tlsArgs(cacert: string, cert?: string, key?: string): string[] {
   return a;
 }
 
-const caA = () => join(pkiA, 'pki/etcd/ca.crt');
-const healthA = () => tlsArgs(caA(), join(etcdDir(pkiA, 'etcd-1'), 'healthcheck-client.crt'), join(etcdDir(pkiA, 'etcd-1'), 'healthcheck-client.key'));
-const apiserverA = () =>
-  tlsArgs(caA(), join(pkiA, 'nodes/cp-1/etc/kubernetes/pki/apiserver-etcd-client.crt'), join(pkiA, 'nodes/cp-1/etc/kubernetes/pki/apiserver-etcd-client.key'));
-
 function canBind(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -158,19 +168,19 @@ function ephemeralPort(host: string): Promise<number> {
  * A free client/peer port pair, bindable on all three addresses. Not the fixed 2379/2380: this
  * file may run while another copy of it (or a real etcd) holds those.
  */
-async function choosePorts(): Promise<{ client: number; peer: number }> {
-  const free = async (p: number) => (await Promise.all(MEMBERS.map((m) => canBind(m.address, p)))).every(Boolean);
+async function choosePorts(members: Topology['members']): Promise<{ client: number; peer: number }> {
+  const free = async (p: number) => (await Promise.all(members.map((m) => canBind(m.address, p)))).every(Boolean);
   for (let i = 0; i < 20; i++) {
-    const client = await ephemeralPort(MEMBERS[0].address);
-    const peer = await ephemeralPort(MEMBERS[0].address);
+    const client = await ephemeralPort(members[0]!.address);
+    const peer = await ephemeralPort(members[0]!.address);
     if (client !== peer && (await free(client)) && (await free(peer))) return { client, peer };
   }
-  throw new Error('no free port pair on 127.0.10.1-3');
+  throw new Error(`no free port pair on ${members.map((m) => m.address).join(', ')}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function logTail(): string {
+function logTail(logs: ReadonlyMap<string, string>): string {
   return [...logs]
     .map(([name, file]) => {
       const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -179,156 +189,178 @@ function logTail(): string {
     .join('\n');
 }
 
-async function startCluster(): Promise<void> {
-  for (const [out, label] of [[pkiA, 'A'], [pkiB, 'B']] as const) {
-    const r = kpki(['gen', '--plan', writePlan(PLAN, work), '--out', out]);
-    assert.is(r.status, 0, `kpki gen (${label}) failed: ${r.stderr}`);
+/** Every assertion below, for one topology. */
+function etcdSuite(t: Topology): void {
+  const test = suite(t.name);
+  const dir = join(work, t.name.replace(/\W+/g, '-'));
+  const pkiA = join(dir, 'a'); // the cluster's PKI
+  const pkiB = join(dir, 'b'); // an unrelated PKI: same plan, different CAs
+  const first = t.members[0]!.name;
+  const members: ChildProcess[] = [];
+  const logs = new Map<string, string>();
+  let ports = { client: 0, peer: 0 };
+  let ready: Promise<void> | undefined;
+  const endpoints = () => t.members.map((m) => `https://${m.address}:${ports.client}`);
+  const caA = () => join(pkiA, 'pki/etcd/ca.crt');
+  const healthA = () => tlsArgs(caA(), join(etcdDir(pkiA, first), 'healthcheck-client.crt'), join(etcdDir(pkiA, first), 'healthcheck-client.key'));
+  const apiserverA = () =>
+    tlsArgs(caA(), join(pkiA, 'nodes/cp-1/etc/kubernetes/pki/apiserver-etcd-client.crt'), join(pkiA, 'nodes/cp-1/etc/kubernetes/pki/apiserver-etcd-client.key'));
+
+  async function startCluster(): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    for (const [out, label] of [[pkiA, 'A'], [pkiB, 'B']] as const) {
+      const r = kpki(['gen', '--plan', writePlan(t.plan, dir), '--out', out]);
+      assert.is(r.status, 0, `kpki gen (${label}) failed: ${r.stderr}`);
+    }
+    ports = await choosePorts(t.members);
+    const initialCluster = t.members.map((m) => `${m.name}=https://${m.address}:${ports.peer}`).join(',');
+    for (const m of t.members) {
+      const dir = etcdDir(pkiA, m.name);
+      const log = join(dir, `${m.name}.log`);
+      logs.set(m.name, log);
+      const fd = openSync(log, 'w');
+      const child = spawn(
+        ETCD,
+        [
+          `--name=${m.name}`,
+          `--data-dir=${join(dir, `${m.name}.etcd`)}`,
+          `--listen-client-urls=https://${m.address}:${ports.client}`,
+          `--advertise-client-urls=https://${m.address}:${ports.client}`,
+          `--listen-peer-urls=https://${m.address}:${ports.peer}`,
+          `--initial-advertise-peer-urls=https://${m.address}:${ports.peer}`,
+          `--initial-cluster=${initialCluster}`,
+          '--initial-cluster-state=new',
+          `--initial-cluster-token=kpki-interop-${process.pid}`,
+          '--client-cert-auth',
+          `--trusted-ca-file=${join(dir, 'ca.crt')}`,
+          `--cert-file=${join(dir, 'server.crt')}`,
+          `--key-file=${join(dir, 'server.key')}`,
+          '--peer-client-cert-auth',
+          `--peer-trusted-ca-file=${join(dir, 'ca.crt')}`,
+          `--peer-cert-file=${join(dir, 'peer.crt')}`,
+          `--peer-key-file=${join(dir, 'peer.key')}`,
+          '--listen-metrics-urls=', // no extra http listener
+        ],
+        { stdio: ['ignore', fd, fd] },
+      );
+      closeSync(fd);
+      child.on('error', (err) => spawnErrors.push(err));
+      procs.push(child);
+      members.push(child);
+    }
+
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    let last: Run | undefined;
+    while (Date.now() < deadline) {
+      if (spawnErrors.length) throw new Error(`cannot start etcd: ${spawnErrors.map(String).join('; ')}`);
+      const dead = members.find((p) => p.exitCode !== null || p.signalCode !== null);
+      if (dead) throw new Error(`an etcd member exited early (${dead.exitCode ?? dead.signalCode})\n${logTail(logs)}`);
+      last = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'endpoint', 'health'], 6_000);
+      if (last.code === 0) return;
+      await sleep(300);
+    }
+    throw new Error(`etcd cluster not healthy within ${HEALTH_TIMEOUT_MS} ms: ${last?.stderr}\n${logTail(logs)}`);
   }
-  ports = await choosePorts();
-  const initialCluster = MEMBERS.map((m) => `${m.name}=https://${m.address}:${ports.peer}`).join(',');
-  for (const m of MEMBERS) {
-    const dir = etcdDir(pkiA, m.name);
-    const log = join(work, `${m.name}.log`);
-    logs.set(m.name, log);
-    const fd = openSync(log, 'w');
-    const child = spawn(
-      ETCD,
-      [
-        `--name=${m.name}`,
-        `--data-dir=${join(work, `${m.name}.etcd`)}`,
-        `--listen-client-urls=https://${m.address}:${ports.client}`,
-        `--advertise-client-urls=https://${m.address}:${ports.client}`,
-        `--listen-peer-urls=https://${m.address}:${ports.peer}`,
-        `--initial-advertise-peer-urls=https://${m.address}:${ports.peer}`,
-        `--initial-cluster=${initialCluster}`,
-        '--initial-cluster-state=new',
-        `--initial-cluster-token=kpki-interop-${process.pid}`,
-        '--client-cert-auth',
-        `--trusted-ca-file=${join(dir, 'ca.crt')}`,
-        `--cert-file=${join(dir, 'server.crt')}`,
-        `--key-file=${join(dir, 'server.key')}`,
-        '--peer-client-cert-auth',
-        `--peer-trusted-ca-file=${join(dir, 'ca.crt')}`,
-        `--peer-cert-file=${join(dir, 'peer.crt')}`,
-        `--peer-key-file=${join(dir, 'peer.key')}`,
-        '--listen-metrics-urls=', // no extra http listener
-      ],
-      { stdio: ['ignore', fd, fd] },
-    );
-    closeSync(fd);
-    child.on('error', (err) => spawnErrors.push(err));
-    procs.push(child);
+
+  /** Starts the cluster once; every test awaits it, so a failed start fails each test loudly. */
+  function cluster(): Promise<void> {
+    ready ??= startCluster();
+    return ready;
   }
 
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  let last: Run | undefined;
-  while (Date.now() < deadline) {
-    if (spawnErrors.length) throw new Error(`cannot start etcd: ${spawnErrors.map(String).join('; ')}`);
-    const dead = procs.find((p) => p.exitCode !== null || p.signalCode !== null);
-    if (dead) throw new Error(`an etcd member exited early (${dead.exitCode ?? dead.signalCode})\n${logTail()}`);
-    last = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'endpoint', 'health'], 6_000);
-    if (last.code === 0) return;
-    await sleep(300);
-  }
-  throw new Error(`etcd cluster not healthy within ${HEALTH_TIMEOUT_MS} ms: ${last?.stderr}\n${logTail()}`);
-}
 
-/** Starts the cluster once; every test awaits it, so a failed start fails each test loudly. */
-function cluster(): Promise<void> {
-  ready ??= startCluster();
-  return ready;
-}
+  // ---- tests --------------------------------------------------------------------------------------
 
-test.after(shutdown);
-
-// ---- tests --------------------------------------------------------------------------------------
-
-test('etcd tools are installed', () => {
-  assert.ok(existsSync(ETCD), `${ETCD} missing`);
-  assert.ok(existsSync(ETCDCTL), `${ETCDCTL} missing`);
-  assert.match(spawnSync(ETCD, ['--version'], { encoding: 'utf8' }).stdout, /etcd Version: 3\./);
-});
-
-test('3 members start with kpki peer/server certs and become healthy (healthcheck-client)', async () => {
-  await cluster();
-  const r = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'endpoint', 'health', '--cluster']);
-  assert.is(r.code, 0, r.stderr);
-  const out = r.stdout + r.stderr;
-  const healthy = out.split('\n').filter((l) => /is healthy/.test(l));
-  assert.is(healthy.length, 3, out);
-  for (const m of MEMBERS) assert.ok(healthy.some((l) => l.includes(`https://${m.address}:${ports.client}`)), `${m.address} not healthy:\n${out}`);
-});
-
-test('apiserver-etcd-client from cp-1: endpoint health --cluster and put/get round-trip', async () => {
-  await cluster();
-  const eps = `--endpoints=${endpoints().join(',')}`;
-  const h = await etcdctl([eps, ...apiserverA(), 'endpoint', 'health', '--cluster']);
-  assert.is(h.code, 0, h.stderr);
-  assert.is((h.stdout + h.stderr).split('\n').filter((l) => /is healthy/.test(l)).length, 3, h.stdout + h.stderr);
-
-  const value = `kpki-${Date.now()}`;
-  const put = await etcdctl([`--endpoints=${endpoints()[0]}`, ...apiserverA(), 'put', '/kpki/interop', value]);
-  assert.is(put.code, 0, put.stderr);
-  assert.match(put.stdout, /OK/);
-  // Read it back through another member: replication over the TLS peer links works.
-  const get = await etcdctl([`--endpoints=${endpoints()[2]}`, ...apiserverA(), 'get', '/kpki/interop', '--print-value-only']);
-  assert.is(get.code, 0, get.stderr);
-  assert.is(get.stdout.trim(), value);
-});
-
-test('member list: 3 members etcd-1..3 with https peer URLs', async () => {
-  await cluster();
-  const r = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'member', 'list', '-w', 'json']);
-  assert.is(r.code, 0, r.stderr);
-  const list = JSON.parse(r.stdout) as { members: { name: string; peerURLs: string[]; clientURLs: string[] }[] };
-  assert.is(list.members.length, 3);
-  assert.equal(list.members.map((m) => m.name).sort(), ['etcd-1', 'etcd-2', 'etcd-3']);
-  for (const m of MEMBERS) {
-    const member = list.members.find((x) => x.name === m.name);
-    assert.ok(member);
-    assert.equal(member.peerURLs, [`https://${m.address}:${ports.peer}`]);
-    assert.equal(member.clientURLs, [`https://${m.address}:${ports.client}`]);
-  }
-});
-
-test('rejected: client cert from another kpki PKI, no client cert, and trusting the wrong CA', async () => {
-  await cluster();
-  const ep = `--endpoints=${endpoints()[0]}`;
-  const b1 = etcdDir(pkiB, 'etcd-1');
-  const cases: [string, string[]][] = [
-    // right CA for the server, but the client cert is signed by PKI B's etcd CA
-    ['foreign client cert', tlsArgs(caA(), join(b1, 'healthcheck-client.crt'), join(b1, 'healthcheck-client.key'))],
-    // foreign cert and foreign CA: a complete, self-consistent other PKI
-    ['foreign PKI', tlsArgs(join(pkiB, 'pki/etcd/ca.crt'), join(b1, 'healthcheck-client.crt'), join(b1, 'healthcheck-client.key'))],
-    // no client certificate at all
-    ['no client cert', tlsArgs(caA())],
-    // a valid client cert, but the client trusts PKI B's etcd CA: server verification fails
-    ['wrong trusted CA', [`--cacert=${join(pkiB, 'pki/etcd/ca.crt')}`, ...healthA().slice(1)]],
-  ];
-  const logBefore = readFileSync(logs.get('etcd-1')!, 'utf8').length;
-  const results = await Promise.all(cases.map(([, args]) => etcdctl([ep, ...args, 'get', '/kpki/interop'])));
-  cases.forEach(([name], i) => {
-    const r = results[i]!;
-    assert.is.not(r.code, 0, `${name}: etcdctl succeeded but must be refused\n${r.stdout}`);
-    assert.not.match(r.stdout, /kpki-/, `${name}: value leaked`);
+  test('etcd tools are installed', () => {
+    assert.ok(existsSync(ETCD), `${ETCD} missing`);
+    assert.ok(existsSync(ETCDCTL), `${ETCDCTL} missing`);
+    assert.match(spawnSync(ETCD, ['--version'], { encoding: 'utf8' }).stdout, /etcd Version: 3\./);
   });
-  // etcdctl only reports a deadline; etcd-1's log says why each handshake failed.
-  const rejected = readFileSync(logs.get('etcd-1')!, 'utf8')
-    .slice(logBefore)
-    .split('\n')
-    .filter((l) => l.includes('rejected connection'))
-    .join('\n');
-  // foreign client cert: the server does not trust PKI B's etcd CA
-  assert.match(rejected, /failed to verify client certificate: x509: certificate signed by unknown authority/, rejected);
-  // no client cert: --client-cert-auth requires one
-  assert.match(rejected, /client didn't provide a certificate/, rejected);
-  // wrong trusted CA (and foreign PKI): the client aborts the handshake on the server cert
-  assert.match(rejected, /remote error: tls: bad certificate/, rejected);
 
-  // Control: the same command shape with the right client cert succeeds.
-  const ok = await etcdctl([ep, ...healthA(), 'get', '/kpki/interop', '--print-value-only']);
-  assert.is(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /kpki-/);
-});
+  test('3 members start with kpki peer/server certs and become healthy (healthcheck-client)', async () => {
+    await cluster();
+    const r = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'endpoint', 'health', '--cluster']);
+    assert.is(r.code, 0, r.stderr);
+    const out = r.stdout + r.stderr;
+    const healthy = out.split('\n').filter((l) => /is healthy/.test(l));
+    assert.is(healthy.length, 3, out);
+    for (const m of t.members) assert.ok(healthy.some((l) => l.includes(`https://${m.address}:${ports.client}`)), `${m.address} not healthy:\n${out}`);
+  });
 
-test.run();
+  test('apiserver-etcd-client from cp-1: endpoint health --cluster and put/get round-trip', async () => {
+    await cluster();
+    const eps = `--endpoints=${endpoints().join(',')}`;
+    const h = await etcdctl([eps, ...apiserverA(), 'endpoint', 'health', '--cluster']);
+    assert.is(h.code, 0, h.stderr);
+    assert.is((h.stdout + h.stderr).split('\n').filter((l) => /is healthy/.test(l)).length, 3, h.stdout + h.stderr);
+
+    const value = `kpki-${Date.now()}`;
+    const put = await etcdctl([`--endpoints=${endpoints()[0]}`, ...apiserverA(), 'put', '/kpki/interop', value]);
+    assert.is(put.code, 0, put.stderr);
+    assert.match(put.stdout, /OK/);
+    // Read it back through another member: replication over the TLS peer links works.
+    const get = await etcdctl([`--endpoints=${endpoints()[2]}`, ...apiserverA(), 'get', '/kpki/interop', '--print-value-only']);
+    assert.is(get.code, 0, get.stderr);
+    assert.is(get.stdout.trim(), value);
+  });
+
+  test('member list: the 3 members by node name, with https peer URLs', async () => {
+    await cluster();
+    const r = await etcdctl([`--endpoints=${endpoints().join(',')}`, ...healthA(), 'member', 'list', '-w', 'json']);
+    assert.is(r.code, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as { members: { name: string; peerURLs: string[]; clientURLs: string[] }[] };
+    assert.is(list.members.length, 3);
+    assert.equal(list.members.map((m) => m.name).sort(), t.members.map((m) => m.name));
+    for (const m of t.members) {
+      const member = list.members.find((x) => x.name === m.name);
+      assert.ok(member);
+      assert.equal(member.peerURLs, [`https://${m.address}:${ports.peer}`]);
+      assert.equal(member.clientURLs, [`https://${m.address}:${ports.client}`]);
+    }
+  });
+
+  test('rejected: client cert from another kpki PKI, no client cert, and trusting the wrong CA', async () => {
+    await cluster();
+    const ep = `--endpoints=${endpoints()[0]}`;
+    const b1 = etcdDir(pkiB, first);
+    const cases: [string, string[]][] = [
+      // right CA for the server, but the client cert is signed by PKI B's etcd CA
+      ['foreign client cert', tlsArgs(caA(), join(b1, 'healthcheck-client.crt'), join(b1, 'healthcheck-client.key'))],
+      // foreign cert and foreign CA: a complete, self-consistent other PKI
+      ['foreign PKI', tlsArgs(join(pkiB, 'pki/etcd/ca.crt'), join(b1, 'healthcheck-client.crt'), join(b1, 'healthcheck-client.key'))],
+      // no client certificate at all
+      ['no client cert', tlsArgs(caA())],
+      // a valid client cert, but the client trusts PKI B's etcd CA: server verification fails
+      ['wrong trusted CA', [`--cacert=${join(pkiB, 'pki/etcd/ca.crt')}`, ...healthA().slice(1)]],
+    ];
+    const logBefore = readFileSync(logs.get(first)!, 'utf8').length;
+    const results = await Promise.all(cases.map(([, args]) => etcdctl([ep, ...args, 'get', '/kpki/interop'])));
+    cases.forEach(([name], i) => {
+      const r = results[i]!;
+      assert.is.not(r.code, 0, `${name}: etcdctl succeeded but must be refused\n${r.stdout}`);
+      assert.not.match(r.stdout, /kpki-/, `${name}: value leaked`);
+    });
+    // etcdctl only reports a deadline; the first member's log says why each handshake failed.
+    const rejected = readFileSync(logs.get(first)!, 'utf8')
+      .slice(logBefore)
+      .split('\n')
+      .filter((l) => l.includes('rejected connection'))
+      .join('\n');
+    // foreign client cert: the server does not trust PKI B's etcd CA
+    assert.match(rejected, /failed to verify client certificate: x509: certificate signed by unknown authority/, rejected);
+    // no client cert: --client-cert-auth requires one
+    assert.match(rejected, /client didn't provide a certificate/, rejected);
+    // wrong trusted CA (and foreign PKI): the client aborts the handshake on the server cert
+    assert.match(rejected, /remote error: tls: bad certificate/, rejected);
+
+    // Control: the same command shape with the right client cert succeeds.
+    const ok = await etcdctl([ep, ...healthA(), 'get', '/kpki/interop', '--print-value-only']);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /kpki-/);
+  });
+
+  test.after(() => stop(members));
+  test.run();
+}
+
+for (const t of TOPOLOGIES) etcdSuite(t);
