@@ -121,6 +121,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
   const files = await writeFiles(options.out, entries, {
     backupStamp: deps.now().toISOString().replace(/[:.]/g, '-'),
     onProgress: progress && ((d, t) => progress('write', d, t)),
+    known: observed,
   });
   return {
     dryRun: false, out: options.out, items: reportItems(pki, decisions, issued), files, warnings,

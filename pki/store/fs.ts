@@ -68,9 +68,18 @@ export async function listDirs(dir: string): Promise<string[]> {
   }
 }
 
-/** What `writeFiles` would do, without doing it. */
-export async function planWrites(root: string, entries: readonly WriteEntry[]): Promise<WriteResult[]> {
-  const current = await readExisting(root, entries.map((e) => e.path));
+/**
+ * What `writeFiles` would do, without doing it. `known` holds contents this run already read
+ * (the planner's observations), so those files are not read twice.
+ */
+export async function planWrites(
+  root: string,
+  entries: readonly WriteEntry[],
+  known: ReadonlyMap<string, string> = new Map(),
+): Promise<WriteResult[]> {
+  const current = new Map(known);
+  const unread = entries.map((e) => e.path).filter((p) => !known.has(p));
+  for (const [p, text] of await readExisting(root, unread)) current.set(p, text);
   return entries.map((e) => {
     const now = current.get(e.path);
     if (now === undefined) return { path: e.path, action: 'created' };
@@ -145,9 +154,9 @@ function flush(root: string, paths: readonly string[]): void {
 export async function writeFiles(
   root: string,
   entries: readonly WriteEntry[],
-  options: { backupStamp: string; onProgress?: (done: number, total: number) => void },
+  options: { backupStamp: string; onProgress?: (done: number, total: number) => void; known?: ReadonlyMap<string, string> },
 ): Promise<WriteResult[]> {
-  const planned = await planWrites(root, entries);
+  const planned = await planWrites(root, entries, options.known);
   const changed = entries.filter((_, i) => planned[i]!.action !== 'unchanged');
   if (!changed.length) return planned;
 
