@@ -5,8 +5,10 @@ export const EXIT = {
   failure: 1,
   /** Bad input: invalid plan, unreadable PEM or kubeconfig, bad flags. */
   badInput: 2,
-  /** Refused to overwrite: a CA or SA key exists with other content, or half a CA is missing. */
+  /** Refused: a CA or SA key exists with other content, half a CA is missing, or a CA cannot sign. */
   conflict: 3,
+  /** The store is locked by another kpki process and did not free up in time. */
+  locked: 4,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
@@ -17,7 +19,10 @@ export function exitCodeFor(err: unknown): number {
       return EXIT.badInput;
     case 'ERR_STORE_CONFLICT':
     case 'ERR_CA_MISSING':
+    case 'ERR_CA_UNUSABLE':
       return EXIT.conflict;
+    case 'ERR_LOCKED':
+      return EXIT.locked;
     default:
       return EXIT.failure;
   }

@@ -8,6 +8,10 @@ export type KpkiErrorCode =
   | 'ERR_PEM_INVALID'
   | 'ERR_STORE_CONFLICT'
   | 'ERR_CA_MISSING'
+  /** A CA that cannot sign: expired, not yet valid, or a key kpki cannot sign with. */
+  | 'ERR_CA_UNUSABLE'
+  /** Another kpki process holds the store's lock. */
+  | 'ERR_LOCKED'
   | 'ERR_IO';
 
 export class KpkiError extends Error {
