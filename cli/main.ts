@@ -33,11 +33,12 @@ async function main(argv: string[]): Promise<number> {
           .option('plan', { alias: 'p', type: 'string', demandOption: true, describe: 'cluster.yaml to read' })
           .option('out', { alias: 'o', type: 'string', default: 'out', describe: 'output directory: the CA store plus nodes/<name>/ trees' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'show what would be issued and why; write nothing' })
+          .option('prune', { type: 'boolean', default: false, describe: 'also remove the trees of nodes no longer in the plan (backed up first)' })
           .option('wide', { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
           .example('$0 gen -p fixtures/ha-cluster.yaml', 'issue the whole PKI; re-runs change only what the plan changed')
           .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'),
-      (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], json: a.json, wide: a.wide }))(),
+      (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], prune: a.prune, json: a.json, wide: a.wide }))(),
     )
     .command(
       'ca-hash',

@@ -1,45 +1,47 @@
 /**
- * Turns issued credentials into the bytes of every output file (layout.ts says where).
- * Pure: the sink decides what actually needs writing by comparing with the disk.
+ * Credentials → the wanted file set (path, mode, bytes), laid out by layout.ts. Pure. In a
+ * dry run the credentials still to be issued are unknown: their files come out without
+ * content, and the change planner counts them as written.
  */
 import type { ResolvedPki } from './catalog/resolve.js';
-import type { Issued } from './issue.js';
+import type { CaId } from './catalog/types.js';
+import type { Credential } from './issue.js';
 import { renderKubeconfig } from './kubeconfig.js';
-import { fileSpecs, type FileSpec } from './layout.js';
+import { fileSpecs } from './layout.js';
+import type { WantedFile } from './sinks/types.js';
 
-export interface FileEntry extends FileSpec {
-  readonly content: string;
-  /** Never replaced once it exists with other content (the store's CA and SA files). */
-  readonly protected: boolean;
+/** The credentials known so far: all of them after issuing, the kept ones in a dry run. */
+export interface Credentials {
+  readonly cas: ReadonlyMap<CaId, Pick<Credential, 'certPem' | 'keyPem'>>;
+  readonly keypairs: ReadonlyMap<string, { keyPem: string; pubPem: string }>;
+  readonly leaves: ReadonlyMap<string, Pick<Credential, 'certPem' | 'keyPem'>>;
 }
 
-export function renderFiles(pki: ResolvedPki, issued: Issued): FileEntry[] {
+/** Store files are never replaced once they exist with other content. */
+const isProtected = (path: string) => path.startsWith('pki/');
+
+export function renderFiles(pki: ResolvedPki, creds: Credentials): WantedFile[] {
   const leafByRef = new Map(pki.leaves.map((l) => [l.ref, l]));
   return fileSpecs(pki).map((spec) => {
     const s = spec.source;
-    let content: string;
+    let content: string | undefined;
     if (s.from === 'ca') {
-      const ca = issued.cas.get(s.ref)!;
-      content = s.part === 'crt' ? ca.certPem : ca.keyPem;
+      const ca = creds.cas.get(s.ref);
+      content = s.part === 'crt' ? ca?.certPem : ca?.keyPem;
     } else if (s.from === 'keypair') {
-      const kp = issued.keypairs.get(s.ref)!;
-      content = s.part === 'key' ? kp.keyPem : kp.pubPem;
+      const kp = creds.keypairs.get(s.ref);
+      content = s.part === 'key' ? kp?.keyPem : kp?.pubPem;
     } else {
-      const cred = issued.leaves.get(s.ref)!;
+      const cred = creds.leaves.get(s.ref);
       const leaf = leafByRef.get(s.ref)!;
-      if (s.part === 'kubeconfig') {
+      const caPem = creds.cas.get(leaf.signer)?.certPem;
+      if (s.part !== 'kubeconfig') content = s.part === 'crt' ? cred?.certPem : cred?.keyPem;
+      else if (cred && caPem !== undefined) {
         content = renderKubeconfig({
-          clusterName: pki.plan.clusterName,
-          server: leaf.server!,
-          caPem: issued.cas.get(leaf.signer)!.certPem,
-          user: leaf.profile.cn,
-          certPem: cred.certPem,
-          keyPem: cred.keyPem,
+          clusterName: pki.plan.clusterName, server: leaf.server!, caPem, user: leaf.profile.cn, certPem: cred.certPem, keyPem: cred.keyPem,
         });
-      } else {
-        content = s.part === 'crt' ? cred.certPem : cred.keyPem;
       }
     }
-    return { ...spec, content, protected: spec.path.startsWith('pki/') };
+    return { path: spec.path, mode: spec.mode, content, protected: isProtected(spec.path) };
   });
 }

@@ -1,20 +1,27 @@
 /**
- * `generate`: plan in, PKI on disk out. Resolve the catalog against the plan, read what
- * exists, decide, issue, render, write what changed — and report all of it.
+ * `generate`: plan in, file set out. observe (a sink reads what is there) → decide (findings
+ * per credential, pure) → issue (keys and signatures) → render (the wanted file set) → plan
+ * the changes (pure) → apply them through the sink, and report all of it. The CLI's sink is
+ * a directory; `generateFiles` runs the same pipeline in memory.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { planChanges } from './changes.js';
 import { resolve, type ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps } from './deps.js';
-import { renderFiles } from './files.js';
+import { KpkiError } from './errors.js';
+import { renderFiles, type Credentials } from './files.js';
+import type { Finding } from './findings.js';
 import { issueAll, type Issued } from './issue.js';
 import { caCertHash } from './join.js';
+import { initNodeInStore, nodeRoot, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
-import { pathsToObserve, reconcile, type Decisions } from './reconcile.js';
-import { listDirs, readExisting, writeFiles, type WriteResult } from './store/fs.js';
-import { join } from 'node:path';
-import { generateKey } from './x509/keys.js';
-import { createPublicKey } from 'node:crypto';
+import { reconcile, treesToObserve, type Decisions } from './reconcile.js';
+import { diskSink } from './sinks/disk.js';
+import { memorySink, type MemoryFile } from './sinks/memory.js';
+import type { Applied, ChangeSet, Sink, WantedFile } from './sinks/types.js';
+import { VERIFIED_PATH, verifiedPairs } from './verified.js';
+import { generateKey, keyAlgorithmOf, publicKeyPem } from './x509/keys.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -27,7 +34,10 @@ export interface ReportItem {
   readonly cn?: string;
   readonly o?: readonly string[];
   readonly signer?: CaId;
-  /** ISO 8601; absent for key pairs and for certificates a dry run would create. */
+  /** Leaves to be issued: the SANs they will carry. */
+  readonly dns?: readonly string[];
+  readonly ips?: readonly string[];
+  /** ISO 8601. For a dry run's new leaves, the NotAfter they would get. */
   readonly notAfter?: string;
   readonly action: Action;
   readonly reasons: readonly string[];
@@ -35,12 +45,20 @@ export interface ReportItem {
 
 export interface GenerateReport {
   readonly dryRun: boolean;
+  /** Where the files went: the output directory, or `memory`. */
   readonly out: string;
   readonly items: readonly ReportItem[];
-  readonly files: readonly WriteResult[];
+  /** Every file created, replaced, removed or re-moded (in a dry run: that would be). */
+  readonly files: readonly Applied[];
   /** `sha256:<hex>` of the Kubernetes CA's public key, for `kubeadm join`; absent when not yet created. */
   readonly caCertHash?: string;
+  /** The init node: where super-admin.conf lives. */
+  readonly initNode?: string;
   readonly warnings: readonly string[];
+  /** Plan changes gen does not carry out (CA subject, lifetime or key type; the SA key type), with the command that does. */
+  readonly unapplied: readonly string[];
+  /** Every finding behind the decisions. */
+  readonly findings: readonly Finding[];
   /** False when the run changed (or, dry, would change) nothing. */
   readonly changed: boolean;
 }
@@ -48,7 +66,11 @@ export interface GenerateReport {
 export interface GenerateOptions {
   /** Output directory: the cluster store plus `nodes/<name>/` trees. */
   readonly out: string;
+  /** Where the files go instead of `out` on disk (e.g. a memory sink). */
+  readonly sink?: Sink;
   readonly dryRun?: boolean;
+  /** Also remove the trees of nodes that are no longer in the plan (backed up first). */
+  readonly prune?: boolean;
   readonly deps?: Partial<Deps>;
   /** Called as certificates are signed (`issue`) and files written (`write`): done of total. */
   readonly onProgress?: (phase: 'issue' | 'write', done: number, total: number) => void;
@@ -62,25 +84,36 @@ export function defaultDeps(): Deps {
   };
 }
 
-function reportItems(pki: ResolvedPki, d: Decisions, issued?: Issued): ReportItem[] {
+/** How to extend a CA in place until `kpki ca extend` exists: same key and subject, new dates. */
+const extendHint = (out: string, stem: string) => {
+  const p = storeCaPaths(stem);
+  return `extend it with its own key (same subject and key, so every leaf stays valid): ` +
+    `openssl x509 -in ${out}/${p.crt} -signkey ${out}/${p.key} -days 3650 -out ${out}/${p.crt}.new && mv ${out}/${p.crt}.new ${out}/${p.crt}; ` +
+    `then run kpki gen again (kpki ca extend / ca rotate will do this)`;
+};
+
+function reportItems(pki: ResolvedPki, d: Decisions, issued: Issued | undefined, now: Date): ReportItem[] {
   const iso = (date?: Date) => date?.toISOString();
   const items: ReportItem[] = [];
   for (const c of d.cas) {
     const notAfter = issued?.cas.get(c.item.ref)?.notAfter ?? (c.action === 'keep' ? c.existing.cert.notAfter : undefined);
     items.push({
       ref: c.item.ref, id: c.item.ref, kind: 'ca', cn: c.item.profile.cn, o: [], notAfter: iso(notAfter),
-      action: c.action, reasons: c.action === 'create' ? c.reasons : c.warnings,
+      action: c.action, reasons: c.action === 'create' ? c.reasons : c.findings.map((f) => f.message),
     });
   }
   for (const k of d.keypairs) {
     items.push({ ref: k.item.ref, id: k.item.ref, kind: 'keypair', action: k.action, reasons: k.action === 'create' ? k.reasons : [] });
   }
+  const caNotAfter = new Map(d.cas.map((c) => [c.item.ref, c.action === 'keep' ? c.existing.cert.notAfter.getTime() : now.getTime() + pki.plan.pki.caValidityMs]));
   for (const l of d.leaves) {
-    const notAfter = issued?.leaves.get(l.item.ref)?.notAfter ?? (l.action !== 'issue' ? l.existing.cert.notAfter : undefined);
+    const planned = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, caNotAfter.get(l.item.signer)!));
+    const notAfter = issued?.leaves.get(l.item.ref)?.notAfter ?? (l.action !== 'issue' ? l.existing.cert.notAfter : planned);
     items.push({
       ref: l.item.ref, id: l.item.entry.id, kind: l.item.kind, node: l.item.node.name,
-      cn: l.item.profile.cn, o: l.item.profile.o, signer: l.item.signer, notAfter: iso(notAfter),
-      action: l.action, reasons: l.action === 'keep' ? [] : l.reasons,
+      cn: l.item.profile.cn, o: l.item.profile.o, signer: l.item.signer,
+      ...(l.action === 'issue' ? { dns: l.item.profile.dns, ips: l.item.profile.ips } : {}),
+      notAfter: iso(notAfter), action: l.action, reasons: l.action === 'keep' ? [] : l.reasons,
     });
   }
   return items;
@@ -91,41 +124,104 @@ function hashOfCa(pem: string | undefined): string | undefined {
   return caCertHash(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
 }
 
+/** The credentials a dry run already knows: everything kept. */
+function keptCredentials(d: Decisions): Credentials {
+  return {
+    cas: new Map(d.cas.flatMap((c) => (c.action === 'keep' ? [[c.item.ref, { certPem: c.existing.cert.pem, keyPem: c.existing.keyPem }] as const] : []))),
+    keypairs: new Map(d.keypairs.flatMap((k) => (k.action === 'keep' ? [[k.item.ref, { keyPem: k.keyPem, pubPem: publicKeyPem(createPrivateKey(k.keyPem)) }] as const] : []))),
+    leaves: new Map(d.leaves.flatMap((l) => (l.action !== 'issue' ? [[l.item.ref, { certPem: l.existing.cert.pem, keyPem: l.existing.keyPem }] as const] : []))),
+  };
+}
+
+const dryApplied = (set: ChangeSet): Applied[] =>
+  set.changes.map((c) =>
+    c.op === 'remove' ? { path: c.path, action: 'removed', reason: c.reason }
+    : c.op === 'chmod' ? { path: c.path, action: 'chmod', reason: `mode ${c.from.toString(8)} → ${c.mode.toString(8)}` }
+    : { path: c.path, action: c.op === 'create' ? 'created' : 'updated' },
+  );
+
 export async function generate(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
   const deps: Deps = { ...defaultDeps(), ...options.deps };
-  const pki = resolve(plan);
-  const observed = await readExisting(options.out, pathsToObserve(pki));
-  const decisions = reconcile(pki, observed, deps.now());
-  const planned = new Set(plan.nodes.map((n) => n.name));
-  const warnings = [
-    ...decisions.cas.flatMap((c) => (c.action === 'keep' ? c.warnings : [])),
-    // Never deleted automatically: the host may still run with these credentials.
-    ...(await listDirs(join(options.out, 'nodes')))
-      .filter((d) => !planned.has(d))
-      .map((d) => `nodes/${d} is not in the plan any more; its files were left as they are`),
-  ];
+  const sink = options.sink ?? diskSink(options.out);
+  const now = deps.now();
 
-  if (options.dryRun) {
-    const ca = decisions.cas.find((c) => c.item.ref === 'ca');
-    const items = reportItems(pki, decisions);
-    return {
-      dryRun: true, out: options.out, items, files: [], warnings,
-      caCertHash: hashOfCa(ca?.action === 'keep' ? ca.existing.cert.pem : undefined),
-      changed: items.some((i) => i.action !== 'keep'),
-    };
+  // observe
+  const observed = await sink.observe(['pki', 'nodes']);
+  const initNode = plan.initNode ?? initNodeInStore(plan, (p) => observed.files.has(p));
+  const pki = resolve({ ...plan, initNode });
+  const verified = verifiedPairs(observed.files.get(VERIFIED_PATH)?.content);
+
+  // decide
+  const decisions = reconcile(pki, observed, now, verified);
+  const unusable = decisions.findings.filter((f) => f.code === 'ca-expired' || f.code === 'ca-not-yet-valid');
+  if (unusable.length) {
+    const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
+    throw new KpkiError('ERR_CA_UNUSABLE', unusable.map((f) => `${sink.name}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(sink.name, stem(f.ref)).replace(/^extend/, 'fix it, extend')}`).join('\n'));
+  }
+  const planned = new Set(plan.nodes.map((n) => n.name));
+  const gone = observed.nodes.filter((n) => !planned.has(n));
+  const warnings = [
+    ...decisions.findings.filter((f) => f.code === 'ca-expiring').map((f) => `${f.message}: ${extendHint(sink.name, pki.cas.find((c) => c.ref === f.ref)!.entry.stem)}`),
+    // Never deleted unless asked: the host may still run with these credentials.
+    ...(options.prune ? [] : gone.map((n) => `${nodeRoot(n)} is not in the plan any more; its files were left as they are (--prune removes them)`)),
+  ];
+  const unapplied = decisions.findings.filter((f) => f.code === 'ca-plan-drift').map((f) => `${f.message}; a CA change needs kpki ca rotate (coming with the renewal work)`);
+
+  // issue and render (a dry run renders what it already knows)
+  let issued: Issued | undefined;
+  let creds: Credentials;
+  if (options.dryRun) creds = keptCredentials(decisions);
+  else {
+    const progress = options.onProgress;
+    creds = issued = await issueAll(pki, decisions, deps, progress && ((d, t) => progress('issue', d, t)));
+    for (const d of decisions.leaves) {
+      if (d.action !== 'issue') continue;
+      const cred = issued.leaves.get(d.item.ref)!;
+      verified.record(cred.certPem, cred.keyPem, issued.cas.get(d.item.signer)!.certPem, keyAlgorithmOf(createPrivateKey(cred.keyPem)));
+    }
+  }
+  const wanted: WantedFile[] = renderFiles(pki, creds);
+  if (issued) {
+    wanted.push({ path: VERIFIED_PATH, mode: 0o600, content: verified.serialise([...issued.leaves.values()].map((l) => l.certPem)), protected: false, bookkeeping: true });
   }
 
-  const progress = options.onProgress;
-  const issued = await issueAll(pki, decisions, deps, progress && ((d, t) => progress('issue', d, t)));
-  const entries = renderFiles(pki, issued);
-  const files = await writeFiles(options.out, entries, {
-    backupStamp: deps.now().toISOString().replace(/[:.]/g, '-'),
-    onProgress: progress && ((d, t) => progress('write', d, t)),
-    known: observed,
+  // plan the changes, then apply them
+  const changes = planChanges(wanted, observed, {
+    exact: [...plan.nodes.map((n) => nodeRoot(n.name)), ...(options.prune ? gone.map(nodeRoot) : [])],
+    whyRemoved: (p) => whyNotWanted(pki.plan, p),
+    root: sink.name,
   });
+  const files = options.dryRun
+    ? dryApplied(changes)
+    : await sink.apply(changes, {
+        backupStamp: now.toISOString().replace(/[:.]/g, '-'),
+        onProgress: options.onProgress && ((d, t) => options.onProgress!('write', d, t)),
+      });
+  const ca = decisions.cas.find((c) => c.item.ref === 'ca');
+  const visible = [
+    ...files.filter((f) => f.path !== VERIFIED_PATH),
+    ...[...changes.dirDrift].map(([dir, from]): Applied => ({ path: `${dir}/`, action: 'chmod', reason: `mode ${from.toString(8)} → ${changes.dirs.get(dir)!.toString(8)}` })),
+  ];
   return {
-    dryRun: false, out: options.out, items: reportItems(pki, decisions, issued), files, warnings,
-    caCertHash: hashOfCa(issued.cas.get('ca')?.certPem),
-    changed: files.some((f) => f.action !== 'unchanged'),
+    dryRun: options.dryRun ?? false, out: sink.name,
+    items: reportItems(pki, decisions, issued, now),
+    files: visible,
+    caCertHash: hashOfCa(issued?.cas.get('ca')?.certPem ?? (ca?.action === 'keep' ? ca.existing.cert.pem : undefined)),
+    initNode: pki.leaves.find((l) => l.entry.on === 'first-control-plane')?.node.name,
+    warnings, unapplied, findings: decisions.findings,
+    changed: visible.length > 0,
   };
+}
+
+/**
+ * The same pipeline with no disk: plan (+ the files an installer already has) in, the whole
+ * file set and the report out. What it returns equals what `generate` writes to a directory.
+ */
+export async function generateFiles(
+  plan: Plan,
+  options: { existing?: ReadonlyMap<string, MemoryFile>; deps?: Partial<Deps>; dryRun?: boolean; prune?: boolean } = {},
+): Promise<{ files: Map<string, MemoryFile>; report: GenerateReport }> {
+  const sink = memorySink(options.existing);
+  const report = await generate(plan, { out: sink.name, sink, deps: options.deps, dryRun: options.dryRun, prune: options.prune });
+  return { files: sink.files, report };
 }

@@ -49,35 +49,99 @@ users:
 `;
 }
 
+/**
+ * A kubeconfig as found on disk. Credentials are either embedded (`*-data`) or referenced
+ * by path, as kubeadm nodes do (`client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem`);
+ * the caller resolves references against the tree the file came from.
+ */
+export interface FoundKubeconfig {
+  readonly clusterName: string;
+  readonly server: string;
+  readonly user: string;
+  /** Embedded PEM, or undefined when referenced (see `*File`) or absent. */
+  readonly caPem?: string;
+  readonly certPem?: string;
+  readonly keyPem?: string;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
 interface RawKubeconfig {
   'current-context'?: string;
   contexts?: Array<{ name?: string; context?: { cluster?: string; user?: string } }>;
-  clusters?: Array<{ name?: string; cluster?: { server?: string; 'certificate-authority-data'?: string } }>;
-  users?: Array<{ name?: string; user?: { 'client-certificate-data'?: string; 'client-key-data'?: string } }>;
+  clusters?: Array<{ name?: string; cluster?: { server?: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string } }>;
+  users?: Array<{
+    name?: string;
+    user?: { 'client-certificate-data'?: string; 'client-key-data'?: string; 'client-certificate'?: string; 'client-key'?: string };
+  }>;
 }
 
-/** Reads back the current context's embedded credentials; a broken file names itself. */
-export function parseKubeconfig(text: string, file: string): KubeconfigData {
+/**
+ * kpki's own files, read without a YAML parser: pull the six fields out of the template
+ * and accept them only if rendering them again gives the same text byte for byte, so the
+ * shortcut can never read a file differently from the YAML path (a thousand-node re-run
+ * reads two thousand of these).
+ */
+function readOwn(text: string): KubeconfigData | undefined {
+  const m =
+    /^apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ([A-Za-z0-9+/=]*)\n    server: (.*)\n  name: (.*)\n[\s\S]*?\n    client-certificate-data: ([A-Za-z0-9+/=]*)\n    client-key-data: ([A-Za-z0-9+/=]*)\n$/.exec(
+      text,
+    );
+  const user = /\nusers:\n- name: (.*)\n/.exec(text);
+  if (!m || !user) return undefined;
+  const unquote = (s: string) => (s.startsWith('"') ? (JSON.parse(s) as string) : s);
+  try {
+    const data: KubeconfigData = {
+      clusterName: unquote(m[3]!), server: unquote(m[2]!), user: unquote(user[1]!),
+      caPem: unb64(m[1]), certPem: unb64(m[4]), keyPem: unb64(m[5]),
+    };
+    return renderKubeconfig(data) === text ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the current context of any kubeconfig: embedded or referenced credentials. A file
+ * that is not YAML, or has no complete current context, is an error naming the file.
+ */
+export function readKubeconfig(text: string, file: string): FoundKubeconfig {
+  const own = readOwn(text);
+  if (own) return own;
   let raw: RawKubeconfig;
   try {
     raw = (parse(text) ?? {}) as RawKubeconfig;
   } catch (cause) {
     throw new PemError(file, 'not a readable kubeconfig (YAML does not parse)', { cause });
   }
-  const ctx = raw.contexts?.find((c) => c.name === raw['current-context'])?.context;
-  const cluster = raw.clusters?.find((c) => c.name === ctx?.cluster)?.cluster;
-  const user = raw.users?.find((u) => u.name === ctx?.user)?.user;
+  if (typeof raw !== 'object' || raw === null) throw new PemError(file, 'not a kubeconfig (no mapping at the top)');
+  const byName = <T extends { name?: string }>(list: unknown, name: unknown): T | undefined =>
+    Array.isArray(list) ? (list as T[]).find((x) => x?.name === name) : undefined;
+  const ctx = byName<NonNullable<RawKubeconfig['contexts']>[number]>(raw.contexts, raw['current-context'])?.context;
+  const cluster = byName<NonNullable<RawKubeconfig['clusters']>[number]>(raw.clusters, ctx?.cluster)?.cluster;
+  const user = byName<NonNullable<RawKubeconfig['users']>[number]>(raw.users, ctx?.user)?.user;
   if (!ctx || !cluster || !user) throw new PemError(file, 'kubeconfig has no complete current context');
-  const data: KubeconfigData = {
-    clusterName: ctx.cluster ?? '',
-    server: cluster.server ?? '',
-    caPem: unb64(cluster['certificate-authority-data']),
-    user: ctx.user ?? '',
-    certPem: unb64(user['client-certificate-data']),
-    keyPem: unb64(user['client-key-data']),
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const data = (v: unknown) => (str(v) === undefined ? undefined : unb64(v));
+  return {
+    clusterName: str(ctx.cluster) ?? '',
+    server: str(cluster.server) ?? '',
+    user: str(ctx.user) ?? '',
+    caPem: data(cluster['certificate-authority-data']),
+    certPem: data(user['client-certificate-data']),
+    keyPem: data(user['client-key-data']),
+    caFile: str(cluster['certificate-authority']),
+    certFile: str(user['client-certificate']),
+    keyFile: str(user['client-key']),
   };
-  if (!data.certPem.includes('BEGIN CERTIFICATE') || !data.keyPem.includes('PRIVATE KEY')) {
+}
+
+/** Reads back a kubeconfig that must embed its client credentials (kpki's own files). */
+export function parseKubeconfig(text: string, file: string): KubeconfigData {
+  const k = readKubeconfig(text, file);
+  if (!k.certPem?.includes('BEGIN CERTIFICATE') || !k.keyPem?.includes('PRIVATE KEY')) {
     throw new PemError(file, 'kubeconfig does not embed a client certificate and key');
   }
-  return data;
+  return { clusterName: k.clusterName, server: k.server, user: k.user, caPem: k.caPem ?? '', certPem: k.certPem, keyPem: k.keyPem };
 }

@@ -4,8 +4,10 @@
  * holding exactly the files that host needs, in kubeadm's layout. Derived from the catalog.
  */
 import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
-import { nodeMatcher } from './catalog/resolve.js';
+import { nodeMatcher, selectNodes } from './catalog/resolve.js';
+import { CAS, CERTS, KEYPAIRS, KUBECONFIGS } from './catalog/entries.js';
 import type { CaId } from './catalog/types.js';
+import type { Plan } from './plan/types.js';
 
 export const NODE_PKI = 'etc/kubernetes/pki';
 
@@ -82,4 +84,41 @@ export function fileSpecs(pki: ResolvedPki): FileSpec[] {
 export function leafPaths(leaf: ResolvedLeaf): { crt: string; key: string } | { kubeconfig: string } {
   const base = `${nodeRoot(leaf.node.name)}/${leaf.entry.path}`;
   return leaf.kind === 'kubeconfig' ? { kubeconfig: base } : { crt: `${base}.crt`, key: `${base}.key` };
+}
+
+/** Which catalog entry writes a node-relative path, and what kind of node gets it. */
+function nodePathOwners(): Map<string, { id: string; on: string }> {
+  const owners = new Map<string, { id: string; on: string }>();
+  for (const ca of CAS) {
+    owners.set(`${NODE_PKI}/${ca.stem}.crt`, { id: `${ca.id} certificate`, on: ca.certOn.join(' and ') });
+    owners.set(`${NODE_PKI}/${ca.stem}.key`, { id: `${ca.id} key`, on: ca.keyOn.join(' and ') || 'no' });
+  }
+  for (const kp of KEYPAIRS) for (const ext of ['key', 'pub']) owners.set(`${NODE_PKI}/${kp.stem}.${ext}`, { id: `${kp.id}.${ext}`, on: kp.on.join(' and ') });
+  for (const c of CERTS) for (const ext of ['crt', 'key']) owners.set(`${c.path}.${ext}`, { id: c.id, on: c.on });
+  for (const k of KUBECONFIGS) owners.set(k.path, { id: k.id, on: k.on });
+  return owners;
+}
+let owners: Map<string, { id: string; on: string }> | undefined;
+
+/** Why a file found in a node tree is not wanted there, in words, from the catalog. */
+export function whyNotWanted(plan: Plan, path: string): string {
+  const [, name, ...rest] = path.split('/');
+  const node = plan.nodes.find((n) => n.name === name);
+  if (!node) return `node ${name} is not in the plan (--prune)`;
+  const owner = (owners ??= nodePathOwners()).get(rest.join('/'));
+  if (!owner) return 'not a file kpki writes for this node';
+  const roles = node.roles.join(', ');
+  if (owner.on === 'first-control-plane') return `${owner.id} belongs on the init node only (${selectNodes(plan, 'first-control-plane')[0]?.name ?? 'none'})`;
+  return `${owner.id} goes to ${owner.on} nodes; ${name} is ${roles}${plan.etcd.external ? ' (etcd is external)' : ''}`;
+}
+
+/**
+ * The init node a store already has: the first control plane (in plan order) whose tree
+ * holds super-admin.conf. Keeping it there means reordering `nodes` never moves the
+ * break-glass credential to a second node.
+ */
+export function initNodeInStore(plan: Plan, present: (path: string) => boolean): string | undefined {
+  const entry = KUBECONFIGS.find((k) => k.on === 'first-control-plane');
+  if (!entry) return undefined;
+  return selectNodes(plan, 'control-plane').find((n) => present(`${nodeRoot(n.name)}/${entry.path}`))?.name;
 }

@@ -1,19 +1,22 @@
 /**
- * The planner: compares what the plan wants with what is already on disk and decides, per
- * credential, keep / create / issue / rewrite, with the reasons a person would want to read.
- * Pure: it gets file contents as a map and the time as a value; it reads and writes nothing.
+ * The planner: what the plan wants × what a sink observed → findings per credential → a
+ * decision per credential (keep / create / issue / rewrite), with the reasons a person would
+ * want to read. Pure: file contents come in as an Observation and the time as a value.
+ * `check` runs the same assessments, so `gen --dry-run` and `check --plan` cannot disagree.
  */
-import { X509Certificate as NodeX509 } from 'node:crypto';
+import { X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import type { CertProfile, ResolvedCa, ResolvedKeyPair, ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
-import { KpkiError } from './errors.js';
-import { parseKubeconfig, type KubeconfigData } from './kubeconfig.js';
-import { leafPaths, storeCaPaths, storeKeyPairPaths } from './layout.js';
+import { KpkiError, PemError } from './errors.js';
+import { finding, remedyOf, type Finding } from './findings.js';
+import { readKubeconfig, type FoundKubeconfig } from './kubeconfig.js';
+import { leafPaths, nodeRoot, storeCaPaths, storeKeyPairPaths } from './layout.js';
+import type { KeyAlgorithm } from './plan/types.js';
+import { BACKDATE_MS } from './issue.js';
+import type { Observation } from './sinks/types.js';
+import type { VerifiedPairs } from './verified.js';
 import { keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
 import { readCert, type ObservedCert } from './x509/read.js';
-
-/** Contents of the files that exist, by output-relative path. */
-export type ObservedFiles = ReadonlyMap<string, string>;
 
 /** A credential found on disk that is good to keep as it is. */
 export interface Existing {
@@ -22,11 +25,11 @@ export interface Existing {
 }
 
 export type CaDecision =
-  | { readonly item: ResolvedCa; readonly action: 'keep'; readonly existing: Existing; readonly warnings: string[] }
+  | { readonly item: ResolvedCa; readonly action: 'keep'; readonly existing: Existing; readonly findings: readonly Finding[] }
   | { readonly item: ResolvedCa; readonly action: 'create'; readonly reasons: string[] };
 
 export type KeyPairDecision =
-  | { readonly item: ResolvedKeyPair; readonly action: 'keep'; readonly keyPem: string }
+  | { readonly item: ResolvedKeyPair; readonly action: 'keep'; readonly keyPem: string; readonly findings: readonly Finding[] }
   | { readonly item: ResolvedKeyPair; readonly action: 'create'; readonly reasons: string[] };
 
 export type LeafDecision =
@@ -39,14 +42,38 @@ export interface Decisions {
   readonly cas: readonly CaDecision[];
   readonly keypairs: readonly KeyPairDecision[];
   readonly leaves: readonly LeafDecision[];
+  /** Every finding behind the decisions, CA and plan-drift ones included. */
+  readonly findings: readonly Finding[];
+}
+
+/** What the assessments need besides the files: the clock and the plan's policy. */
+export interface Policy {
+  readonly now: Date;
+  /** Leaves with less left than this are due. */
+  readonly renewBeforeMs: number;
+  /** Leaves valid for longer than this (plus the backdating) are reissued. */
+  readonly certValidityMs: number;
+  readonly keyAlgorithm: KeyAlgorithm;
 }
 
 const DAY = 86_400_000;
+const days = (ms: number) => `${Math.floor(ms / DAY)}d`;
+const day = (d: Date) => d.toISOString().slice(0, 10);
 
-function decideCa(item: ResolvedCa, files: ObservedFiles, pki: ResolvedPki, now: Date): CaDecision {
+/** A CA as leaves see it: its certificate, once parsed. */
+export interface SignerView {
+  readonly ref: CaId;
+  readonly file: string;
+  /** Undefined when the CA is being created in this run. */
+  readonly cert?: ObservedCert;
+  readonly native?: NodeX509;
+}
+
+/** The CA's own file: present, whole, its key matching, and usable today. */
+function decideCa(item: ResolvedCa, obs: Observation, pki: ResolvedPki, policy: Policy): CaDecision {
   const p = storeCaPaths(item.entry.stem);
-  const crt = files.get(p.crt);
-  const key = files.get(p.key);
+  const crt = obs.files.get(p.crt);
+  const key = obs.files.get(p.key);
   if (crt === undefined && key === undefined) return { item, action: 'create', reasons: ['missing'] };
   if (crt === undefined || key === undefined) {
     const [has, lacks] = crt === undefined ? [p.key, p.crt] : [p.crt, p.key];
@@ -55,150 +82,276 @@ function decideCa(item: ResolvedCa, files: ObservedFiles, pki: ResolvedPki, now:
       `${has} exists but ${lacks} does not; kpki never replaces half of a CA. Restore ${lacks} or move ${has} away.`,
     );
   }
-  const cert = readCert(crt, p.crt);
-  const keyObj = readPrivateKey(key, p.key);
-  if (!new NodeX509(cert.pem).checkPrivateKey(keyObj)) {
+  if (crt.content === undefined) throw new PemError(p.crt, `cannot be read (${crt.error})`);
+  if (key.content === undefined) throw new PemError(p.key, `cannot be read (${key.error})`);
+  const cert = readCert(crt.content, p.crt);
+  const keyObj = readPrivateKey(key.content, p.key);
+  let native: NodeX509;
+  try {
+    native = new NodeX509(cert.pem);
+  } catch (cause) {
+    throw new PemError(p.crt, `not a readable certificate (${(cause as Error).message})`, { cause });
+  }
+  // A self-issued CA must carry its own valid signature: a damaged CA file must never sign.
+  if (native.subject === native.issuer && !safe(() => native.verify(native.publicKey))) {
+    throw new PemError(p.crt, 'the CA certificate is damaged: its self-signature does not verify. Restore it from a backup');
+  }
+  if (!safe(() => native.checkPrivateKey(keyObj))) {
     throw new KpkiError('ERR_STORE_CONFLICT', `${p.key} does not belong to ${p.crt}; kpki will not overwrite a CA.`);
   }
-  const warnings: string[] = [];
-  const left = cert.notAfter.getTime() - now.getTime();
-  if (left < pki.plan.pki.renewBeforeMs) warnings.push(`CA ${item.ref} expires in ${Math.floor(left / DAY)}d`);
-  if (keyAlgorithmOf(keyObj) !== pki.plan.pki.keyAlgorithm) {
-    warnings.push(`CA ${item.ref} keeps its ${keyAlgorithmOf(keyObj) ?? 'unknown'} key (plan: ${pki.plan.pki.keyAlgorithm}); CAs are never replaced`);
+  return { item, action: 'keep', existing: { cert, keyPem: key.content }, findings: assessCa(item, cert, keyObj, p.crt, pki, policy) };
+}
+
+/** What is worth saying about a CA kpki keeps: validity, and plan changes it does not follow. */
+export function assessCa(item: ResolvedCa, cert: ObservedCert, key: KeyObject | undefined, file: string, pki: ResolvedPki, policy: Policy): Finding[] {
+  const out: Finding[] = [];
+  const ref = item.ref;
+  const left = cert.notAfter.getTime() - policy.now.getTime();
+  if (left <= 0) out.push(finding('ca-expired', file, `CA ${ref} expired on ${day(cert.notAfter)}`, ref));
+  else if (cert.notBefore > policy.now) out.push(finding('ca-not-yet-valid', file, `CA ${ref} is not valid before ${cert.notBefore.toISOString()}`, ref));
+  else if (left < policy.renewBeforeMs) {
+    out.push(finding('ca-expiring', file, `CA ${ref} expires on ${day(cert.notAfter)} (in ${days(left)}); leaves are capped at that date`, ref));
   }
-  return { item, action: 'keep', existing: { cert, keyPem: key }, warnings };
+  const drift = (what: string) => out.push(finding('ca-plan-drift', file, `CA ${ref} is kept: ${what}`, ref));
+  const alg = key ? keyAlgorithmOf(key) : undefined;
+  if (key && alg !== pki.plan.pki.keyAlgorithm) drift(`it keeps its ${alg ?? describeKey(key)} key (plan: ${pki.plan.pki.keyAlgorithm})`);
+  const want = item.profile.extras;
+  const have = cert.profile.extras;
+  for (const attr of ['C', 'ST', 'L', 'O', 'OU'] as const) {
+    if ((want[attr] ?? '') !== (have[attr] ?? '')) drift(`its subject ${attr} is "${have[attr] ?? ''}" (plan: "${want[attr] ?? ''}")`);
+  }
+  const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
+  if (Math.abs(lifetime - BACKDATE_MS - pki.plan.pki.caValidityMs) > DAY) {
+    drift(`it is valid for ${Math.round(lifetime / 3_600_000)}h (plan caValidity: ${Math.round(pki.plan.pki.caValidityMs / 3_600_000)}h)`);
+  }
+  return out;
 }
 
-function decideKeyPair(item: ResolvedKeyPair, files: ObservedFiles): KeyPairDecision {
+function describeKey(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails;
+  return [key.asymmetricKeyType, d?.modulusLength ?? d?.namedCurve].filter(Boolean).join('-');
+}
+
+function decideKeyPair(item: ResolvedKeyPair, obs: Observation, pki: ResolvedPki): KeyPairDecision {
   const p = storeKeyPairPaths(item.entry.stem);
-  const key = files.get(p.key);
+  const key = obs.files.get(p.key);
   if (key === undefined) return { item, action: 'create', reasons: ['missing'] };
-  readPrivateKey(key, p.key);
-  return { item, action: 'keep', keyPem: key };
+  if (key.content === undefined) throw new PemError(p.key, `cannot be read (${key.error})`);
+  const alg = keyAlgorithmOf(readPrivateKey(key.content, p.key));
+  const findings = alg === pki.plan.pki.keyAlgorithm
+    ? []
+    : [finding('ca-plan-drift', p.key, `${item.ref}.key is kept: it is ${alg ?? 'another kind of'} key (plan: ${pki.plan.pki.keyAlgorithm}); replacing it invalidates every service-account token`, item.ref)];
+  return { item, action: 'keep', keyPem: key.content, findings };
 }
 
-function listDiff(label: string, want: readonly string[], have: readonly string[]): string[] {
+function listDiff(label: string, want: readonly string[], have: readonly string[]): string | undefined {
   const added = want.filter((v) => !have.includes(v));
   const removed = have.filter((v) => !want.includes(v));
-  if (!added.length && !removed.length) return [];
-  return [`${label} changed: ${[...added.map((v) => `+${v}`), ...removed.map((v) => `-${v}`)].join(' ')}`];
+  if (!added.length && !removed.length) return undefined;
+  return `${label} changed: ${[...added.map((v) => `+${v}`), ...removed.map((v) => `-${v}`)].join(' ')}`;
 }
 
-/** Every way a found certificate differs from the wanted profile. */
+/** Every way a found certificate differs from the wanted profile, as messages. */
 export function profileDiff(want: CertProfile, have: CertProfile): string[] {
-  return [
-    ...(want.cn !== have.cn ? [`CN changed: ${have.cn} → ${want.cn}`] : []),
-    ...listDiff('O', want.o, have.o),
-    ...listDiff('DNS SANs', want.dns, have.dns),
-    ...listDiff('IP SANs', want.ips, have.ips),
-    ...listDiff('usages', want.usages, have.usages),
-  ];
+  return profileFindings(want, have, '').map((f) => f.message);
 }
 
-interface SignerView {
-  readonly ref: CaId;
-  /** Undefined when the CA is being created in this run. */
-  readonly cert?: NodeX509;
+function profileFindings(want: CertProfile, have: CertProfile, file: string, ref?: string): Finding[] {
+  const out: Finding[] = [];
+  const add = (code: Parameters<typeof finding>[0], message: string | undefined) => message && out.push(finding(code, file, message, ref));
+  add('identity-mismatch', want.cn !== have.cn ? `CN changed: ${have.cn} → ${want.cn}` : undefined);
+  add('identity-mismatch', listDiff('O', want.o, have.o));
+  add('san-mismatch', listDiff('DNS SANs', want.dns, have.dns));
+  add('san-mismatch', listDiff('IP SANs', want.ips, have.ips));
+  add('usage-mismatch', listDiff('usages', want.usages, have.usages));
+  return out;
 }
 
-function leafProblems(
+const safe = (fn: () => boolean) => {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
+};
+
+/** The files a leaf was read from, and what they held. */
+export interface FoundLeaf {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly certPem?: string;
+  readonly keyPem?: string;
+  /** Set when the leaf is a kubeconfig that parsed. */
+  readonly kubeconfig?: FoundKubeconfig;
+  /** Findings made while reading (unreadable files, unresolved references). */
+  readonly problems: readonly Finding[];
+}
+
+/**
+ * Checks one certificate against what its role wants: key, chain, identity, SANs, usages,
+ * key type and validity. `verified` remembers cert/key/CA triples checked before, so an
+ * unchanged credential costs a hash instead of a key parse and a signature check.
+ */
+export function assessLeaf(
   item: ResolvedLeaf,
   cert: ObservedCert,
   keyPem: string,
-  keyFile: string,
+  files: { certFile: string; keyFile: string },
   signer: SignerView,
-  pki: ResolvedPki,
-  now: Date,
-): string[] {
-  if (!signer.cert) return [`its CA ${signer.ref} is new`];
-  const native = new NodeX509(cert.pem);
-  const key = readPrivateKey(keyPem, keyFile);
-  const problems: string[] = [];
-  if (!native.checkPrivateKey(key)) problems.push('private key does not match the certificate');
-  if (!native.checkIssued(signer.cert) || !native.verify(signer.cert.publicKey)) {
-    problems.push(`not signed by the current ${signer.ref}`);
+  policy: Policy,
+  verified?: VerifiedPairs,
+): Finding[] {
+  const ref = item.ref;
+  const at = (code: Parameters<typeof finding>[0], message: string, file = files.certFile) => finding(code, file, message, ref);
+  if (!signer.cert || !signer.native) return [at('signer-new', `its CA ${signer.ref} is new`)];
+  const out: Finding[] = [];
+  const known = verified?.lookup(cert.pem, keyPem, signer.cert.pem);
+  let alg: KeyAlgorithm | undefined = known?.algorithm;
+  if (!known) {
+    let key: KeyObject;
+    try {
+      key = readPrivateKey(keyPem, files.keyFile);
+    } catch (e) {
+      return [at('unreadable', (e as Error).message, files.keyFile)];
+    }
+    let native: NodeX509;
+    try {
+      native = new NodeX509(cert.pem);
+    } catch (e) {
+      return [at('unreadable', `${files.certFile}: not a readable certificate (${(e as Error).message})`)];
+    }
+    if (!safe(() => native.checkPrivateKey(key))) out.push(at('key-mismatch', 'private key does not match the certificate', files.keyFile));
+    const ca = signer.native;
+    if (!safe(() => native.checkIssued(ca) && native.verify(ca.publicKey))) out.push(at('wrong-signer', `not signed by the current ${signer.ref}`));
+    alg = keyAlgorithmOf(key);
+    if (!out.length) verified?.record(cert.pem, keyPem, signer.cert.pem, alg);
   }
-  problems.push(...profileDiff(item.profile, cert.profile));
-  const alg = keyAlgorithmOf(key);
-  if (alg !== pki.plan.pki.keyAlgorithm) problems.push(`key algorithm ${alg ?? 'unknown'} → ${pki.plan.pki.keyAlgorithm}`);
-  const left = cert.notAfter.getTime() - now.getTime();
-  if (left <= 0) problems.push('expired');
-  else if (left < pki.plan.pki.renewBeforeMs) problems.push(`expires in ${Math.floor(left / DAY)}d`);
-  return problems;
+  out.push(...profileFindings(item.profile, cert.profile, files.certFile, ref));
+  if (alg !== policy.keyAlgorithm) out.push(at('key-algorithm', `key algorithm ${alg ?? 'unknown'} → ${policy.keyAlgorithm}`, files.keyFile));
+  const now = policy.now.getTime();
+  const left = cert.notAfter.getTime() - now;
+  // A leaf is capped at its CA's NotAfter: reissuing cannot give it more time (the CA's own
+  // finding says what to do), so the cap is never a reason to reissue again.
+  const capped = cert.notAfter.getTime() >= signer.cert.notAfter.getTime();
+  if (left <= 0) out.push(at('expired', 'expired'));
+  else if (cert.notBefore.getTime() > now) out.push(at('not-yet-valid', `not valid before ${cert.notBefore.toISOString()}`));
+  else if (left < policy.renewBeforeMs && !capped) out.push(at('expiring', `expires in ${days(left)}`));
+  const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
+  if (lifetime > policy.certValidityMs + BACKDATE_MS + 60_000) {
+    out.push(at('lifetime-exceeds-plan', `valid for ${Math.round(lifetime / 3_600_000)}h, longer than certValidity ${Math.round(policy.certValidityMs / 3_600_000)}h`));
+  }
+  return out;
 }
 
-function kubeconfigProblems(item: ResolvedLeaf, data: KubeconfigData, caPem: string | undefined, pki: ResolvedPki): string[] {
-  const user = item.profile.cn;
-  return [
-    ...(data.server !== item.server ? [`server ${data.server} → ${item.server}`] : []),
-    ...(caPem !== undefined && data.caPem !== caPem ? ['embedded CA differs from the current CA'] : []),
-    ...(data.clusterName !== pki.plan.clusterName ? [`cluster name ${data.clusterName} → ${pki.plan.clusterName}`] : []),
-    ...(data.user !== user ? [`user ${data.user} → ${user}`] : []),
-  ];
+function kubeconfigFindings(item: ResolvedLeaf, k: FoundKubeconfig, caPem: string | undefined, clusterName: string, file: string): Finding[] {
+  const out: Finding[] = [];
+  const at = (code: Parameters<typeof finding>[0], message: string) => out.push(finding(code, file, message, item.ref));
+  if (k.server !== item.server) at('kubeconfig-server', `server ${k.server} → ${item.server}`);
+  if (caPem !== undefined && k.caPem !== caPem) at('kubeconfig-ca', k.caPem === undefined ? 'CA is referenced, not embedded' : 'embedded CA differs from the current CA');
+  if (k.clusterName !== clusterName) at('kubeconfig-names', `cluster name ${k.clusterName} → ${clusterName}`);
+  if (k.user !== item.profile.cn) at('kubeconfig-names', `user ${k.user} → ${item.profile.cn}`);
+  if (k.certFile !== undefined || k.keyFile !== undefined) at('kubeconfig-names', 'credentials are referenced by path; kpki embeds them');
+  return out;
+}
+
+/**
+ * Reads a leaf's files from the observation. A kubeconfig that references its credentials
+ * by path (kubeadm nodes: `/var/lib/kubelet/pki/kubelet-client-current.pem`) is resolved
+ * inside the node's tree. Problems become findings; nothing here throws for a bad file.
+ */
+export function readLeaf(item: ResolvedLeaf, obs: Observation): FoundLeaf {
+  const paths = leafPaths(item);
+  const text = (path: string) => obs.files.get(path)?.content;
+  const unreadable = (file: string) => {
+    const f = obs.files.get(file);
+    return f && f.content === undefined ? [finding('unreadable', file, `cannot be read (${f.error})`, item.ref)] : [];
+  };
+  if (!('kubeconfig' in paths)) {
+    return { certFile: paths.crt, keyFile: paths.key, certPem: text(paths.crt), keyPem: text(paths.key), problems: [...unreadable(paths.crt), ...unreadable(paths.key)] };
+  }
+  const file = paths.kubeconfig;
+  const raw = text(file);
+  if (raw === undefined) return { certFile: file, keyFile: file, problems: unreadable(file) };
+  let k: FoundKubeconfig;
+  try {
+    k = readKubeconfig(raw, file);
+  } catch (e) {
+    return { certFile: file, keyFile: file, problems: [finding('unreadable', file, (e as Error).message, item.ref)] };
+  }
+  const inTree = (ref: string) => `${nodeRoot(item.node.name)}/${ref.replace(/^\/+/, '')}`;
+  const certFile = k.certFile !== undefined ? inTree(k.certFile) : file;
+  const keyFile = k.keyFile !== undefined ? inTree(k.keyFile) : file;
+  const certPem = k.certPem ?? (k.certFile !== undefined ? text(certFile) : undefined);
+  // kubeadm's kubelet-client-current.pem holds the certificate and the key in one file.
+  const keyPem = k.keyPem ?? (k.keyFile !== undefined ? text(keyFile) : undefined);
+  return { certFile, keyFile, certPem, keyPem, kubeconfig: k, problems: [] };
 }
 
 function decideLeaf(
   item: ResolvedLeaf,
-  files: ObservedFiles,
-  signers: ReadonlyMap<CaId, SignerView & { pem?: string }>,
+  obs: Observation,
+  signers: ReadonlyMap<CaId, SignerView>,
   pki: ResolvedPki,
-  now: Date,
-): LeafDecision {
-  const paths = leafPaths(item);
+  policy: Policy,
+  verified: VerifiedPairs | undefined,
+): { decision: LeafDecision; findings: Finding[] } {
   const signer = signers.get(item.signer)!;
-  let certPem: string | undefined;
-  let keyPem: string | undefined;
-  let certFile: string;
-  let keyFile: string;
-  let kubeconfig: KubeconfigData | undefined;
-  if ('kubeconfig' in paths) {
-    certFile = keyFile = paths.kubeconfig;
-    const text = files.get(paths.kubeconfig);
-    if (text !== undefined) {
-      kubeconfig = parseKubeconfig(text, paths.kubeconfig);
-      certPem = kubeconfig.certPem;
-      keyPem = kubeconfig.keyPem;
-    }
-  } else {
-    [certFile, keyFile] = [paths.crt, paths.key];
-    certPem = files.get(paths.crt);
-    keyPem = files.get(paths.key);
+  const found = readLeaf(item, obs);
+  const issue = (findings: Finding[], replaces: boolean) => ({
+    decision: { item, action: 'issue', reasons: findings.map((f) => f.message), replaces } as const,
+    findings,
+  });
+  if (found.problems.length) return issue([...found.problems], true);
+  if (found.certPem === undefined || found.keyPem === undefined) {
+    const partial = found.certPem !== undefined || found.keyPem !== undefined || found.kubeconfig !== undefined;
+    const f = partial ? finding('key-missing', found.keyPem === undefined ? found.keyFile : found.certFile, 'certificate or key missing', item.ref) : finding('missing', found.certFile, 'missing', item.ref);
+    return issue([f], partial);
   }
-  if (certPem === undefined || keyPem === undefined) {
-    const partial = certPem !== undefined || keyPem !== undefined;
-    return { item, action: 'issue', reasons: [partial ? 'certificate or key missing' : 'missing'], replaces: partial };
+  let cert: ObservedCert;
+  try {
+    cert = readCert(found.certPem, found.certFile);
+  } catch (e) {
+    // A damaged leaf is simply reissued; the broken file is backed up first.
+    return issue([finding('unreadable', found.certFile, `${(e as Error).message}; reissued`, item.ref)], true);
   }
-  const cert = readCert(certPem, certFile);
-  const problems = leafProblems(item, cert, keyPem, keyFile, signer, pki, now);
-  if (problems.length) return { item, action: 'issue', reasons: problems, replaces: true };
-  const existing = { cert, keyPem };
-  if (kubeconfig) {
-    const stale = kubeconfigProblems(item, kubeconfig, signer.pem, pki);
-    if (stale.length) return { item, action: 'rewrite', existing, reasons: stale };
+  const findings = assessLeaf(item, cert, found.keyPem, found, signer, policy, verified);
+  if (findings.some((f) => remedyOf(f) === 'reissue')) return issue(findings, true);
+  const existing = { cert, keyPem: found.keyPem };
+  if (found.kubeconfig) {
+    const stale = kubeconfigFindings(item, found.kubeconfig, signer.cert?.pem, pki.plan.clusterName, found.certFile);
+    if (stale.length) return { decision: { item, action: 'rewrite', existing, reasons: stale.map((f) => f.message) }, findings: stale };
   }
-  return { item, action: 'keep', existing };
+  return { decision: { item, action: 'keep', existing }, findings };
 }
 
-export function reconcile(pki: ResolvedPki, files: ObservedFiles, now: Date): Decisions {
-  const cas = pki.cas.map((ca) => decideCa(ca, files, pki, now));
-  const signers = new Map(
-    cas.map((d) => [
-      d.item.ref,
-      d.action === 'keep' ? { ref: d.item.ref, cert: new NodeX509(d.existing.cert.pem), pem: d.existing.cert.pem } : { ref: d.item.ref },
-    ]),
+export function policyOf(pki: ResolvedPki, now: Date): Policy {
+  const p = pki.plan.pki;
+  return { now, renewBeforeMs: p.renewBeforeMs, certValidityMs: p.certValidityMs, keyAlgorithm: p.keyAlgorithm };
+}
+
+export function reconcile(pki: ResolvedPki, obs: Observation, now: Date, verified?: VerifiedPairs): Decisions {
+  const policy = policyOf(pki, now);
+  const cas = pki.cas.map((ca) => decideCa(ca, obs, pki, policy));
+  const signers = new Map<CaId, SignerView>(
+    cas.map((d) => {
+      const file = storeCaPaths(d.item.entry.stem).crt;
+      return [d.item.ref, d.action === 'keep' ? { ref: d.item.ref, file, cert: d.existing.cert, native: new NodeX509(d.existing.cert.pem) } : { ref: d.item.ref, file }];
+    }),
   );
-  return {
-    cas,
-    keypairs: pki.keypairs.map((kp) => decideKeyPair(kp, files)),
-    leaves: pki.leaves.map((leaf) => decideLeaf(leaf, files, signers, pki, now)),
-  };
+  const keypairs = pki.keypairs.map((kp) => decideKeyPair(kp, obs, pki));
+  const findings: Finding[] = [
+    ...cas.flatMap((c) => (c.action === 'keep' ? c.findings : [])),
+    ...keypairs.flatMap((k) => (k.action === 'keep' ? k.findings : [])),
+  ];
+  const leaves = pki.leaves.map((leaf) => {
+    const { decision, findings: f } = decideLeaf(leaf, obs, signers, pki, policy, verified);
+    findings.push(...f);
+    return decision;
+  });
+  return { cas, keypairs, leaves, findings };
 }
 
-/** The paths whose contents reconcile needs: the store and each leaf's primary file. */
-export function pathsToObserve(pki: ResolvedPki): string[] {
-  return [
-    ...pki.cas.flatMap((ca) => Object.values(storeCaPaths(ca.entry.stem))),
-    ...pki.keypairs.flatMap((kp) => Object.values(storeKeyPairPaths(kp.entry.stem))),
-    ...pki.leaves.flatMap((leaf) => Object.values(leafPaths(leaf))),
-  ];
+/** The store trees and node trees the planner reads. */
+export function treesToObserve(pki: ResolvedPki, extraNodes: readonly string[] = []): string[] {
+  return ['pki', ...pki.plan.nodes.map((n) => nodeRoot(n.name)), ...extraNodes.map(nodeRoot)];
 }

@@ -3,12 +3,13 @@ import { loadPlan } from '../../pki/plan/load.js';
 import { generate, type GenerateReport, type ReportItem } from '../../pki/generate.js';
 import { EXIT } from '../exit.js';
 import { progressBar } from '../output/progress.js';
-import { bold, cyan, dim, green, table, yellow } from '../output/style.js';
+import { bold, cyan, dim, green, red, table, yellow } from '../output/style.js';
 
 export interface GenOptions {
   readonly plan: string;
   readonly out: string;
   readonly dryRun: boolean;
+  readonly prune: boolean;
   readonly json: boolean;
   readonly wide: boolean;
 }
@@ -58,6 +59,7 @@ function rows(items: readonly ReportItem[], wide: boolean): Row[] {
 function printHuman(r: GenerateReport, wide: boolean): void {
   const changes = r.items.filter((i) => i.action !== 'keep');
   const out: string[] = [];
+  const touched = r.files.filter((f) => f.action !== 'unchanged');
   // A run that changed nothing prints one line; the table is for what was (or would be) done.
   const shown = r.dryRun || !r.changed ? changes : r.items;
   const body = rows(shown, wide).map((x) => [x.name, x.node, x.identity, x.signer, x.expires, actionText(x.action, r.dryRun)]);
@@ -70,25 +72,38 @@ function printHuman(r: GenerateReport, wide: boolean): void {
       out.push('');
     }
   }
-  for (const w of r.warnings) out.push(yellow(`warning: ${w}`));
-  const count = (a: string) => r.files.filter((f) => f.action === a).length;
+  // Files removed from node trees and permissions restored: always listed, with the reason.
+  const housekeeping = touched.filter((f) => f.action === 'removed' || f.action === 'chmod');
+  if (housekeeping.length) {
+    out.push(bold(r.dryRun ? 'Files that would be removed or re-permissioned:' : 'Files removed or re-permissioned:'));
+    for (const f of housekeeping) out.push(`  ${f.action === 'removed' ? red(r.dryRun ? 'remove' : 'removed') : yellow(r.dryRun ? 'chmod' : 'chmod')} ${f.path}: ${f.reason ?? ''}${f.backup ? dim(` (saved as ${f.backup})`) : ''}`);
+    out.push('');
+  }
+  const writes = touched.filter((f) => f.action === 'created' || f.action === 'updated');
+  const count = (a: string) => writes.filter((f) => f.action === a).length;
   if (!r.changed) {
-    out.push(green(`Nothing to do: all ${r.items.length} credentials in ${r.out} match the plan.`));
+    out.push(r.unapplied.length
+      ? yellow(`Nothing written: the ${r.items.length} credentials in ${r.out} are current, but ${r.unapplied.length} plan change(s) are not applied by gen (see below).`)
+      : green(`Nothing to do: all ${r.items.length} credentials in ${r.out} match the plan.`));
   } else if (r.dryRun) {
-    out.push(`${changes.length} of ${r.items.length} credentials would change. Nothing was written (dry run).`);
+    out.push(`${changes.length} of ${r.items.length} credentials would change, ${housekeeping.length} files would be removed or re-permissioned. Nothing was written (dry run).`);
   } else {
-    const backups = r.files.filter((f) => f.backup).length;
-    out.push(`Wrote ${count('created') + count('updated')} files in ${r.out} (${count('created')} new, ${count('updated')} replaced${backups ? `, previous versions in ${r.out}/backup/` : ''}; ${count('unchanged')} unchanged).`);
+    const backups = touched.filter((f) => f.backup).length;
+    const removed = housekeeping.filter((f) => f.action === 'removed').length;
+    out.push(`Wrote ${writes.length} files in ${r.out} (${count('created')} new, ${count('updated')} replaced${removed ? `, ${removed} removed` : ''}${backups ? `; previous versions in ${r.out}/backup/` : ''}).`);
   }
   if (r.caCertHash) out.push(`Join: --discovery-token-ca-cert-hash ${cyan(r.caCertHash)}`);
   process.stdout.write(`${out.join('\n')}\n`);
+  // Warnings and unapplied plan changes go to stderr, so stdout stays the report.
+  const err = [...r.unapplied.map((u) => yellow(`not applied: ${u}`)), ...r.warnings.map((w) => yellow(`warning: ${w}`))];
+  if (err.length) process.stderr.write(`${err.join('\n')}\n`);
 }
 
 export async function gen(o: GenOptions): Promise<number> {
   const plan = await loadPlan(o.plan);
   const progress = progressBar(!o.json);
   const label = { issue: 'signing', write: 'writing' } as const;
-  const report = await generate(plan, { out: o.out, dryRun: o.dryRun, onProgress: (phase, d, t) => progress.update(label[phase], d, t) });
+  const report = await generate(plan, { out: o.out, dryRun: o.dryRun, prune: o.prune, onProgress: (phase, d, t) => progress.update(label[phase], d, t) });
   progress.stop();
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printHuman(report, o.wide);

@@ -61,8 +61,10 @@ export function selectNodes(plan: Plan, selector: NodeSelector): PlanNode[] {
   switch (selector) {
     case 'control-plane':
       return plan.nodes.filter((n) => has(n, 'control-plane'));
-    case 'first-control-plane':
-      return plan.nodes.filter((n) => has(n, 'control-plane')).slice(0, 1);
+    case 'first-control-plane': {
+      const cps = plan.nodes.filter((n) => has(n, 'control-plane'));
+      return cps.filter((n) => n.name === plan.initNode).slice(0, 1).concat(cps).slice(0, 1);
+    }
     case 'etcd-member':
       return plan.nodes.filter((n) => has(n, plan.etcd.external ? 'etcd' : 'control-plane'));
     case 'kubelet':

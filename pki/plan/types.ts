@@ -91,4 +91,10 @@ export interface Plan {
   };
   /** In plan order. */
   readonly nodes: readonly PlanNode[];
+  /**
+   * kubeadm's init node (the one holding super-admin.conf). Set by the plan (`nodes[].init`)
+   * or, when the plan does not say, by generate from the store, so reordering `nodes`
+   * never moves it; undefined means the first control plane.
+   */
+  readonly initNode?: string;
 }

@@ -39,8 +39,11 @@ function copyOfFirstRun(): { work: string; copy: string } {
 }
 const cleanup = (work: string) => rmSync(work, { recursive: true, force: true });
 
+/** Changed credential files; backups and the store's record of verified pairs are bookkeeping. */
 function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/')).sort();
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/') && f !== 'pki/verified.json')
+    .sort();
 }
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,7 +115,7 @@ test('adding a node issues only that node\'s files; every CA and existing file i
   assert.ok(![...after.keys()].some((f) => f.startsWith('backup/')), 'nothing replaced, nothing backed up');
   // Dropping the node again leaves its files alone, with a warning.
   const back = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
-  assert.match(back.stdout, /warning: nodes\/worker-2 is not in the plan any more/);
+  assert.match(back.stderr, /warning: nodes\/worker-2 is not in the plan any more/);
   assert.match(back.stdout, /Nothing to do/);
   assert.equal([...hashTree(copy)], [...after]);
   cleanup(work);
@@ -177,16 +180,35 @@ test('an existing CA key is never overwritten; half a CA is refused with exit 3'
   cleanup(work);
 });
 
-test('a broken PEM names the file, exits 2 and writes nothing', () => {
+test('a broken leaf PEM is reissued, naming the file; the broken file is backed up', () => {
   const { work, copy } = copyOfFirstRun();
-  const victim = join(copy, 'nodes/cp-1/etc/kubernetes/pki/apiserver-kubelet-client.crt');
-  writeFileSync(victim, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+  const rel = 'nodes/cp-1/etc/kubernetes/pki/apiserver-kubelet-client.crt';
+  const broken = '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n';
+  writeFileSync(join(copy, rel), broken);
+  const r = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /apiserver-kubelet-client@cp-1: .*apiserver-kubelet-client\.crt/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  sh('openssl', ['verify', '-CAfile', join(copy, 'pki/ca.crt'), join(copy, rel)]);
+  const after = hashTree(copy);
+  assert.equal(changedFiles(first, after), [rel, rel.replace('.crt', '.key')]);
+  const backup = [...after.keys()].find((f) => f.startsWith('backup/') && f.endsWith(rel))!;
+  assert.is(readFileSync(join(copy, backup), 'utf8'), broken);
+  cleanup(work);
+});
+
+test('a broken CA certificate stops the run with exit 2 naming the file, and writes nothing', () => {
+  const { work, copy } = copyOfFirstRun();
+  const ca = join(copy, 'pki/etcd/ca.crt');
+  const pem = readFileSync(ca, 'utf8').split('\n');
+  pem[3] = pem[3]!.replace(/[A-Za-z]/, (c) => (c === 'A' ? 'B' : 'A')); // one base64 character inside intact armor
+  writeFileSync(ca, pem.join('\n'));
   const before = hashTree(copy);
   const r = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
-  assert.is(r.status, 2);
-  assert.match(r.stderr, /apiserver-kubelet-client\.crt/);
+  assert.is(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /pki\/etcd\/ca\.crt/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
   assert.equal([...hashTree(copy)], [...before]);
-  assert.ok(!existsSync(join(copy, 'backup')));
   cleanup(work);
 });
 
@@ -237,7 +259,7 @@ test('an existing CA made by openssl is adopted as it is and signs the leaves', 
   assert.is(r.status, 0, r.stderr);
   assert.is(readFileSync(crt, 'utf8'), caBefore);
   assert.is(readFileSync(key, 'utf8'), keyBefore);
-  assert.match(r.stdout, /CA ca keeps its rsa-2048 key/);
+  assert.match(r.stderr, /not applied: CA ca is kept: it keeps its rsa-2048 key \(plan: ecdsa-p256\)/);
   const leaf = join(copy, 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt');
   sh('openssl', ['verify', '-x509_strict', '-CAfile', crt, '-purpose', 'sslserver', leaf]);
   assert.match(sh('openssl', ['x509', '-noout', '-issuer', '-in', leaf]), /O ?= ?Example Corp, CN ?= ?example-root/);

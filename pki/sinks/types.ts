@@ -1,0 +1,79 @@
+/**
+ * Sinks: where the bytes of a file set go (a directory on disk, memory, later an SSH host).
+ * A sink observes what is there (errors as data, never a throw on the first bad file) and
+ * applies a change set that the pure planner (changes.ts) made. Paths are relative to the
+ * sink's root and `/`-separated.
+ */
+
+export interface ObservedFile {
+  /** Permission bits (`0o777` part). */
+  readonly mode: number;
+  /** UTF-8 text; absent when the file could not be read (`error`) or is not a regular file. */
+  readonly content?: string;
+  /** Why the file could not be read (`EACCES`, `a symbolic link`, ...). */
+  readonly error?: string;
+}
+
+export interface Observation {
+  /** Every file found below the observed trees. */
+  readonly files: ReadonlyMap<string, ObservedFile>;
+  /** Every directory found below (and including) the observed trees, with its mode. */
+  readonly dirs: ReadonlyMap<string, number>;
+  /** Names of the node trees present (`nodes/<name>`), sorted. */
+  readonly nodes: readonly string[];
+}
+
+/** A file as the plan wants it. `content` is undefined in a dry run for what is not issued yet. */
+export interface WantedFile {
+  readonly path: string;
+  readonly mode: number;
+  readonly content?: string;
+  /** Never replaced once it exists with other content (the store's CA and SA files). */
+  readonly protected: boolean;
+  /** kpki's own bookkeeping (pki/verified.json): replaced without a backup. */
+  readonly bookkeeping?: boolean;
+}
+
+export type Change =
+  | { readonly op: 'create'; readonly path: string; readonly mode: number; readonly content?: string }
+  /** Replaced: the previous content is backed up first, unless it is bookkeeping. */
+  | { readonly op: 'update'; readonly path: string; readonly mode: number; readonly content?: string; readonly backup: boolean }
+  | { readonly op: 'chmod'; readonly path: string; readonly mode: number; readonly from: number }
+  /** Backed up, then removed. */
+  | { readonly op: 'remove'; readonly path: string; readonly reason: string };
+
+export interface ChangeSet {
+  readonly changes: readonly Change[];
+  /** Directory modes to create or restore (0700 where a directory holds a private file). */
+  readonly dirs: ReadonlyMap<string, number>;
+  /** Directories whose mode drifted, with the mode found (reported; `dirs` restores them). */
+  readonly dirDrift: ReadonlyMap<string, number>;
+  /** Directories that no wanted file needs, deepest first: removed once empty. */
+  readonly emptyDirs: readonly string[];
+}
+
+export type AppliedAction = 'created' | 'updated' | 'removed' | 'chmod' | 'unchanged';
+
+export interface Applied {
+  readonly path: string;
+  readonly action: AppliedAction;
+  /** Where the previous content was saved (`updated`, `removed`). */
+  readonly backup?: string;
+  /** Why (`removed`, `chmod`). */
+  readonly reason?: string;
+}
+
+export interface Sink {
+  /** For messages: the directory, `memory`, `host:dir`. */
+  readonly name: string;
+  /** Reads the given trees (relative roots such as `pki`, `nodes/cp-1`); a missing tree is empty. */
+  observe(trees: readonly string[]): Promise<Observation>;
+  /** Applies every change or none of the replacements (backups and temp files first). */
+  apply(set: ChangeSet, options: ApplyOptions): Promise<Applied[]>;
+}
+
+export interface ApplyOptions {
+  /** Folder name under `backup/` for replaced and removed files. */
+  readonly backupStamp: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
