@@ -20,7 +20,7 @@ import { reconcile, treesToObserve, type Decisions } from './reconcile.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Sink, WantedFile } from './sinks/types.js';
-import { VERIFIED_PATH, verifiedPairs } from './verified.js';
+import { readState, serialiseState, STATE_PATH } from './state.js';
 import { generateKey, keyAlgorithmOf, publicKeyPem } from './x509/keys.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
@@ -147,9 +147,13 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
 
   // observe
   const observed = await sink.observe(['pki', 'nodes']);
-  const initNode = plan.initNode ?? initNodeInStore(plan, (p) => observed.files.has(p));
+  const state = readState(observed.files.get(STATE_PATH)?.content);
+  const verified = state.verified;
+  // The plan's choice, else the store's record (while still a control plane), else the tree
+  // that holds super-admin.conf; the first control plane only for a store that has none.
+  const isCp = (name: string | undefined) => plan.nodes.some((n) => n.name === name && n.roles.includes('control-plane'));
+  const initNode = plan.initNode ?? (isCp(state.initNode) ? state.initNode : initNodeInStore(plan, (p) => observed.files.has(p)));
   const pki = resolve({ ...plan, initNode });
-  const verified = verifiedPairs(observed.files.get(VERIFIED_PATH)?.content);
 
   // decide
   const decisions = reconcile(pki, observed, now, verified);
@@ -181,8 +185,10 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     }
   }
   const wanted: WantedFile[] = renderFiles(pki, creds);
+  const chosenInit = pki.leaves.find((l) => l.entry.on === 'first-control-plane')?.node.name;
   if (issued) {
-    wanted.push({ path: VERIFIED_PATH, mode: 0o600, content: verified.serialise([...issued.leaves.values()].map((l) => l.certPem)), protected: false, bookkeeping: true });
+    const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem));
+    wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
   }
 
   // plan the changes, then apply them
@@ -199,7 +205,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
       });
   const ca = decisions.cas.find((c) => c.item.ref === 'ca');
   const visible = [
-    ...files.filter((f) => f.path !== VERIFIED_PATH),
+    ...files.filter((f) => f.path !== STATE_PATH),
     ...[...changes.dirDrift].map(([dir, from]): Applied => ({ path: `${dir}/`, action: 'chmod', reason: `mode ${from.toString(8)} → ${changes.dirs.get(dir)!.toString(8)}` })),
   ];
   return {
@@ -207,7 +213,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     items: reportItems(pki, decisions, issued, now),
     files: visible,
     caCertHash: hashOfCa(issued?.cas.get('ca')?.certPem ?? (ca?.action === 'keep' ? ca.existing.cert.pem : undefined)),
-    initNode: pki.leaves.find((l) => l.entry.on === 'first-control-plane')?.node.name,
+    initNode: chosenInit,
     warnings, unapplied, findings: decisions.findings,
     changed: visible.length > 0,
   };

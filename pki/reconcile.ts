@@ -14,7 +14,7 @@ import { leafPaths, nodeRoot, storeCaPaths, storeKeyPairPaths } from './layout.j
 import type { KeyAlgorithm } from './plan/types.js';
 import { BACKDATE_MS } from './issue.js';
 import type { Observation } from './sinks/types.js';
-import type { VerifiedPairs } from './verified.js';
+import type { VerifiedPairs } from './state.js';
 import { keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
 import { readCert, type ObservedCert } from './x509/read.js';
 

@@ -3,6 +3,7 @@
  * Same contract as the disk sink (backups included), no disk touched.
  */
 import { dirname } from 'node:path/posix';
+import { directoryModes } from '../changes.js';
 import type { Applied, ObservedFile, Sink } from './types.js';
 
 export interface MemoryFile {
@@ -17,7 +18,8 @@ export interface MemorySink extends Sink {
 
 export function memorySink(initial: ReadonlyMap<string, MemoryFile> = new Map()): MemorySink {
   const files = new Map(initial);
-  const dirModes = new Map<string, number>();
+  // Directories exist only implicitly here: they have the modes their files call for.
+  const dirModes = directoryModes([...files].map(([path, f]) => ({ path, mode: f.mode })));
   return {
     name: 'memory',
     files,
