@@ -18,6 +18,8 @@ export type Remedy =
   | 'chmod'
   /** the file does not belong where it is */
   | 'remove'
+  /** the files are right; the program serving them has not loaded them (live probes) */
+  | 'restart'
   /** gen cannot fix it: stop (CAs) or tell the user (plan changes CAs do not follow) */
   | 'none';
 
@@ -30,6 +32,13 @@ export interface FindingRule {
 
 /** Every finding code, its severity and its remedy. Codes are a public contract (`--json`). */
 export const FINDINGS = {
+  // live probes (check --probe): what a port serves, against the disk and the plan
+  'probe-unreachable': { severity: 'warning', remedy: 'none', hint: 'no TLS handshake within the timeout: is the component running and the port reachable from here?' },
+  'served-stale': { severity: 'critical', remedy: 'restart', hint: 'the file on disk was renewed but the running component still serves the old certificate: restart it (or copy the renewed file to that node)' },
+  'served-expired': { severity: 'critical', remedy: 'restart', hint: 'clients refuse it: renew the certificate on disk if needed, then restart the component serving it' },
+  'served-not-yet-valid': { severity: 'critical', remedy: 'none', hint: 'NotBefore is in the future for this host: check the clocks' },
+  'served-wrong-host': { severity: 'critical', remedy: 'reissue', hint: 'clients reaching it by that name refuse it: add the name to the SANs (plan), run kpki gen, restart the component' },
+  'served-untrusted': { severity: 'critical', remedy: 'reissue', hint: 'not signed by the CA its clients trust for this role: serve a certificate from the right CA' },
   // presence and readability
   'missing': { severity: 'critical', remedy: 'reissue', hint: 'run kpki gen to issue it' },
   'unreadable': { severity: 'critical', remedy: 'reissue', hint: 'the file is damaged; kpki gen backs it up and reissues it' },

@@ -21,14 +21,18 @@ export const CAS = [
   {
     kind: 'ca', id: 'ca', title: 'Kubernetes CA: signs the apiserver, clients and kubelets',
     cn: 'kubernetes', stem: 'ca', certOn: ['control-plane', 'kubelet'], keyOn: ['control-plane'],
+    // apiserver and controller-manager --client-ca-file (+ the signing pair), kubelet clientCAFile
+    readBy: ['kube-apiserver', 'kube-controller-manager', 'kubelet'],
   },
   {
     kind: 'ca', id: 'front-proxy-ca', title: 'Front-proxy CA: trusted by aggregated API servers',
     cn: 'front-proxy-ca', stem: 'front-proxy-ca', certOn: ['control-plane'], keyOn: [],
+    readBy: ['kube-apiserver', 'kube-controller-manager'], // --requestheader-client-ca-file
   },
   {
     kind: 'ca', id: 'etcd-ca', title: 'etcd CA: signs etcd members and etcd clients',
     cn: 'etcd-ca', stem: 'etcd/ca', certOn: ['control-plane', 'etcd-member'], keyOn: [],
+    readBy: ['kube-apiserver', 'etcd'], // --etcd-cafile; --trusted-ca-file, --peer-trusted-ca-file
   },
 ] as const satisfies readonly CaEntry[];
 
@@ -36,6 +40,7 @@ export const KEYPAIRS = [
   {
     kind: 'keypair', id: 'sa', title: 'Service-account token signing key pair (not a certificate)',
     stem: 'sa', on: ['control-plane'],
+    readBy: ['kube-apiserver', 'kube-controller-manager'], // sa.pub + sa.key; --service-account-private-key-file
   },
 ] as const satisfies readonly KeyPairEntry[];
 
@@ -61,9 +66,11 @@ export const CERTS = [
     kind: 'cert', id: 'apiserver', title: 'kube-apiserver serving certificate',
     signer: 'ca', on: 'control-plane', usages: SERVER, path: `${PKI}/apiserver`,
     identity: () => ({ cn: 'kube-apiserver', o: [] }), sans: apiserverSans,
+    readBy: ['kube-apiserver'], serves: { component: 'kube-apiserver', port: 'apiserver', alsoVia: 'endpoint' },
   },
   {
     kind: 'cert', id: 'apiserver-kubelet-client', title: 'kube-apiserver client certificate for kubelets',
+    readBy: ['kube-apiserver'],
     signer: 'ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/apiserver-kubelet-client`,
     identity: () => ({ cn: 'kube-apiserver-kubelet-client', o: ['kubeadm:cluster-admins'] }),
   },
@@ -71,32 +78,39 @@ export const CERTS = [
     kind: 'cert', id: 'front-proxy-client', title: 'kube-apiserver client certificate for the front proxy',
     signer: 'front-proxy-ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/front-proxy-client`,
     identity: () => ({ cn: 'front-proxy-client', o: [] }),
+    readBy: ['kube-apiserver'],
   },
   {
     kind: 'cert', id: 'apiserver-etcd-client', title: 'kube-apiserver client certificate for etcd',
     signer: 'etcd-ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/apiserver-etcd-client`,
     identity: () => ({ cn: 'kube-apiserver-etcd-client', o: [] }),
+    readBy: ['kube-apiserver'],
   },
   {
     kind: 'cert', id: 'etcd-server', title: 'etcd serving certificate',
     signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/server`,
     identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
+    readBy: ['etcd'], serves: { component: 'etcd', port: 2379 },
   },
   {
     kind: 'cert', id: 'etcd-peer', title: 'etcd peer certificate',
     signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/peer`,
     identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
+    readBy: ['etcd'], serves: { component: 'etcd', port: 2380 },
   },
   {
     kind: 'cert', id: 'etcd-healthcheck-client', title: 'client certificate for etcd health checks',
     signer: 'etcd-ca', on: 'etcd-member', usages: CLIENT, path: `${PKI}/etcd/healthcheck-client`,
     identity: () => ({ cn: 'kube-etcd-healthcheck-client', o: [] }),
+    // kubeadm's etcd probes use plain HTTP on 2381; only operators' etcdctl reads this one
+    readBy: ['admin'],
   },
   {
     kind: 'cert', id: 'kubelet-serving', title: 'kubelet serving certificate, CA-signed (no CSR approver needed)',
     signer: 'ca', on: 'kubelet', usages: SERVER, path: 'var/lib/kubelet/pki/kubelet',
     identity: nodeIdentity,
     sans: ({ node }) => ({ dns: [node.name], ips: [node.address], any: node.extraSANs }),
+    readBy: ['kubelet'], serves: { component: 'kubelet', port: 10250 },
   },
 ] as const satisfies readonly CertEntry[];
 
@@ -105,31 +119,37 @@ export const KUBECONFIGS = [
     kind: 'kubeconfig', id: 'admin.conf', title: 'cluster administrator (kubeadm:cluster-admins)',
     signer: 'ca', on: 'control-plane', server: 'endpoint', path: 'etc/kubernetes/admin.conf',
     identity: () => ({ cn: 'kubernetes-admin', o: ['kubeadm:cluster-admins'] }),
+    readBy: ['admin'],
   },
   {
     kind: 'kubeconfig', id: 'super-admin.conf', title: 'break-glass superuser (system:masters)',
     signer: 'ca', on: 'first-control-plane', server: 'endpoint', path: 'etc/kubernetes/super-admin.conf',
     identity: () => ({ cn: 'kubernetes-super-admin', o: ['system:masters'] }),
+    readBy: ['admin'],
   },
   {
     kind: 'kubeconfig', id: 'controller-manager.conf', title: 'kube-controller-manager',
     signer: 'ca', on: 'control-plane', server: 'local', path: 'etc/kubernetes/controller-manager.conf',
     identity: () => ({ cn: 'system:kube-controller-manager', o: [] }),
+    readBy: ['kube-controller-manager'],
   },
   {
     kind: 'kubeconfig', id: 'scheduler.conf', title: 'kube-scheduler',
     signer: 'ca', on: 'control-plane', server: 'local', path: 'etc/kubernetes/scheduler.conf',
     identity: () => ({ cn: 'system:kube-scheduler', o: [] }),
+    readBy: ['kube-scheduler'],
   },
   {
     kind: 'kubeconfig', id: 'kubelet.conf', title: 'kubelet client identity (Node authorizer)',
     signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kubelet.conf',
     identity: nodeIdentity,
+    readBy: ['kubelet'],
   },
   {
     kind: 'kubeconfig', id: 'kube-proxy.conf', title: 'kube-proxy (bound to system:node-proxier by default)',
     signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kube-proxy.conf',
     identity: () => ({ cn: 'system:kube-proxy', o: [] }),
+    readBy: ['kube-proxy'],
   },
 ] as const satisfies readonly KubeconfigEntry[];
 

@@ -8,6 +8,28 @@ import type { Plan, PlanNode } from '../plan/types.js';
 export type CaId = 'ca' | 'front-proxy-ca' | 'etcd-ca';
 export type Usage = 'serverAuth' | 'clientAuth';
 
+/**
+ * A program that reads credentials: the one to restart after a renewal. `admin` is the people
+ * and tools (kubectl, etcdctl) holding a copy: nothing restarts, the file is handed out again.
+ */
+export type Component =
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubelet'
+  | 'kube-proxy'
+  | 'etcd'
+  | 'admin';
+
+/** Where a serving certificate is served: what a live probe connects to and compares. */
+export interface Serves {
+  readonly component: Extract<Component, 'kube-apiserver' | 'etcd' | 'kubelet'>;
+  /** `apiserver`: the plan's `apiServer.bindPort`, on the node's address; else a fixed port. */
+  readonly port: 'apiserver' | number;
+  /** Also reached through the control-plane endpoint (a load balancer in front of every such node). */
+  readonly alsoVia?: 'endpoint';
+}
+
 /** Which nodes of the plan an entry applies to. */
 export type NodeSelector =
   | 'control-plane'
@@ -39,6 +61,11 @@ export interface NodeContext {
 }
 
 interface EntryBase {
+  /**
+   * Who reads the files of this entry (flags, manifests, kubeconfigs), i.e. what must be
+   * restarted, or for `admin` handed the new file, after a renewal. Empty: nothing reads it.
+   */
+  readonly readBy: readonly Component[];
   /** Stable id, used on the CLI, in reports and in JSON output. */
   readonly id: string;
   /** One line for --help and tables. */
@@ -75,6 +102,8 @@ export interface CertEntry extends EntryBase {
   readonly sans?: (ctx: NodeContext) => SanInput;
   /** Node-root-relative path without extension, e.g. `etc/kubernetes/pki/apiserver`. */
   readonly path: string;
+  /** Serving certificates: the port that serves it (live probes derive their targets from this). */
+  readonly serves?: Serves;
 }
 
 /** A kubeconfig with an embedded client certificate, one per selected node. */
