@@ -90,13 +90,13 @@ export const CERTS = [
     kind: 'cert', id: 'etcd-server', title: 'etcd serving certificate',
     signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/server`,
     identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
-    readBy: ['etcd'], serves: { component: 'etcd', port: 2379 },
+    readBy: ['etcd'], serves: { component: 'etcd', port: 2379, reloads: 'per-connection' },
   },
   {
     kind: 'cert', id: 'etcd-peer', title: 'etcd peer certificate',
     signer: 'etcd-ca', on: 'etcd-member', usages: SERVER_CLIENT, path: `${PKI}/etcd/peer`,
     identity: ({ node }) => ({ cn: node.name, o: [] }), sans: etcdMemberSans,
-    readBy: ['etcd'], serves: { component: 'etcd', port: 2380 },
+    readBy: ['etcd'], serves: { component: 'etcd', port: 2380, reloads: 'per-connection' },
   },
   {
     kind: 'cert', id: 'etcd-healthcheck-client', title: 'client certificate for etcd health checks',

@@ -28,6 +28,12 @@ export interface Serves {
   readonly port: 'apiserver' | number;
   /** Also reached through the control-plane endpoint (a load balancer in front of every such node). */
   readonly alsoVia?: 'endpoint';
+  /**
+   * `per-connection`: the component loads the files on every new TLS connection (etcd's transport
+   * does; measured with etcd 3.4), so serving an old certificate means the node's file is old,
+   * not the process. Absent: the running process holds what it loaded.
+   */
+  readonly reloads?: 'per-connection';
 }
 
 /** Which nodes of the plan an entry applies to. */

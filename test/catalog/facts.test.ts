@@ -36,8 +36,8 @@ test('serves: exactly the four serving certificates, on their ports', () => {
   const serves = Object.fromEntries(CERTS.filter((c) => 'serves' in c).map((c) => [c.id, (c as { serves: unknown }).serves]));
   assert.equal(serves, {
     'apiserver': { component: 'kube-apiserver', port: 'apiserver', alsoVia: 'endpoint' },
-    'etcd-server': { component: 'etcd', port: 2379 },
-    'etcd-peer': { component: 'etcd', port: 2380 },
+    'etcd-server': { component: 'etcd', port: 2379, reloads: 'per-connection' },
+    'etcd-peer': { component: 'etcd', port: 2380, reloads: 'per-connection' },
     'kubelet-serving': { component: 'kubelet', port: 10250 },
   });
 });
