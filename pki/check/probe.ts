@@ -7,6 +7,8 @@
  * Three steps, as elsewhere in kpki: `probeTargets` (pure, plan → targets), `fetchServed`
  * (the network edge: one bounded TLS handshake, never throws) and `judgeServed` (pure: the
  * served chain + disk + CAs + clock → findings). `probe` runs them with bounded concurrency.
+ * Probe findings name the address probed (`host:port`) as their `file` and the credential
+ * (`apiserver@cp-1`) as their `ref`.
  *
  * Client certificates: etcd with `--client-cert-auth` wants one on both ports. `kpki check`
  * passes the store's `apiserver-etcd-client` for `etcd` (what kube-apiserver itself presents);
@@ -287,7 +289,7 @@ export function judgeServed(
   const label = target.label === at ? at : `${target.label} (${at})`;
   const ref = target.expected.length === 1 ? target.expected[0]!.ref : undefined;
   const findings: Finding[] = [];
-  const add = (code: Parameters<typeof finding>[0], message: string) => findings.push(finding(code, at, message, ref));
+  const add = (code: Parameters<typeof finding>[0], message: string, about = ref) => findings.push(finding(code, at, message, about));
 
   // Dates.
   const notBefore = new Date(leaf.validFrom);
@@ -327,7 +329,7 @@ export function judgeServed(
     const names = new Set(dnsNames(leaf));
     const suspect = known.length === 1 ? known[0] : known.find((d) => names.has(d.e.node));
     if (suspect) {
-      add('served-stale', staleMessage(target, suspect.e.node, leaf, suspect.cert!, suspect.e.expectCertFile));
+      add('served-stale', staleMessage(target, suspect.e.node, leaf, suspect.cert!, suspect.e.expectCertFile), suspect.e.ref);
     } else {
       const nodes = known.map((d) => d.e.node).join(', ');
       add('served-stale', `renewed on disk, still serving the old one: restart ${target.component ?? 'the server'} on whichever of ${nodes} serves it (${label} serves CN ${subjectCN(leaf)}, NotAfter ${iso(notAfter)})`);

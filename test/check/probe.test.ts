@@ -240,6 +240,7 @@ live('old certificate in memory, new one on disk: served-stale names the compone
   assert.equal(codes(rlb!), ['served-stale']);
   assert.ok(rlb!.findings[0]!.message.startsWith('renewed on disk, still serving the old one: restart kube-apiserver on cp-2 ('), rlb!.findings[0]!.message);
   assert.is(rlb!.findings[0]!.file, `${LB}:${lbPort}`);
+  assert.is(rlb!.findings[0]!.ref, 'apiserver@cp-2');
   // IP names are not sent as SNI (RFC 6066).
   assert.equal([...s1.sni, ...s2.sni, ...lb.sni], []);
 });
@@ -308,6 +309,51 @@ live('wrong name for how clients reach it: by hand on another address, and a DNS
   assert.equal(codes(bad!), ['served-wrong-host']);
   assert.match(bad!.findings[0]!.message, /^apiserver@cp-1 \(127\.0\.77\.1:\d+\) serves a cert without api\.other\.example for how clients reach it/);
   assert.equal(named.sni, ['api.example.internal', 'api.other.example']);
+});
+
+live('IPv6 loopback by hand: [::1] is in the etcd certificate, signed by a cluster CA: nothing to report', async () => {
+  await ha();
+  const s = await serve('::1', nodeFile('cp-1', 'etc/kubernetes/pki/etcd/server.crt'), nodeFile('cp-1', 'etc/kubernetes/pki/etcd/server.key'));
+  const t = parseProbeArg(`[::1]:${s.port}`) as ProbeTarget;
+  const [r] = await probe([t], diskOf(OUT));
+  assert.equal(r!.findings, []);
+  assert.is(r!.served?.subjectCN, 'cp-1');
+  assert.is(s.connections, 1);
+});
+
+live('a TLS 1.2 server that requires a client certificate: unreachable without one, served with the etcd client credential', async () => {
+  await ha();
+  const presented: string[] = [];
+  const server = tls.createServer({
+    cert: nodeFile('cp-1', 'etc/kubernetes/pki/etcd/server.crt'),
+    key: nodeFile('cp-1', 'etc/kubernetes/pki/etcd/server.key'),
+    ca: readFileSync(join(OUT, 'pki/etcd/ca.crt')),
+    requestCert: true,
+    rejectUnauthorized: true,
+    maxVersion: 'TLSv1.2', // in TLS 1.3 the client sees the server's certificate before it is refused
+  }, (socket) => {
+    presented.push(String(socket.getPeerCertificate().subject?.CN));
+    socket.end();
+  });
+  server.on('tlsClientError', () => {});
+  servers.push(server);
+  await new Promise<void>((ok) => server.listen(0, CP1, ok));
+  const t = { ...target('etcd-server@cp-1'), port: (server.address() as AddressInfo).port };
+  const client = {
+    certPem: nodeFile('cp-1', 'etc/kubernetes/pki/apiserver-etcd-client.crt'),
+    keyPem: nodeFile('cp-1', 'etc/kubernetes/pki/apiserver-etcd-client.key'),
+  };
+  const [without] = await probe([t], diskOf(OUT));
+  assert.equal(codes(without!), ['probe-unreachable']);
+  // A credential for another component is not presented to etcd.
+  const [other] = await probe([t], { ...diskOf(OUT), clientCerts: { kubelet: client } });
+  assert.equal(codes(other!), ['probe-unreachable']);
+  const [withCred] = await probe([t], { ...diskOf(OUT), clientCerts: { etcd: client } });
+  assert.equal(withCred!.findings, []);
+  assert.is(withCred!.served?.matches, 'nodes/cp-1/etc/kubernetes/pki/etcd/server.crt');
+  // The server's connection callback runs after the probe has its answer; wait for it, bounded.
+  for (let i = 0; i < 50 && presented.length === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
+  assert.equal(presented, ['kube-apiserver-etcd-client']);
 });
 
 live('the wrong CA for the role: an apiserver certificate on the etcd port is served-untrusted', async () => {
