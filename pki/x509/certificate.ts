@@ -113,7 +113,12 @@ export function signatureSchemeFor(key: KeyObject, source = 'signing key'): Sign
   } else if (key.asymmetricKeyType === 'ed25519') {
     scheme = ED25519;
   }
-  if (!scheme) throw new KpkiError('ERR_CA_UNUSABLE', `${source}: kpki cannot sign with a ${describeKey(key)} key; ${advice(key)}`);
+  if (!scheme) {
+    const what = describeKey(key);
+    // "an 8192-bit", "an EC", "an RSA-PSS", "a 1024-bit": by how the first letter or number sounds.
+    const article = /^(8|11|18|[AEFHILMNORSX])/.test(what) ? 'an' : 'a';
+    throw new KpkiError('ERR_CA_UNUSABLE', `${source}: kpki cannot sign with ${article} ${what} key; ${advice(key)}`);
+  }
   schemeCache.set(key, scheme);
   return scheme;
 }

@@ -492,11 +492,11 @@ test('signatureSchemeFor refuses other keys with ERR_CA_UNUSABLE naming the sour
   const refused: Array<[string, KeyObject, RegExp]> = [
     ['RSA-1024', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, /a 1024-bit RSA key; .*at least 2048 bits/],
     ['RSA-2047', rsaPublicKeyOfBits(2040), /a 2040-bit RSA key/],
-    ['RSA-8192', rsaPublicKeyOfBits(8192), /a 8192-bit RSA key; .*RSA keys of 2048 to 4096 bits/],
+    ['RSA-8192', rsaPublicKeyOfBits(8192), /an 8192-bit RSA key; .*RSA keys of 2048 to 4096 bits/],
     ['DSA', generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey, /a 1024-bit DSA key;/],
-    ['Ed448', generateKeyPairSync('ed448').privateKey, /an? Ed448 key;/],
-    ['X25519', generateKeyPairSync('x25519').privateKey, /an? X25519 key;/],
-    ['secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, /an? EC secp256k1 key;/],
+    ['Ed448', generateKeyPairSync('ed448').privateKey, /an Ed448 key;/],
+    ['X25519', generateKeyPairSync('x25519').privateKey, /an X25519 key;/],
+    ['secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, /an EC secp256k1 key;/],
     ['RSA-PSS', generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey, /a 2048-bit RSA-PSS key;/],
   ];
   for (const [label, key, message] of refused) {
