@@ -22,10 +22,10 @@ export const CAS: Record<CaName, { file: string; key: string; cn: string }> = {
 };
 export const CA_NAMES: readonly CaName[] = ['ca', 'front-proxy-ca', 'etcd-ca'];
 
-/** The cluster store below `--out/pki`, exactly. */
+/** The cluster store below `--out/pki`, exactly: CAs, the SA key pair, kpki's state (0600). */
 export const STORE_FILES: readonly string[] = [
   'pki/ca.crt', 'pki/ca.key', 'pki/front-proxy-ca.crt', 'pki/front-proxy-ca.key',
-  'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub',
+  'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub', 'pki/state.json',
 ].sort();
 
 // ---------------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ export interface FixtureExpectation {
 /** Mode a file must have, by name. */
 export function fileMode(path: string): number {
   if (path.endsWith('.crt')) return 0o644;
-  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub')) return 0o600;
+  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub') || path.endsWith('state.json')) return 0o600;
   throw new Error(`no mode rule for ${path}`);
 }
 
