@@ -15,6 +15,8 @@ import { listDirs, readExisting, writeFiles, type WriteResult } from './store/fs
 import { join } from 'node:path';
 import { generateKey } from './x509/keys.js';
 import { createPublicKey } from 'node:crypto';
+import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
+import { checkOutDir } from './store/out-dir.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -52,6 +54,10 @@ export interface GenerateOptions {
   readonly deps?: Partial<Deps>;
   /** Called as certificates are signed (`issue`) and files written (`write`): done of total. */
   readonly onProgress?: (phase: 'issue' | 'write', done: number, total: number) => void;
+  /** How long a real run waits for another process holding the store's lock; default 60 s. */
+  readonly lockTimeoutMs?: number;
+  /** Called once when the store is locked by a live process and this run starts waiting. */
+  readonly onLockWait?: (holder: LockHolder) => void;
 }
 
 export function defaultDeps(): Deps {
@@ -91,7 +97,37 @@ function hashOfCa(pem: string | undefined): string | undefined {
   return caCertHash(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
 }
 
+/**
+ * The store is checked first (an unusable `--out` is refused before anything is touched), and a
+ * real run holds the store's lock for its whole read-decide-write cycle, so concurrent runs
+ * take turns instead of replacing each other's CAs. A dry run only reads: it does not wait,
+ * but says when another run holds the lock.
+ */
 export async function generate(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
+  checkOutDir(options.out, { write: !options.dryRun });
+  const notes: string[] = [];
+  if (options.dryRun) {
+    const holder = storeLockHolder(options.out);
+    if (holder) notes.push(`the store is locked by ${describeHolder(holder)}; what it writes may change this plan`);
+  }
+  const release = options.dryRun
+    ? undefined
+    : await acquireStoreLock(options.out, {
+        waitMs: options.lockTimeoutMs,
+        onWait: options.onLockWait,
+        command: 'kpki gen',
+        onTakeover: (stale, why) =>
+          notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
+      });
+  try {
+    const report = await generateLocked(plan, options);
+    return notes.length ? { ...report, warnings: [...notes, ...report.warnings] } : report;
+  } finally {
+    release?.();
+  }
+}
+
+async function generateLocked(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
   const deps: Deps = { ...defaultDeps(), ...options.deps };
   const pki = resolve(plan);
   const observed = await readExisting(options.out, pathsToObserve(pki));
