@@ -3,7 +3,7 @@ export const EXIT = {
   ok: 0,
   /** Unexpected failure (I/O error, bug). */
   failure: 1,
-  /** Bad input: invalid plan, unreadable PEM or kubeconfig, bad flags. */
+  /** Bad input: invalid plan, unreadable PEM or kubeconfig, bad flags, an unusable --out. */
   badInput: 2,
   /** Refused: a CA or SA key exists with other content, half a CA is missing, or a CA cannot sign. */
   conflict: 3,
@@ -16,6 +16,8 @@ export function exitCodeFor(err: unknown): number {
   switch (code) {
     case 'ERR_PLAN_INVALID':
     case 'ERR_PEM_INVALID':
+    case 'ERR_OUT_INVALID':
+    case 'ERR_USAGE':
       return EXIT.badInput;
     case 'ERR_STORE_CONFLICT':
     case 'ERR_CA_MISSING':

@@ -1,103 +1,36 @@
 #!/usr/bin/env node
 /**
- * The command table and nothing else: flags, help, examples. Each handler is imported only
- * when its command runs, so `kpki --help` and `--version` stay fast. One catch at the bottom
- * turns errors into messages and exit codes.
+ * The `kpki` executable. `kpki --version` and `kpki [command] --help` are answered here, from
+ * package.json and from the help text the build captured from the real command table
+ * (dist/cli/help.json, written by scripts/build-help.mjs; a test holds the two equal), so they
+ * start as fast as Node itself instead of loading yargs. Everything else goes to app.ts.
  */
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { EXIT, exitCodeFor } from './exit.js';
-import { KpkiError } from '../pki/errors.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const args = process.argv.slice(2);
 
-const EPILOGUE = `Exit status: 0 ok · 1 unexpected failure · 2 bad input (invalid plan, unreadable PEM,
-bad flags) · 3 refused to overwrite a CA or SA key.
-Docs: the README; the plan's JSON Schema: \`kpki schema\`.`;
-
-async function main(argv: string[]): Promise<number> {
-  let status: number = EXIT.ok;
-  const run = (fn: () => Promise<number>) => async () => {
-    status = await fn();
-  };
-  await yargs(argv)
-    .scriptName('kpki')
-    .version(version)
-    .usage('$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan: CAs, every leaf certificate, kubeconfigs\nand per-node file trees in kubeadm\'s layout.')
-    .command(
-      'gen',
-      'Generate (or bring up to date) the whole PKI for a plan',
-      (y) =>
-        y
-          .option('plan', { alias: 'p', type: 'string', demandOption: true, describe: 'cluster.yaml to read' })
-          .option('out', { alias: 'o', type: 'string', default: 'out', describe: 'output directory: the CA store plus nodes/<name>/ trees' })
-          .option('dry-run', { type: 'boolean', default: false, describe: 'show what would be issued and why; write nothing' })
-          .option('prune', { type: 'boolean', default: false, describe: 'also remove the trees of nodes no longer in the plan (backed up first)' })
-          .option('wide', { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
-          .example('$0 gen -p fixtures/ha-cluster.yaml', 'issue the whole PKI; re-runs change only what the plan changed')
-          .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'),
-      (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], prune: a.prune, json: a.json, wide: a.wide }))(),
-    )
-    .command(
-      'ca-hash',
-      'Print the discovery hash of the Kubernetes CA (for kubeadm join --discovery-token-ca-cert-hash)',
-      (y) =>
-        y
-          .option('out', { alias: 'o', type: 'string', default: 'out', describe: 'output directory of `kpki gen` (reads pki/ca.crt)' })
-          .option('cert', { type: 'string', describe: 'a CA certificate file instead' })
-          .option('json', { type: 'boolean', default: false }),
-      (a) => run(async () => (await import('./commands/join.js')).caHash({ out: a.out, cert: a.cert, json: a.json }))(),
-    )
-    .command(
-      'token',
-      'Print a new bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}) for kubeadm join',
-      (y) => y.option('json', { type: 'boolean', default: false }),
-      (a) => run(async () => (await import('./commands/join.js')).token({ json: a.json }))(),
-    )
-    .command(
-      'certificate-key',
-      'Print a new certificate key (64 hex characters) for kubeadm --upload-certs',
-      (y) => y.option('json', { type: 'boolean', default: false }),
-      (a) => run(async () => (await import('./commands/join.js')).certKey({ json: a.json }))(),
-    )
-    .command(
-      'catalog',
-      'List every kind of credential kpki issues, who signs it and which nodes get it',
-      (y) => y.option('json', { type: 'boolean', default: false }),
-      (a) => run(async () => (await import('./commands/catalog.js')).catalog({ json: a.json }))(),
-    )
-    .command('schema', 'Print the JSON Schema of cluster.yaml (for editors and validators)', {}, () =>
-      run(async () => (await import('./commands/catalog.js')).schema())(),
-    )
-    .demandCommand(1, 'Name a command; `kpki --help` lists them.')
-    .strict()
-    .epilogue(EPILOGUE)
-    .wrap(null) // cliui hard-wraps mid-word; let the terminal wrap instead
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw Object.assign(new Error(msg), { code: 'ERR_USAGE' });
-    })
-    .parseAsync();
-  return status;
+function read(rel: string): string | undefined {
+  try {
+    return readFileSync(new URL(rel, import.meta.url), 'utf8');
+  } catch {
+    return undefined; // not built yet (or moved): the full parser answers instead
+  }
 }
 
-main(hideBin(process.argv)).then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (err: unknown) => {
-    const e = err as { code?: string; message?: string };
-    if (e?.code === 'ERR_USAGE') {
-      process.stderr.write(`kpki: ${e.message}\nRun \`kpki --help\` for usage.\n`);
-      process.exitCode = EXIT.badInput;
-      return;
-    }
-    const status = exitCodeFor(err);
-    // Our own errors are complete sentences; anything else is a bug or an OS error: show where.
-    const message = err instanceof KpkiError ? e.message : (err as Error)?.stack ?? String(err);
-    process.stderr.write(`kpki: ${message}\n`);
-    process.exitCode = status;
-  },
-);
+function fastAnswer(): string | undefined {
+  if (args.length === 1 && args[0] === '--version') {
+    const pkg = read('../../package.json');
+    return pkg === undefined ? undefined : (JSON.parse(pkg) as { version: string }).version;
+  }
+  const asksHelp = args[args.length - 1] === '--help' && args.length <= 2;
+  if (!asksHelp) return undefined;
+  const help = read('./help.json');
+  if (help === undefined) return undefined;
+  const table = JSON.parse(help) as Record<string, string>;
+  const key = args.length === 2 ? args[0]! : '';
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+const answer = fastAnswer();
+if (answer !== undefined) process.stdout.write(`${answer}\n`);
+else await (await import('./app.js')).runCli(args);

@@ -12,6 +12,10 @@ export type KpkiErrorCode =
   | 'ERR_CA_UNUSABLE'
   /** Another kpki process holds the store's lock. */
   | 'ERR_LOCKED'
+  /** The output directory cannot be used: empty, a file (or below one), read-only, denied. */
+  | 'ERR_OUT_INVALID'
+  /** A command line kpki cannot act on: unknown command or flag, a value of the wrong kind. */
+  | 'ERR_USAGE'
   | 'ERR_IO';
 
 export class KpkiError extends Error {

@@ -16,11 +16,13 @@ import { issueAll, type Issued } from './issue.js';
 import { caCertHash } from './join.js';
 import { initNodeInStore, nodeRoot, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
-import { reconcile, treesToObserve, type Decisions } from './reconcile.js';
+import { reconcile, type Decisions } from './reconcile.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Sink, WantedFile } from './sinks/types.js';
 import { readState, serialiseState, STATE_PATH } from './state.js';
+import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
+import { checkOutDir } from './store/out-dir.js';
 import { generateKey, keyAlgorithmOf, publicKeyPem } from './x509/keys.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
@@ -74,6 +76,10 @@ export interface GenerateOptions {
   readonly deps?: Partial<Deps>;
   /** Called as certificates are signed (`issue`) and files written (`write`): done of total. */
   readonly onProgress?: (phase: 'issue' | 'write', done: number, total: number) => void;
+  /** How long a real run waits for another process holding the store's lock; default 60 s. */
+  readonly lockTimeoutMs?: number;
+  /** Called once when the store is locked by a live process and this run starts waiting. */
+  readonly onLockWait?: (holder: LockHolder) => void;
 }
 
 export function defaultDeps(): Deps {
@@ -140,9 +146,39 @@ const dryApplied = (set: ChangeSet): Applied[] =>
     : { path: c.path, action: c.op === 'create' ? 'created' : 'updated' },
   );
 
+/**
+ * On disk, `--out` is checked first (an unusable one is refused before anything is touched),
+ * and a real run holds the store's lock for its whole read-decide-write cycle, so concurrent
+ * runs take turns instead of replacing each other's CAs. A dry run only reads: it does not
+ * wait, but says when another run holds the lock. A caller-supplied sink brings its own rules.
+ */
 export async function generate(plan: Plan, options: GenerateOptions): Promise<GenerateReport> {
+  if (options.sink) return generateLocked(plan, options, options.sink);
+  checkOutDir(options.out, { write: !options.dryRun });
+  const notes: string[] = [];
+  if (options.dryRun) {
+    const holder = storeLockHolder(options.out);
+    if (holder) notes.push(`the store is locked by ${describeHolder(holder)}; what it writes may change this plan`);
+  }
+  const release = options.dryRun
+    ? undefined
+    : await acquireStoreLock(options.out, {
+        waitMs: options.lockTimeoutMs,
+        onWait: options.onLockWait,
+        command: 'kpki gen',
+        onTakeover: (stale, why) =>
+          notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
+      });
+  try {
+    const report = await generateLocked(plan, options, diskSink(options.out));
+    return notes.length ? { ...report, warnings: [...notes, ...report.warnings] } : report;
+  } finally {
+    release?.();
+  }
+}
+
+async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink): Promise<GenerateReport> {
   const deps: Deps = { ...defaultDeps(), ...options.deps };
-  const sink = options.sink ?? diskSink(options.out);
   const now = deps.now();
 
   // observe

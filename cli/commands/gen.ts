@@ -2,6 +2,7 @@
 import { loadPlan } from '../../pki/plan/load.js';
 import { generate, type GenerateReport, type ReportItem } from '../../pki/generate.js';
 import { EXIT } from '../exit.js';
+import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';
 import { bold, cyan, dim, green, red, table, yellow } from '../output/style.js';
 
@@ -12,6 +13,8 @@ export interface GenOptions {
   readonly prune: boolean;
   readonly json: boolean;
   readonly wide: boolean;
+  /** How long to wait for another run holding the store's lock. */
+  readonly lockTimeoutMs?: number;
 }
 
 /** Beyond this many rows the table groups one kind of leaf across nodes into one row. */
@@ -103,7 +106,10 @@ export async function gen(o: GenOptions): Promise<number> {
   const plan = await loadPlan(o.plan);
   const progress = progressBar(!o.json);
   const label = { issue: 'signing', write: 'writing' } as const;
-  const report = await generate(plan, { out: o.out, dryRun: o.dryRun, prune: o.prune, onProgress: (phase, d, t) => progress.update(label[phase], d, t) });
+  const report = await generate(plan, {
+    out: o.out, dryRun: o.dryRun, prune: o.prune, onProgress: (phase, d, t) => progress.update(label[phase], d, t),
+    lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
+  });
   progress.stop();
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printHuman(report, o.wide);

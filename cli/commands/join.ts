@@ -12,13 +12,18 @@ const print = (json: boolean, key: string, value: string) =>
 
 export async function caHash(o: { out: string; cert?: string; json: boolean }): Promise<number> {
   const file = o.cert ?? join(o.out, 'pki', 'ca.crt');
-  let spki: Uint8Array<ArrayBuffer>;
+  let cert: X509Certificate;
   try {
-    const cert = new X509Certificate(await readFile(file));
-    spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
+    cert = new X509Certificate(await readFile(file));
   } catch (cause) {
     throw new PemError(file, (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not a readable certificate', { cause });
   }
+  // kubeadm join pins the CA that signs the API server's certificate; a leaf's hash would make
+  // every join fail verification, so say so now rather than then.
+  if (!cert.ca) {
+    throw new PemError(file, `not a CA certificate (no basicConstraints CA:TRUE; subject ${cert.subject.replace(/\n/g, ', ')}); pass the cluster CA, e.g. <out>/pki/ca.crt`);
+  }
+  const spki = new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
   print(o.json, 'caCertHash', caCertHash(spki));
   return EXIT.ok;
 }

@@ -1,10 +1,11 @@
 /** The CLI contract: exit codes, bad plans writing nothing, --help/--version, join helpers. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, FIXTURES, kpki, sh, tempDir, writePlan } from '../support/cli.js';
+import { CLI, FIXTURES, ROOT, kpki, listFiles, sh, tempDir, writePlan } from '../support/cli.js';
 
 const invalid = readdirSync(join(FIXTURES, 'invalid')).filter((f) => f.endsWith('.yaml')).sort();
 
@@ -56,6 +57,111 @@ test('usage errors exit 2; --help teaches; --version prints the version', () => 
   assert.match(kpki(['--version']).stdout.trim(), /^\d+\.\d+\.\d+/);
 });
 
+test('mistyped commands and flags: exit 2 with a suggestion', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['gen', '--dry-runn', '-p', 'x.yaml'], /^kpki: Unknown argument: dry-runn\. Did you mean --dry-run\?$/m],
+    [['genn'], /^kpki: Unknown argument: genn\. Did you mean gen\?$/m],
+    [['catalgo'], /Unknown argument: catalgo\. Did you mean catalog\?/],
+    [['token', '--jsno'], /Unknown argument: jsno\. Did you mean --json\?/],
+    [['--versoin'], /Unknown argument: versoin\. Did you mean --version\?/],
+    [['ca-hash', '--crt', 'x'], /Unknown argument: crt\. Did you mean --cert\?/],
+  ];
+  for (const [args, expected] of cases) {
+    const r = kpki(args);
+    assert.is(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, expected, args.join(' '));
+    assert.not.match(r.stderr, /dryRunn/, 'the camel-case copy yargs adds is not shown');
+  }
+  // Nothing close: no guess, still a usage error.
+  const far = kpki(['gen', '--zzzzzz', '-p', 'x.yaml']);
+  assert.is(far.status, 2);
+  assert.match(far.stderr, /Unknown argument: zzzzzz\.\n/);
+  assert.not.match(far.stderr, /Did you mean/);
+  // A flag without its value is a usage error too, not a stack trace.
+  const bare = kpki(['gen', '--plan']);
+  assert.is(bare.status, 2);
+  assert.match(bare.stderr, /Not enough arguments following: plan/);
+  assert.not.match(bare.stderr, /\n\s+at /);
+});
+
+test('--json: any error is also a JSON document on stdout, with its code and exit status', () => {
+  const dir = tempDir();
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'not a directory\n');
+  const cases: Array<[string[], string, number, RegExp]> = [
+    [['gen', '--json', '--dry-runn', '-p', 'x.yaml'], 'ERR_USAGE', 2, /^Unknown argument: dry-runn\. Did you mean --dry-run\?$/],
+    [['gen', '--json', '--plan', '/nonexistent/cluster.yaml'], 'ERR_PLAN_INVALID', 2, /\/nonexistent\/cluster\.yaml/],
+    [['gen', '--json', '--plan', join(FIXTURES, 'single-cp.yaml'), '--out', file], 'ERR_OUT_INVALID', 2, /is not a directory/],
+    [['gen', '--json', '--plan', join(FIXTURES, 'single-cp.yaml'), '--lock-timeout', '5d'], 'ERR_USAGE', 2, /^--lock-timeout: .*days/],
+    [['ca-hash', '--json', '--cert', join(dir, 'nope.crt')], 'ERR_PEM_INVALID', 2, /nope\.crt: no such file/],
+  ];
+  for (const [args, code, exitCode, message] of cases) {
+    const r = kpki(args);
+    assert.is(r.status, exitCode, `${args.join(' ')}: ${r.stderr}`);
+    const doc = JSON.parse(r.stdout) as { apiVersion: string; kind: string; error: { code: string; message: string; exitCode: number } };
+    assert.is(doc.apiVersion, 'kpki/v1alpha1');
+    assert.is(doc.kind, 'Error');
+    assert.is(doc.error.code, code, args.join(' '));
+    assert.is(doc.error.exitCode, exitCode);
+    assert.match(doc.error.message, message);
+    // The text stays on stderr for people.
+    assert.ok(r.stderr.includes(`kpki: ${doc.error.message}`), r.stderr);
+  }
+  // Without --json, stdout stays empty on errors.
+  assert.is(kpki(['gen', '--dry-runn']).stdout, '');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('kpki --help and <command> --help: the fast path prints exactly what yargs prints', () => {
+  // The slow path, as the CLI takes it for every other command line: yargs, in-process.
+  const viaYargs = (args: string[]) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', 'await (await import(process.argv[1])).runCli(process.argv.slice(2))',
+      pathToFileURL(join(ROOT, 'dist/cli/app.js')).href, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  for (const args of [['--help'], ...['gen', 'ca-hash', 'token', 'certificate-key', 'catalog', 'schema'].map((c) => [c, '--help'])]) {
+    const fast = kpki(args);
+    const slow = viaYargs(args);
+    assert.is(fast.status, 0);
+    assert.is(slow.status, 0, slow.stderr);
+    assert.ok(fast.stdout.length > 100, `${args.join(' ')}: ${fast.stdout}`);
+    assert.fixture(fast.stdout, slow.stdout);
+  }
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  assert.is(kpki(['--version']).stdout, `${version}\n`);
+  assert.is(viaYargs(['--version']).stdout, `${version}\n`);
+  // The fast path loads neither yargs nor the command table: main.js alone, next to its help
+  // and package.json, answers; any other command line there fails for want of app.js.
+  const alone = tempDir();
+  mkdirSync(join(alone, 'dist', 'cli'), { recursive: true });
+  for (const f of ['dist/cli/main.js', 'dist/cli/help.json', 'package.json']) copyFileSync(join(ROOT, f), join(alone, f));
+  const run = (args: string[]) => spawnSync(process.execPath, [join(alone, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  assert.is(run(['--help']).stdout, kpki(['--help']).stdout);
+  assert.is(run(['gen', '--help']).stdout, kpki(['gen', '--help']).stdout);
+  assert.is(run(['--version']).stdout, `${version}\n`);
+  assert.is.not(run(['token']).status, 0, 'without app.js a real command cannot run');
+  rmSync(alone, { recursive: true, force: true });
+});
+
+test('the epilogue lists every exit status, 4 included', () => {
+  const help = kpki(['--help']).stdout;
+  for (const s of ['0 ok', '1 unexpected failure', '2 bad input', '3 refused', '4 the store is locked']) assert.ok(help.includes(s), s);
+});
+
+test('ca-hash --cert refuses a certificate that is not a CA', () => {
+  const dir = tempDir();
+  const out = join(dir, 'out');
+  assert.is(kpki(['gen', '--plan', join(FIXTURES, 'single-cp.yaml'), '--out', out]).status, 0);
+  const leaf = join(out, 'pki', '..', 'nodes', 'cp-1', 'etc', 'kubernetes', 'pki', 'apiserver.crt');
+  const r = kpki(['ca-hash', '--cert', leaf]);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /apiserver\.crt: not a CA certificate \(no basicConstraints CA:TRUE/);
+  assert.is(r.stdout, '');
+  // An openssl-made CA is accepted.
+  sh('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'o.key'),
+    '-out', join(dir, 'o.crt'), '-subj', '/CN=other-ca', '-days', '1', '-addext', 'basicConstraints=critical,CA:TRUE']);
+  assert.match(kpki(['ca-hash', '--cert', join(dir, 'o.crt')]).stdout, /^sha256:[0-9a-f]{64}\n$/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('token and certificate-key have kubeadm\'s formats and are random', () => {
   const t1 = kpki(['token']).stdout.trim();
   const t2 = kpki(['token']).stdout.trim();
@@ -86,26 +192,58 @@ test('catalog --json lists every kind, each with a signer', () => {
   }
 });
 
-test('a long run shows a progress bar on a terminal, and none under CI or with --json', () => {
+test('progress bar: on a terminal after the delay, and none under CI or with --json', () => {
+  // Three tiny runs on a pseudo-terminal (util-linux \`script\`). The test-only variable
+  // KPKI_TEST_PROGRESS_AFTER_MS=0 removes the one-second delay that keeps short runs quiet;
+  // the delay itself is proven in-process below, with a clock the test controls.
   const dir = tempDir();
-  const workers = Array.from({ length: 1000 }, (_, i) => `  - { name: w-${i}, address: 10.1.${i >> 8}.${i & 255}, roles: [worker] }`);
   const plan = writePlan(`apiVersion: kpki/v1alpha1
 kind: Cluster
 nodes:
   - { name: cp, address: 10.0.0.1, roles: [control-plane] }
-${workers.join('\n')}
+  - { name: w-0, address: 10.1.0.0, roles: [worker] }
+  - { name: w-1, address: 10.1.0.1, roles: [worker] }
 `, dir);
-  // util-linux \`script\` gives the child a real pseudo-terminal.
   const onTty = (args: string, env: NodeJS.ProcessEnv) =>
     spawnSync('script', ['-qec', `${process.execPath} ${CLI} gen --plan ${plan} ${args}`, '/dev/null'], { encoding: 'utf8', env });
   const { CI: _ci, ...noCi } = process.env;
-  const shown = onTty(`--out ${join(dir, 'a')}`, noCi);
+  const now = { ...noCi, KPKI_TEST_PROGRESS_AFTER_MS: '0' };
+  const shown = onTty(`--out ${join(dir, 'a')}`, now);
   assert.is(shown.status, 0, shown.stderr);
-  assert.match(shown.stdout, /writing +\[#+\] 5036\/5036/);
-  assert.not.match(onTty(`--out ${join(dir, 'b')}`, { ...noCi, CI: 'true' }).stdout, /writing +\[/);
-  const json = onTty(`--out ${join(dir, 'c')} --json`, noCi);
+  // The bar ends full, counting every file the run wrote (46 today: the store's 8, the control
+  // plane's 28, 5 per worker).
+  const written = listFiles(join(dir, 'a')).length;
+  assert.match(shown.stdout, new RegExp(`writing +\\[#{30}\\] ${written}/${written}`));
+  assert.not.match(onTty(`--out ${join(dir, 'b')}`, { ...now, CI: 'true' }).stdout, /writing +\[/);
+  const json = onTty(`--out ${join(dir, 'c')} --json`, now);
+  assert.is(json.status, 0);
   assert.not.match(json.stdout, /\[#/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('progress bar: silent for the first second, then drawn; erased at the end', async () => {
+  const { progressBar } = await import('../../cli/output/progress.js');
+  let clock = 0;
+  const written: string[] = [];
+  const stream = { isTTY: true, write: (t: string) => written.push(t) };
+  const bar = progressBar(true, { stream, env: {}, now: () => clock });
+  bar.update('signing', 1, 4);
+  clock = 999;
+  bar.update('signing', 2, 4);
+  assert.equal(written, [], 'nothing before a second has passed');
+  clock = 1000;
+  bar.update('signing', 3, 4);
+  assert.equal(written, [`\rsigning  [${'#'.repeat(23)}${'.'.repeat(7)}] 3/4\x1b[K`]);
+  bar.stop();
+  assert.is(written[1], '\r\x1b[2K');
+  // Not a terminal, or CI: never.
+  const quiet: string[] = [];
+  for (const [tty, env] of [[false, {}], [true, { CI: 'true' }]] as const) {
+    const b = progressBar(true, { stream: { isTTY: tty, write: (t: string) => quiet.push(t) }, env, now: () => 10_000 });
+    b.update('writing', 1, 1);
+    b.stop();
+  }
+  assert.equal(quiet, []);
 });
 
 test.run();
