@@ -121,7 +121,9 @@ export function assessCa(item: ResolvedCa, cert: ObservedCert, key: KeyObject | 
   const want = item.profile.extras;
   const have = cert.profile.extras;
   for (const attr of ['C', 'ST', 'L', 'O', 'OU'] as const) {
-    if ((want[attr] ?? '') !== (have[attr] ?? '')) drift(`its subject ${attr} is "${have[attr] ?? ''}" (plan: "${want[attr] ?? ''}")`);
+    // O is read back into the profile's organisations (a CA has only the plan's extra O).
+    const found = attr === 'O' ? (have.O ?? cert.profile.o[0] ?? '') : (have[attr] ?? '');
+    if ((want[attr] ?? '') !== found) drift(`its subject ${attr} is "${found}" (plan: "${want[attr] ?? ''}")`);
   }
   const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();
   if (Math.abs(lifetime - BACKDATE_MS - pki.plan.pki.caValidityMs) > DAY) {
