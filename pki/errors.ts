@@ -12,6 +12,8 @@ export type KpkiErrorCode =
   | 'ERR_CA_UNUSABLE'
   /** Another kpki process holds the store's lock. */
   | 'ERR_LOCKED'
+  /** A bad argument: an unknown node, a command that does not fit the node or the store. */
+  | 'ERR_USAGE'
   | 'ERR_IO';
 
 export class KpkiError extends Error {
