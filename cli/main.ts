@@ -36,9 +36,26 @@ async function main(argv: string[]): Promise<number> {
           .option('prune', { type: 'boolean', default: false, describe: 'also remove the trees of nodes no longer in the plan (backed up first)' })
           .option('wide', { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' })
-          .example('$0 gen -p fixtures/ha-cluster.yaml', 'issue the whole PKI; re-runs change only what the plan changed')
+          .example('$0 init && $0 gen -p cluster.yaml', 'write a starter plan, then issue the whole PKI; re-runs change only what the plan changed')
           .example('$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'),
       (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], prune: a.prune, json: a.json, wide: a.wide }))(),
+    )
+    .command(
+      'init',
+      'Write a commented starter plan (cluster.yaml) to edit',
+      (y) => y.option('out', { alias: 'o', type: 'string', default: 'cluster.yaml', describe: 'file to write (never overwritten); - for stdout' }),
+      (a) => run(async () => (await import('./commands/init.js')).init({ out: a.out }))(),
+    )
+    .command(
+      'join-command <node>',
+      'Print the kubeadm join line for a node of a deploy: kubeadm plan (token included)',
+      (y) =>
+        y
+          .positional('node', { type: 'string', demandOption: true, describe: 'node name from the plan' })
+          .option('plan', { alias: 'p', type: 'string', demandOption: true, describe: 'cluster.yaml (deploy: kubeadm)' })
+          .option('out', { alias: 'o', type: 'string', default: 'out', describe: 'output directory of `kpki gen` (reads pki/ca.crt, pki/join.json)' })
+          .example('$0 join-command cp-2 -p cluster.yaml', 'kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:… --control-plane …'),
+      (a) => run(async () => (await import('./commands/join.js')).joinCommandLine({ node: a.node, plan: a.plan, out: a.out }))(),
     )
     .command(
       'ca-hash',

@@ -13,7 +13,7 @@ export type KpkiErrorCode =
   /** Another kpki process holds the store's lock. */
   | 'ERR_LOCKED'
   /** A bad argument: an unknown node, a command that does not fit the node or the store. */
-  | 'ERR_USAGE'
+  | 'ERR_BAD_ARGUMENT'
   | 'ERR_IO';
 
 export class KpkiError extends Error {

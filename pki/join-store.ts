@@ -24,7 +24,7 @@ export interface JoinSecrets {
 }
 
 /** Everything `kubeadm join` needs, as an object. */
-export interface JoinFactsOf {
+export interface ClusterJoinFacts {
   /** `host:port` of the control-plane endpoint. */
   readonly endpoint: string;
   readonly token: string;
@@ -64,14 +64,14 @@ const endpointOf = (plan: Plan) => formatHostPort(plan.controlPlaneEndpoint.host
  * The join facts of an output (a directory, or any sink such as a memory file set): the plan's
  * endpoint, the store's token and certificate key, and the hash of the store's CA.
  */
-export async function joinFacts(plan: Plan, from: string | Sink): Promise<JoinFactsOf> {
+export async function joinFacts(plan: Plan, from: string | Sink): Promise<ClusterJoinFacts> {
   const sink = typeof from === 'string' ? diskSink(from) : from;
   const obs = await sink.observe(['pki']);
   const ca = obs.files.get('pki/ca.crt');
   const secrets = obs.files.get(JOIN_PATH);
   if (!ca?.content || !secrets) {
     const why = plan.deploy === 'kubeadm' ? 'run kpki gen with this plan first' : 'the plan says deploy: binary; set deploy: kubeadm and run kpki gen';
-    throw new KpkiError('ERR_USAGE', `${sink.name}/${ca?.content ? JOIN_PATH : 'pki/ca.crt'} does not exist: ${why}`);
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${sink.name}/${ca?.content ? JOIN_PATH : 'pki/ca.crt'} does not exist: ${why}`);
   }
   const { token, certificateKey } = readJoinSecrets(secrets, `${sink.name}/${JOIN_PATH}`);
   return { endpoint: endpointOf(plan), token, caCertHash: caCertHash(ca.content), certificateKey };
@@ -83,14 +83,14 @@ export async function joinFacts(plan: Plan, from: string | Sink): Promise<JoinFa
  * the control planes' shared certificates are already in their trees. `--node-name` pins the
  * name kpki issued for, in case the host's name differs.
  */
-export function joinCommand(plan: Plan, facts: JoinFactsOf, nodeName: string, initNode?: string): string {
+export function joinCommand(plan: Plan, facts: ClusterJoinFacts, nodeName: string, initNode?: string): string {
   const node: PlanNode | undefined = plan.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new KpkiError('ERR_USAGE', `${nodeName} is not a node of ${plan.source} (nodes: ${plan.nodes.map((n) => n.name).join(', ')})`);
+  if (!node) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is not a node of ${plan.source} (nodes: ${plan.nodes.map((n) => n.name).join(', ')})`);
   const cp = node.roles.includes('control-plane');
-  if (!cp && !node.roles.includes('worker')) throw new KpkiError('ERR_USAGE', `${nodeName} runs no kubelet (roles: ${node.roles.join(', ')}): it does not join with kubeadm`);
+  if (!cp && !node.roles.includes('worker')) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} runs no kubelet (roles: ${node.roles.join(', ')}): it does not join with kubeadm`);
   const init = initNode ?? selectNodes(plan, 'init-node')[0]?.name;
   if (nodeName === init) {
-    throw new KpkiError('ERR_USAGE', `${nodeName} is the init node: run \`kubeadm init --config /${NODE_CONFIGS[0].path}\` there (from its tree ${nodeRoot(nodeName)}/); the other nodes join`);
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is the init node: run \`kubeadm init --config /${NODE_CONFIGS[0].path}\` there (from its tree ${nodeRoot(nodeName)}/); the other nodes join`);
   }
   return [
     'kubeadm join', facts.endpoint, '--token', facts.token, '--discovery-token-ca-cert-hash', facts.caCertHash,
