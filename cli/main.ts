@@ -43,8 +43,11 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'init',
       'Write a commented starter plan (cluster.yaml) to edit',
-      (y) => y.option('out', { alias: 'o', type: 'string', default: 'cluster.yaml', describe: 'file to write (never overwritten); - for stdout' }),
-      (a) => run(async () => (await import('./commands/init.js')).init({ out: a.out }))(),
+      (y) =>
+        y
+          .option('out', { alias: 'o', type: 'string', default: 'cluster.yaml', describe: 'file to write (never overwritten)' })
+          .option('stdout', { type: 'boolean', default: false, describe: 'print the plan instead of writing a file' }),
+      (a) => run(async () => (await import('./commands/init.js')).init({ out: a.out, stdout: a.stdout }))(),
     )
     .command(
       'join-command <node>',

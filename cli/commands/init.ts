@@ -4,8 +4,8 @@ import { KpkiError } from '../../pki/errors.js';
 import { STARTER_PLAN } from '../../pki/plan/starter.js';
 import { EXIT } from '../exit.js';
 
-export async function init(o: { out: string }): Promise<number> {
-  if (o.out === '-') {
+export async function init(o: { out: string; stdout: boolean }): Promise<number> {
+  if (o.stdout) {
     process.stdout.write(STARTER_PLAN);
     return EXIT.ok;
   }
