@@ -101,7 +101,7 @@ ${workers.join('\n')}
   const { CI: _ci, ...noCi } = process.env;
   const shown = onTty(`--out ${join(dir, 'a')}`, noCi);
   assert.is(shown.status, 0, shown.stderr);
-  assert.match(shown.stdout, /writing +\[#+\] 5036\/5036/);
+  assert.match(shown.stdout, /writing +\[#+\] 5038\/5038/);
   assert.not.match(onTty(`--out ${join(dir, 'b')}`, { ...noCi, CI: 'true' }).stdout, /writing +\[/);
   const json = onTty(`--out ${join(dir, 'c')} --json`, noCi);
   assert.not.match(json.stdout, /\[#/);
