@@ -24,10 +24,12 @@ const USAGE = `$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan:
 
 interface CommandSpec<O extends Record<string, Options>> {
   readonly name: string;
+  /** One required positional argument (`join-command <node>`): its name and description. */
+  readonly positional?: { readonly name: string; readonly describe: string };
   readonly describe: string;
   readonly options: O;
   readonly examples?: ReadonlyArray<readonly [string, string]>;
-  readonly run: (a: ArgumentsCamelCase<InferredOptionTypes<O>>) => Promise<number>;
+  readonly run: (a: ArgumentsCamelCase<InferredOptionTypes<O>> & { readonly _positional?: string }) => Promise<number>;
 }
 /** A spec as the table holds it: typed where it is written, erased where it is registered. */
 type AnyCommand = CommandSpec<Record<string, Options>>;
@@ -60,13 +62,33 @@ export const COMMANDS: readonly AnyCommand[] = [
       json: { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' },
     },
     examples: [
-      ['$0 gen -p fixtures/ha-cluster.yaml', 'issue the whole PKI; re-runs change only what the plan changed'],
+      ['$0 init && $0 gen -p cluster.yaml', 'write a starter plan, then issue the whole PKI; re-runs change only what the plan changed'],
       ['$0 gen -p cluster.yaml -o ./out --dry-run', 'list what would change, and why'],
     ],
     run: async (a) =>
       (await import('./commands/gen.js')).gen({
         plan: a.plan, out: a.out, dryRun: a.dryRun, prune: a.prune, json: a.json, wide: a.wide, lockTimeoutMs: a.lockTimeout,
       }),
+  }),
+  command({
+    name: 'init',
+    describe: 'Write a commented starter plan (cluster.yaml) to edit',
+    options: {
+      out: { alias: 'o', type: 'string', default: 'cluster.yaml', requiresArg: true, describe: 'file to write (never overwritten)' },
+      stdout: { type: 'boolean', default: false, describe: 'print the plan instead of writing a file' },
+    },
+    run: async (a) => (await import('./commands/init.js')).init({ out: a.out, stdout: a.stdout }),
+  }),
+  command({
+    name: 'join-command',
+    positional: { name: 'node', describe: 'node name from the plan' },
+    describe: 'Print the kubeadm join line for a node of a deploy: kubeadm plan (token included)',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (deploy: kubeadm)' },
+      out: { alias: 'o', type: 'string', default: 'out', requiresArg: true, describe: 'output directory of `kpki gen` (reads pki/ca.crt, pki/join.json)' },
+    },
+    examples: [['$0 join-command cp-2 -p cluster.yaml', 'kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:… --control-plane …']],
+    run: async (a) => (await import('./commands/join.js')).joinCommandLine({ node: a._positional!, plan: a.plan, out: a.out }),
   }),
   command({
     name: 'ca-hash',
@@ -137,12 +159,16 @@ async function parse(argv: readonly string[]): Promise<number> {
     .version(version)
     .usage(USAGE);
   for (const c of COMMANDS) {
+    const p = c.positional;
     y = y.command(
-      c.name,
+      p ? `${c.name} <${p.name}>` : c.name,
       c.describe,
-      (b) => (c.examples ?? []).reduce((acc, [cmd, what]) => acc.example(cmd, what), b.options(c.options)),
+      (b) => {
+        const withPositional = p ? b.positional(p.name, { type: 'string', describe: p.describe }) : b;
+        return (c.examples ?? []).reduce((acc, [cmd, what]) => acc.example(cmd, what), withPositional.options(c.options));
+      },
       async (a) => {
-        status = await c.run(a);
+        status = await c.run(p ? { ...a, _positional: String(a[p.name]) } : a);
       },
     );
   }

@@ -18,6 +18,7 @@ export function exitCodeFor(err: unknown): number {
     case 'ERR_PEM_INVALID':
     case 'ERR_OUT_INVALID':
     case 'ERR_USAGE':
+    case 'ERR_BAD_ARGUMENT':
       return EXIT.badInput;
     case 'ERR_STORE_CONFLICT':
     case 'ERR_CA_MISSING':

@@ -8,7 +8,7 @@ import type { KeyAlgorithm } from './plan/types.js';
 export interface KeyMaterial {
   readonly algorithm: KeyAlgorithm;
   readonly privatePem: string;
-  readonly spkiDer: Uint8Array<ArrayBuffer>;
+  readonly spkiDer: Uint8Array;
 }
 
 export interface Deps {

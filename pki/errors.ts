@@ -16,6 +16,8 @@ export type KpkiErrorCode =
   | 'ERR_OUT_INVALID'
   /** A command line kpki cannot act on: unknown command or flag, a value of the wrong kind. */
   | 'ERR_USAGE'
+  /** A bad argument: an unknown node, a command that does not fit the node or the store. */
+  | 'ERR_BAD_ARGUMENT'
   | 'ERR_IO';
 
 export class KpkiError extends Error {

@@ -7,7 +7,7 @@ import type { ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Credential } from './issue.js';
 import { renderKubeconfig } from './kubeconfig.js';
-import { fileSpecs } from './layout.js';
+import { fileSpecs, type NodeConfigId } from './layout.js';
 import type { WantedFile } from './sinks/types.js';
 
 /** The credentials known so far: all of them after issuing, the kept ones in a dry run. */
@@ -20,7 +20,10 @@ export interface Credentials {
 /** Store files are never replaced once they exist with other content. */
 const isProtected = (path: string) => path.startsWith('pki/');
 
-export function renderFiles(pki: ResolvedPki, creds: Credentials): WantedFile[] {
+/** A node's configuration file (kubeadm's), or undefined while its inputs are unknown (dry run). */
+export type NodeConfigs = (id: NodeConfigId, node: string) => string | undefined;
+
+export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeConfigs = () => undefined): WantedFile[] {
   const leafByRef = new Map(pki.leaves.map((l) => [l.ref, l]));
   return fileSpecs(pki).map((spec) => {
     const s = spec.source;
@@ -28,6 +31,8 @@ export function renderFiles(pki: ResolvedPki, creds: Credentials): WantedFile[] 
     if (s.from === 'ca') {
       const ca = creds.cas.get(s.ref);
       content = s.part === 'crt' ? ca?.certPem : ca?.keyPem;
+    } else if (s.from === 'config') {
+      content = configs(s.ref, s.node);
     } else if (s.from === 'keypair') {
       const kp = creds.keypairs.get(s.ref);
       content = s.part === 'key' ? kp?.keyPem : kp?.pubPem;

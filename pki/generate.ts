@@ -11,15 +11,18 @@ import type { CaId } from './catalog/types.js';
 import type { Deps } from './deps.js';
 import { KpkiError } from './errors.js';
 import { renderFiles, type Credentials } from './files.js';
+import { JOIN_PATH, readJoinSecrets, serialiseJoinSecrets, type JoinSecrets } from './join-store.js';
+import { kubeadmConfigs } from './kubeadm/config.js';
+import { rbacManifests } from './rbac.js';
 import type { Finding } from './findings.js';
 import { issueAll, type Issued } from './issue.js';
-import { caCertHash } from './join.js';
-import { initNodeInStore, nodeRoot, storeCaPaths, whyNotWanted } from './layout.js';
+import { bootstrapToken, caCertHash, certificateKey } from './join.js';
+import { initNodeInStore, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
 import { reconcile, type Decisions } from './reconcile.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
-import type { Applied, ChangeSet, Sink, WantedFile } from './sinks/types.js';
+import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
 import { readState, serialiseState, STATE_PATH } from './state.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
 import { checkOutDir } from './store/out-dir.js';
@@ -146,6 +149,17 @@ const dryApplied = (set: ChangeSet): Applied[] =>
     : { path: c.path, action: c.op === 'create' ? 'created' : 'updated' },
   );
 
+/** The RBAC bindings a binary install applies once (`kubectl apply -f`), written by gen. */
+export const RBAC_PATH = 'pki/rbac.yaml';
+
+/** The store's join secrets, or new ones (from the injected randomness) and the file that keeps them. */
+function joinSecrets(observed: Observation, where: string, deps: Deps): { secrets: JoinSecrets; file: WantedFile } {
+  const found = observed.files.get(JOIN_PATH);
+  const secrets = found ? readJoinSecrets(found, `${where}/${JOIN_PATH}`) : { token: bootstrapToken(deps.randomBytes), certificateKey: certificateKey(deps.randomBytes) };
+  // Kept byte for byte once written: protected, like the CAs.
+  return { secrets, file: { path: JOIN_PATH, mode: 0o600, content: found?.content ?? serialiseJoinSecrets(secrets), protected: true } };
+}
+
 /**
  * On disk, `--out` is checked first (an unusable one is refused before anything is touched),
  * and a real run holds the store's lock for its whole read-decide-write cycle, so concurrent
@@ -191,8 +205,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const initNode = plan.initNode ?? (isCp(state.initNode) ? state.initNode : initNodeInStore(plan, (p) => observed.files.has(p)));
   const pki = resolve({ ...plan, initNode });
 
-  // decide
-  const decisions = reconcile(pki, observed, now, verified);
+  // decide (a leaf found under another layout's names is kept, and moved)
+  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, verified);
   const unusable = decisions.findings.filter((f) => f.code === 'ca-expired' || f.code === 'ca-not-yet-valid');
   if (unusable.length) {
     const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
@@ -220,8 +234,15 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
       verified.record(cred.certPem, cred.keyPem, issued.cas.get(d.item.signer)!.certPem, keyAlgorithmOf(createPrivateKey(cred.keyPem)));
     }
   }
-  const wanted: WantedFile[] = renderFiles(pki, creds);
-  const chosenInit = pki.leaves.find((l) => l.entry.on === 'init-node')?.node.name;
+  const join = plan.deploy === 'kubeadm' ? joinSecrets(observed, sink.name, deps) : undefined;
+  const caPem = creds.cas.get('ca')?.certPem;
+  const configs = join && caPem !== undefined ? kubeadmConfigs(pki.plan, { token: join.secrets.token, caCertHash: caCertHash(caPem) }) : undefined;
+  const wanted: WantedFile[] = renderFiles(pki, creds, (_id, node) => configs?.get(node));
+  if (join) wanted.push(join.file);
+  // Binary installs: the bindings kubeadm would have made (kubeadm:cluster-admins), to apply with super-admin.conf.
+  const rbac = plan.deploy === 'binary' ? rbacManifests(pki.plan) : '';
+  if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
+  const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
     const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem));
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });

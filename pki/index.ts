@@ -5,16 +5,25 @@
 export { loadPlan } from './plan/load.js';
 export { parsePlan } from './plan/parse.js';
 export { planSchema } from './plan/schema.js';
-export { generate, defaultDeps } from './generate.js';
+export { generate, generateFiles, defaultDeps, RBAC_PATH } from './generate.js';
+export { diskSink } from './sinks/disk.js';
+export { memorySink } from './sinks/memory.js';
+export { kubeadmConfigs, kubeadmApiVersion, CERTIFICATES_DIR } from './kubeadm/config.js';
+export { preflightChecks, preflightViolations, PREFLIGHT_FILE_CHECKS } from './kubeadm/preflight.js';
+export { rbacManifests } from './rbac.js';
+export { CFSSL_NAMES, cfsslPath } from './layouts/cfssl-names.js';
+export { parseKubernetesVersion, runsAtLeast } from './plan/version.js';
+export { joinFacts, joinCommand, JOIN_PATH } from './join-store.js';
+export { STARTER_PLAN } from './plan/starter.js';
 export { resolve, selectNodes } from './catalog/resolve.js';
 export { CATALOG, CAS, KEYPAIRS, CERTS, KUBECONFIGS } from './catalog/entries.js';
 export { reconcile, profileDiff } from './reconcile.js';
-export { fileSpecs } from './layout.js';
+export { fileSpecs, leafPaths, LAYOUT_PATHS, NODE_CONFIGS } from './layout.js';
 export { renderKubeconfig, parseKubeconfig } from './kubeconfig.js';
 export { caCertHash, bootstrapToken, certificateKey } from './join.js';
 export { KpkiError, PlanError, PemError, formatDiagnostic } from './errors.js';
 
-export type { Plan, PlanInput, PlanNode, Role, KeyAlgorithm, Cidr, Endpoint, SubjectExtras } from './plan/types.js';
+export type { Plan, PlanInput, PlanNode, Role, KeyAlgorithm, Cidr, Endpoint, SubjectExtras, Deploy, Layout, KubernetesVersion } from './plan/types.js';
 export type {
   CatalogEntry, CaEntry, CertEntry, KubeconfigEntry, KeyPairEntry, LeafEntry, CaId, Usage, NodeSelector, Identity, SanInput, NodeContext,
 } from './catalog/types.js';
@@ -22,6 +31,12 @@ export type { CertProfile, ResolvedPki, ResolvedCa, ResolvedLeaf, ResolvedKeyPai
 export type { GenerateOptions, GenerateReport, ReportItem, Action } from './generate.js';
 export type { Deps, KeyMaterial } from './deps.js';
 export type { Decisions, LeafDecision, CaDecision } from './reconcile.js';
-export type { FileSpec, FileSource } from './layout.js';
+export type { FileSpec, FileSource, NodeLayout, Part } from './layout.js';
+export type { Sink, Observation, ObservedFile, WantedFile, Change, ChangeSet, Applied, AppliedAction, ApplyOptions } from './sinks/types.js';
+export type { MemoryFile, MemorySink } from './sinks/memory.js';
+export type { KubeadmApiVersion, JoinFacts } from './kubeadm/config.js';
+export type { KubeadmRole, PreflightCheck, PreflightViolation } from './kubeadm/preflight.js';
+export type { CatalogId, CfsslName, CfsslPair, CfsslPart } from './layouts/cfssl-names.js';
+export type { ClusterJoinFacts, JoinSecrets } from './join-store.js';
 export type { KubeconfigData } from './kubeconfig.js';
 export type { KpkiErrorCode, PlanDiagnostic, AnyKpkiError } from './errors.js';

@@ -1,27 +1,78 @@
 /**
  * Where every credential lands: the cluster store (`pki/`, the CAs and the SA key pair,
  * the source of truth for signing) and one root-relative tree per node (`nodes/<name>/`)
- * holding exactly the files that host needs, in kubeadm's layout. Derived from the catalog.
+ * holding exactly the files that host needs. Which credentials a node gets comes from the
+ * catalog (its selectors, and its `kubeadm` placement under `deploy: kubeadm`); the file names
+ * come from the plan's LAYOUT, a table from catalog id to node path: kubeadm's
+ * (`etc/kubernetes/pki/...`, derived from the catalog) or the cfssl guides' (layouts/cfssl-names.ts).
+ * The same layout says where a re-run reads a leaf back from and names unwanted files.
  */
 import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import { nodeMatcher, selectNodes } from './catalog/resolve.js';
-import { CAS, CERTS, KEYPAIRS, KUBECONFIGS } from './catalog/entries.js';
-import type { CaId } from './catalog/types.js';
-import type { Plan } from './plan/types.js';
+import { CAS, CERTS, deployedOn, KEYPAIRS, KUBECONFIGS } from './catalog/entries.js';
+import type { CaId, NodeSelector } from './catalog/types.js';
+import { cfsslPath, type CatalogId } from './layouts/cfssl-names.js';
+import type { Deploy, Layout, Plan } from './plan/types.js';
+import { LAYOUTS } from './plan/types.js';
+import type { Observation, ObservedFile } from './sinks/types.js';
 
 export const NODE_PKI = 'etc/kubernetes/pki';
+
+/** One file of a credential: its certificate (or a key pair's public key), its key, or its kubeconfig. */
+export type Part = 'crt' | 'key' | 'pub' | 'kubeconfig';
 
 /** Where a file's bytes come from. */
 export type FileSource =
   | { readonly from: 'ca'; readonly ref: CaId; readonly part: 'crt' | 'key' }
   | { readonly from: 'keypair'; readonly ref: string; readonly part: 'key' | 'pub' }
-  | { readonly from: 'leaf'; readonly ref: string; readonly part: 'crt' | 'key' | 'kubeconfig' };
+  /** A kubeconfig leaf may also be written as separate pem files where the layout has them (cfssl). */
+  | { readonly from: 'leaf'; readonly ref: string; readonly part: 'crt' | 'key' | 'kubeconfig' }
+  | { readonly from: 'config'; readonly ref: NodeConfigId; readonly node: string };
 
 export interface FileSpec {
   /** Relative to the output directory, `/`-separated. */
   readonly path: string;
   readonly mode: number;
   readonly source: FileSource;
+}
+
+/** A layout: the node-root-relative path of one part of a credential, or undefined where it has none. */
+export type NodeLayout = (id: CatalogId, part: Part) => string | undefined;
+
+/** kubeadm's names, straight from the catalog's stems and paths. */
+const KUBEADM_NAMES: ReadonlyMap<string, string> = new Map([
+  ...CAS.flatMap((c) => [[`${c.id} crt`, `${NODE_PKI}/${c.stem}.crt`], [`${c.id} key`, `${NODE_PKI}/${c.stem}.key`]] as const),
+  ...KEYPAIRS.flatMap((k) => [[`${k.id} key`, `${NODE_PKI}/${k.stem}.key`], [`${k.id} pub`, `${NODE_PKI}/${k.stem}.pub`]] as const),
+  ...CERTS.flatMap((c) => [[`${c.id} crt`, `${c.path}.crt`], [`${c.id} key`, `${c.path}.key`]] as const),
+  ...KUBECONFIGS.map((k) => [`${k.id} kubeconfig`, k.path] as const),
+]);
+
+export const LAYOUT_PATHS: { readonly [l in Layout]: NodeLayout } = {
+  kubeadm: (id, part) => KUBEADM_NAMES.get(`${id} ${part}`),
+  cfssl: cfsslPath,
+};
+
+/**
+ * Files that are not credentials, written next to them under a deploy condition. The kubeadm
+ * configuration holds the bootstrap token, hence 0600.
+ *
+ * No KubeletConfiguration fragment is needed for the kubelet serving certificate: with
+ * tlsCertFile / tlsPrivateKeyFile unset and serverTLSBootstrap false (kubeadm's defaults) the
+ * kubelet uses `kubelet.crt` / `kubelet.key` from its --cert-dir, /var/lib/kubelet/pki, when
+ * they are there, and only makes a self-signed pair when they are not (cmd/kubelet/app/server.go
+ * InitializeTLS). kubeadm sets no --cert-dir, so the file kpki places there is the one served.
+ */
+export const NODE_CONFIGS = [
+  {
+    id: 'kubeadm-config', title: 'kubeadm init / join configuration (holds the bootstrap token)',
+    deploy: 'kubeadm', on: 'kubelet', path: 'etc/kubernetes/kubeadm-config.yaml', mode: 0o600,
+  },
+] as const satisfies readonly { id: string; title: string; deploy: Deploy; on: NodeSelector; path: string; mode: number }[];
+export type NodeConfigId = (typeof NODE_CONFIGS)[number]['id'];
+
+/** The path of a node's kubeadm configuration, relative to the output directory. */
+export function kubeadmConfigPath(node: string): string {
+  return `${nodeRoot(node)}/${NODE_CONFIGS[0].path}`;
 }
 
 const modeOf = (part: string) => (part === 'crt' ? 0o644 : 0o600);
@@ -36,10 +87,16 @@ export function nodeRoot(node: string): string {
   return `nodes/${node}`;
 }
 
+function layoutPath(layout: NodeLayout, id: string, part: Part): string {
+  const path = layout(id as CatalogId, part);
+  if (path === undefined) throw new Error(`internal error: the layout has no ${part} for ${id}`);
+  return path;
+}
+
 /** Every file of the output, store first, then nodes in plan order; stable order. */
 export function fileSpecs(pki: ResolvedPki): FileSpec[] {
   const specs: FileSpec[] = [];
-  const add = (path: string, source: FileSource) => specs.push({ path, mode: modeOf(source.part), source });
+  const add = (path: string, source: FileSource, mode = 'part' in source ? modeOf(source.part) : 0o600) => specs.push({ path, mode, source });
   for (const ca of pki.cas) {
     const p = storeCaPaths(ca.entry.stem);
     add(p.crt, { from: 'ca', ref: ca.ref, part: 'crt' });
@@ -50,75 +107,138 @@ export function fileSpecs(pki: ResolvedPki): FileSpec[] {
     add(p.key, { from: 'keypair', ref: kp.ref, part: 'key' });
     add(p.pub, { from: 'keypair', ref: kp.ref, part: 'pub' });
   }
-  const matches = nodeMatcher(pki.plan);
+  const plan = pki.plan;
+  const layout = LAYOUT_PATHS[plan.layout];
+  const matches = nodeMatcher(plan);
   const leavesByNode = new Map<string, ResolvedLeaf[]>();
   for (const l of pki.leaves) leavesByNode.set(l.node.name, [...(leavesByNode.get(l.node.name) ?? []), l]);
-  for (const node of pki.plan.nodes) {
+  for (const node of plan.nodes) {
     const root = nodeRoot(node.name);
     for (const ca of pki.cas) {
-      if (matches(node, ca.entry.certOn)) {
-        add(`${root}/${NODE_PKI}/${ca.entry.stem}.crt`, { from: 'ca', ref: ca.ref, part: 'crt' });
+      if (matches(node, deployedOn(plan, ca.entry, ca.entry.certOn))) {
+        add(`${root}/${layoutPath(layout, ca.ref, 'crt')}`, { from: 'ca', ref: ca.ref, part: 'crt' });
       }
-      if (matches(node, ca.entry.keyOn)) {
-        add(`${root}/${NODE_PKI}/${ca.entry.stem}.key`, { from: 'ca', ref: ca.ref, part: 'key' });
-      }
+      if (matches(node, ca.entry.keyOn)) add(`${root}/${layoutPath(layout, ca.ref, 'key')}`, { from: 'ca', ref: ca.ref, part: 'key' });
     }
     for (const kp of pki.keypairs) {
-      if (!matches(node, kp.entry.on)) continue;
-      add(`${root}/${NODE_PKI}/${kp.entry.stem}.key`, { from: 'keypair', ref: kp.ref, part: 'key' });
-      add(`${root}/${NODE_PKI}/${kp.entry.stem}.pub`, { from: 'keypair', ref: kp.ref, part: 'pub' });
+      if (!matches(node, deployedOn(plan, kp.entry, kp.entry.on))) continue;
+      add(`${root}/${layoutPath(layout, kp.ref, 'key')}`, { from: 'keypair', ref: kp.ref, part: 'key' });
+      add(`${root}/${layoutPath(layout, kp.ref, 'pub')}`, { from: 'keypair', ref: kp.ref, part: 'pub' });
     }
     for (const leaf of leavesByNode.get(node.name) ?? []) {
-      if (leaf.kind === 'kubeconfig') {
-        add(`${root}/${leaf.entry.path}`, { from: 'leaf', ref: leaf.ref, part: 'kubeconfig' });
-      } else {
-        add(`${root}/${leaf.entry.path}.crt`, { from: 'leaf', ref: leaf.ref, part: 'crt' });
-        add(`${root}/${leaf.entry.path}.key`, { from: 'leaf', ref: leaf.ref, part: 'key' });
+      const id = leaf.entry.id;
+      if (leaf.kind === 'kubeconfig') add(`${root}/${layoutPath(layout, id, 'kubeconfig')}`, { from: 'leaf', ref: leaf.ref, part: 'kubeconfig' });
+      // Certificates always; a kubeconfig's client pem pair where the layout keeps one (cfssl).
+      for (const part of ['crt', 'key'] as const) {
+        const path = layout(id as CatalogId, part);
+        if (path !== undefined) add(`${root}/${path}`, { from: 'leaf', ref: leaf.ref, part });
+        else if (leaf.kind === 'cert') layoutPath(layout, id, part);
       }
+    }
+    for (const c of NODE_CONFIGS) {
+      if (plan.deploy === c.deploy && matches(node, [c.on])) add(`${root}/${c.path}`, { from: 'config', ref: c.id, node: node.name }, c.mode);
     }
   }
   return specs;
 }
 
-/** The file a leaf is read back from on re-runs (its certificate or kubeconfig). */
-export function leafPaths(leaf: ResolvedLeaf): { crt: string; key: string } | { kubeconfig: string } {
-  const base = `${nodeRoot(leaf.node.name)}/${leaf.entry.path}`;
-  return leaf.kind === 'kubeconfig' ? { kubeconfig: base } : { crt: `${base}.crt`, key: `${base}.key` };
+/** The file a leaf is read back from on re-runs (its certificate or kubeconfig), in its plan's layout. */
+export function leafPaths(leaf: ResolvedLeaf, layout: Layout = leaf.layout): { crt: string; key: string } | { kubeconfig: string } {
+  const base = nodeRoot(leaf.node.name);
+  const at = (part: Part) => `${base}/${layoutPath(LAYOUT_PATHS[layout], leaf.entry.id, part)}`;
+  return leaf.kind === 'kubeconfig' ? { kubeconfig: at('kubeconfig') } : { crt: at('crt'), key: at('key') };
 }
 
-/** Which catalog entry writes a node-relative path, and what kind of node gets it. */
-function nodePathOwners(): Map<string, { id: string; on: string }> {
-  const owners = new Map<string, { id: string; on: string }>();
-  for (const ca of CAS) {
-    owners.set(`${NODE_PKI}/${ca.stem}.crt`, { id: `${ca.id} certificate`, on: ca.certOn.join(' and ') });
-    owners.set(`${NODE_PKI}/${ca.stem}.key`, { id: `${ca.id} key`, on: ca.keyOn.join(' and ') || 'no' });
+/**
+ * The observation as the planner should read it after a layout change: a leaf absent from its
+ * layout's paths but present under another layout's names is read from there, so it is kept
+ * (and moved) rather than reissued. Only for reading: the change planner still sees the real
+ * files, creates the new paths and removes the old ones (backed up, with the reason).
+ */
+export function readThroughLayouts(pki: ResolvedPki, observed: Observation): Observation {
+  const files = new Map<string, ObservedFile>(observed.files);
+  let moved = false;
+  for (const leaf of pki.leaves) {
+    const here = Object.values(leafPaths(leaf));
+    if (here.some((p) => files.has(p))) continue;
+    for (const other of LAYOUTS) {
+      if (other === leaf.layout) continue;
+      const there = Object.values(leafPaths(leaf, other));
+      if (!there.every((p) => observed.files.has(p))) continue;
+      here.forEach((p, i) => files.set(p, observed.files.get(there[i]!)!));
+      moved = true;
+      break;
+    }
   }
-  for (const kp of KEYPAIRS) for (const ext of ['key', 'pub']) owners.set(`${NODE_PKI}/${kp.stem}.${ext}`, { id: `${kp.id}.${ext}`, on: kp.on.join(' and ') });
-  for (const c of CERTS) for (const ext of ['crt', 'key']) owners.set(`${c.path}.${ext}`, { id: c.id, on: c.on });
-  for (const k of KUBECONFIGS) owners.set(k.path, { id: k.id, on: k.on });
+  return moved ? { ...observed, files } : observed;
+}
+
+interface Owner {
+  /** `ca certificate`, `apiserver`, `kubeadm-config`... */
+  readonly label: string;
+  readonly id: string;
+  /** Binary-install placement. */
+  readonly on: readonly NodeSelector[];
+  readonly kubeadm?: { readonly on: readonly NodeSelector[]; readonly why: string };
+  readonly deploy?: Deploy;
+}
+
+/** Which catalog entry (or config) a node-relative path belongs to, per layout. */
+function nodePathOwners(layout: NodeLayout): Map<string, Owner> {
+  const owners = new Map<string, Owner>();
+  const own = (id: string, part: Part, owner: Omit<Owner, 'id'>) => {
+    const path = layout(id as CatalogId, part);
+    if (path !== undefined) owners.set(path, { id, ...owner });
+  };
+  for (const ca of CAS) {
+    own(ca.id, 'crt', { label: `${ca.id} certificate`, on: ca.certOn, ...('kubeadm' in ca ? { kubeadm: ca.kubeadm } : {}) });
+    own(ca.id, 'key', { label: `${ca.id} key`, on: ca.keyOn });
+  }
+  for (const kp of KEYPAIRS) for (const part of ['key', 'pub'] as const) own(kp.id, part, { label: `${kp.id}.${part}`, on: kp.on });
+  for (const e of [...CERTS, ...KUBECONFIGS]) {
+    for (const part of ['crt', 'key', 'kubeconfig'] as const) own(e.id, part, { label: e.id, on: [e.on], ...('kubeadm' in e ? { kubeadm: e.kubeadm } : {}) });
+  }
+  for (const c of NODE_CONFIGS) owners.set(c.path, { id: c.id, label: c.id, on: [c.on], deploy: c.deploy });
   return owners;
 }
-let owners: Map<string, { id: string; on: string }> | undefined;
+const owners = new Map<Layout, Map<string, Owner>>();
+const ownersOf = (layout: Layout) => owners.get(layout) ?? owners.set(layout, nodePathOwners(LAYOUT_PATHS[layout])).get(layout)!;
 
-/** Why a file found in a node tree is not wanted there, in words, from the catalog. */
+/** Why a file found in a node tree is not wanted there, in words, from the catalog and the layouts. */
 export function whyNotWanted(plan: Plan, path: string): string {
   const [, name, ...rest] = path.split('/');
   const node = plan.nodes.find((n) => n.name === name);
   if (!node) return `node ${name} is not in the plan (--prune)`;
-  const owner = (owners ??= nodePathOwners()).get(rest.join('/'));
+  const rel = rest.join('/');
+  const mine = ownersOf(plan.layout).get(rel);
+  const elsewhere = LAYOUTS.filter((l) => l !== plan.layout).map((l) => [l, ownersOf(l).get(rel)] as const).find(([, o]) => o);
+  const owner = mine ?? elsewhere?.[1];
   if (!owner) return 'not a file kpki writes for this node';
+  const matches = nodeMatcher(plan);
+  if (owner.deploy !== undefined && owner.deploy !== plan.deploy) return `${owner.label} is for deploy: ${owner.deploy}; the plan deploys ${plan.deploy}`;
+  if (plan.deploy === 'kubeadm' && owner.kubeadm && matches(node, owner.on) && !matches(node, owner.kubeadm.on)) return owner.kubeadm.why;
+  if (!mine && elsewhere && matches(node, owner.on)) {
+    const now = LAYOUT_PATHS[plan.layout](owner.id as CatalogId, partOf(elsewhere[0], owner.id, rel));
+    return `${owner.label} has its ${elsewhere[0]}-layout name here; the plan's layout is ${plan.layout}${now ? ` (now ${now})` : ''}`;
+  }
   const roles = node.roles.join(', ');
-  if (owner.on === 'init-node') return `${owner.id} belongs on the init node only (${selectNodes(plan, 'init-node')[0]?.name ?? 'none'})`;
-  return `${owner.id} goes to ${owner.on} nodes; ${name} is ${roles}${plan.etcd.external ? ' (etcd is external)' : ''}`;
+  if (owner.on.length === 1 && owner.on[0] === 'init-node') return `${owner.label} belongs on the init node only (${selectNodes(plan, 'init-node')[0]?.name ?? 'none'})`;
+  return `${owner.label} goes to ${owner.on.join(' and ') || 'no'} nodes; ${name} is ${roles}${plan.etcd.external ? ' (etcd is external)' : ''}`;
+}
+
+/** Which part of credential `id` a path is in `layout`. */
+function partOf(layout: Layout, id: string, rel: string): Part {
+  return (['crt', 'key', 'pub', 'kubeconfig'] as const).find((p) => LAYOUT_PATHS[layout](id as CatalogId, p) === rel) ?? 'crt';
 }
 
 /**
  * The init node a store already has: the first control plane (in plan order) whose tree
- * holds super-admin.conf. Keeping it there means reordering `nodes` never moves the
- * break-glass credential to a second node.
+ * holds super-admin.conf, under any layout's name. Keeping it there means reordering `nodes`
+ * never moves the break-glass credential to a second node.
  */
 export function initNodeInStore(plan: Plan, present: (path: string) => boolean): string | undefined {
   const entry = KUBECONFIGS.find((k) => k.on === 'init-node');
   if (!entry) return undefined;
-  return selectNodes(plan, 'control-plane').find((n) => present(`${nodeRoot(n.name)}/${entry.path}`))?.name;
+  const paths = LAYOUTS.map((l) => LAYOUT_PATHS[l](entry.id, 'kubeconfig')).filter((p): p is string => p !== undefined);
+  return selectNodes(plan, 'control-plane').find((n) => paths.some((p) => present(`${nodeRoot(n.name)}/${p}`)))?.name;
 }

@@ -1,5 +1,5 @@
 /** `kpki gen`: options → one library call → a printer. */
-import { loadPlan } from '../../pki/plan/load.js';
+import { readPlanFile } from './plan-file.js';
 import { generate, type GenerateReport, type ReportItem } from '../../pki/generate.js';
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
@@ -103,7 +103,7 @@ function printHuman(r: GenerateReport, wide: boolean): void {
 }
 
 export async function gen(o: GenOptions): Promise<number> {
-  const plan = await loadPlan(o.plan);
+  const plan = await readPlanFile(o.plan);
   const progress = progressBar(!o.json);
   const label = { issue: 'signing', write: 'writing' } as const;
   const report = await generate(plan, {

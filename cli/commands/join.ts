@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { bootstrapToken, caCertHash, certificateKey } from '../../pki/join.js';
-import { PemError } from '../../pki/errors.js';
+import { KpkiError, PemError } from '../../pki/errors.js';
 import { EXIT } from '../exit.js';
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -35,5 +35,18 @@ export async function token(o: { json: boolean }): Promise<number> {
 
 export async function certKey(o: { json: boolean }): Promise<number> {
   print(o.json, 'certificateKey', certificateKey(rand));
+  return EXIT.ok;
+}
+
+/** `kpki join-command NODE`: the full kubeadm join line, token included (shown only here). */
+export async function joinCommandLine(o: { node: string; plan: string; out: string }): Promise<number> {
+  const { readPlanFile } = await import('./plan-file.js');
+  const { joinFacts, joinCommand, recordedInitNode } = await import('../../pki/join-store.js');
+  const plan = await readPlanFile(o.plan);
+  if (plan.deploy !== 'kubeadm') {
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${o.plan} says deploy: ${plan.deploy}; kubeadm join is for deploy: kubeadm plans`);
+  }
+  const facts = await joinFacts(plan, o.out);
+  process.stdout.write(`${joinCommand(plan, facts, o.node, plan.initNode ?? (await recordedInitNode(o.out)))}\n`);
   return EXIT.ok;
 }

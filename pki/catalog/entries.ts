@@ -16,6 +16,7 @@ import type {
   KubeconfigEntry,
   KubernetesMinor,
   NodeContext,
+  NodeSelector,
   SanInput,
 } from './types.js';
 
@@ -50,6 +51,10 @@ export const CAS = [
     cn: 'kubernetes', stem: 'ca', certOn: ['control-plane', 'kubelet'], keyOn: ['control-plane'],
     // apiserver and controller-manager --client-ca-file (+ the signing pair), kubelet clientCAFile
     readBy: ['kube-apiserver', 'kube-controller-manager', 'kubelet'],
+    kubeadm: {
+      on: ['control-plane'],
+      why: 'kubeadm join writes pki/ca.crt on a worker itself (from discovery) and its preflight refuses an existing one',
+    },
   },
   {
     kind: 'ca', id: 'front-proxy-ca', title: 'Front-proxy CA: trusted by aggregated API servers',
@@ -171,13 +176,30 @@ export const KUBECONFIGS = [
     signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kubelet.conf',
     identity: nodeIdentity,
     readBy: ['kubelet'],
+    // kubeadm init validates and uses an existing kubelet.conf; every joining node (control
+    // planes too) gets its own by TLS bootstrap, and join preflight refuses one already there.
+    kubeadm: {
+      on: ['init-node'],
+      why: 'kubeadm join makes kubelet.conf by TLS bootstrap and its preflight refuses an existing one; only the init node gets it',
+    },
   },
   {
     kind: 'kubeconfig', id: 'kube-proxy.conf', title: 'kube-proxy (bound to system:node-proxier by default)',
     signer: 'ca', on: 'kubelet', server: 'endpoint', path: 'etc/kubernetes/kube-proxy.conf',
     identity: () => ({ cn: 'system:kube-proxy', o: [] }),
     readBy: ['kube-proxy'],
+    // kubeadm runs kube-proxy as a DaemonSet with a service-account token: an unused client
+    // credential on every host is only something to steal.
+    kubeadm: { on: [], why: 'kubeadm runs kube-proxy as a DaemonSet with a service-account token; nothing reads kube-proxy.conf' },
   },
 ] as const satisfies readonly KubeconfigEntry[];
+
+/**
+ * The node selectors an entry goes to under the plan's `deploy`: its own (`on`, or a CA's
+ * `certOn`) for binary installs, its `kubeadm` placement when kubeadm assembles the cluster.
+ */
+export function deployedOn(plan: Plan, entry: CatalogEntry, own: readonly NodeSelector[]): readonly NodeSelector[] {
+  return plan.deploy === 'kubeadm' && entry.kubeadm ? entry.kubeadm.on : own;
+}
 
 export const CATALOG: readonly CatalogEntry[] = [...CAS, ...KEYPAIRS, ...CERTS, ...KUBECONFIGS];

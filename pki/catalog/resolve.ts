@@ -5,9 +5,9 @@
  */
 import { canonicalIp, isIp, formatHostPort } from '../plan/net.js';
 import type { Plan, PlanNode } from '../plan/types.js';
-import { CAS, CERTS, inRelease, KEYPAIRS, KUBECONFIGS } from './entries.js';
+import { CAS, CERTS, deployedOn, inRelease, KEYPAIRS, KUBECONFIGS } from './entries.js';
 import type { CaEntry, CaId, CertEntry, Identity, KeyPairEntry, KubeconfigEntry, NodeSelector, SanInput, Usage } from './types.js';
-import type { SubjectExtras } from '../plan/types.js';
+import type { Layout, SubjectExtras } from '../plan/types.js';
 
 /** The wanted contents of one certificate: what issue writes and audit compares. */
 export interface CertProfile {
@@ -46,6 +46,8 @@ export interface ResolvedLeaf {
   readonly profile: CertProfile;
   /** Kubeconfigs only: the API server URL written into the file. */
   readonly server?: string;
+  /** The plan's file layout: where the leaf is written and read back from (layout.ts). */
+  readonly layout: Layout;
 }
 
 export interface ResolvedPki {
@@ -71,6 +73,13 @@ export function selectNodes(plan: Plan, selector: NodeSelector): PlanNode[] {
     case 'kubelet':
       return plan.nodes.filter((n) => has(n, 'control-plane') || has(n, 'worker'));
   }
+}
+
+/** Nodes matching any of the selectors, in plan order, each once. */
+export function selectAll(plan: Plan, selectors: readonly NodeSelector[]): PlanNode[] {
+  if (selectors.length === 1) return selectNodes(plan, selectors[0]!);
+  const names = new Set(selectors.flatMap((s) => selectNodes(plan, s).map((n) => n.name)));
+  return plan.nodes.filter((n) => names.has(n.name));
 }
 
 /** A membership test per selector, built once (a plan may have thousands of nodes). */
@@ -119,19 +128,19 @@ export function resolve(plan: Plan): ResolvedPki {
   const leaves: ResolvedLeaf[] = [];
   for (const entry of CERTS) {
     if (!inRelease(entry, plan)) continue;
-    for (const node of selectNodes(plan, entry.on)) {
+    for (const node of selectAll(plan, deployedOn(plan, entry, [entry.on]))) {
       const ctx = { plan, node };
       leaves.push({
-        kind: 'cert', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer,
+        kind: 'cert', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, layout: plan.layout,
         profile: leafProfile(entry.identity(ctx), entry.usages, 'sans' in entry ? entry.sans(ctx) : undefined),
       });
     }
   }
   for (const entry of KUBECONFIGS) {
     if (!inRelease(entry, plan)) continue;
-    for (const node of selectNodes(plan, entry.on)) {
+    for (const node of selectAll(plan, deployedOn(plan, entry, [entry.on]))) {
       leaves.push({
-        kind: 'kubeconfig', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer,
+        kind: 'kubeconfig', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, layout: plan.layout,
         profile: leafProfile(entry.identity({ plan, node }), ['clientAuth']),
         server: serverUrl(plan, node, entry.server),
       });

@@ -87,6 +87,12 @@ interface EntryBase {
    * 1.29). A plan naming an older `kubernetesVersion` gets none; a plan naming none gets it.
    */
   readonly since?: KubernetesMinor;
+  /**
+   * Where the entry goes on a `deploy: kubeadm` cluster when that is less than its binary-install
+   * placement (`on`, or `certOn` for a CA): kubeadm join makes some files itself and refuses to
+   * run where they already exist. `why` is the reason given when such a file leaves a tree.
+   */
+  readonly kubeadm?: { readonly on: readonly NodeSelector[]; readonly why: string };
 }
 
 /** A self-signed certificate authority, shared by the whole cluster. */

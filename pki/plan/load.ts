@@ -1,10 +1,13 @@
 /** The only plan module that touches the file system. */
 import { readFile } from 'node:fs/promises';
-import { PlanError } from '../errors.js';
+import { KpkiError } from '../errors.js';
 import { parsePlan } from './parse.js';
 import type { Plan } from './types.js';
 
-/** Reads and validates cluster.yaml; an unreadable file is a PlanError (line 0) naming it. */
+/**
+ * Reads and validates cluster.yaml. A file that cannot be read is an I/O error (`ERR_IO`)
+ * naming it; a file that reads but is not a valid plan is a PlanError.
+ */
 export async function loadPlan(path: string): Promise<Plan> {
   let text: string;
   try {
@@ -13,7 +16,7 @@ export async function loadPlan(path: string): Promise<Plan> {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new PlanError([{ file: path, line: 0, column: 0, field: '', message: `cannot read the plan: ${reason}` }]);
+    throw new KpkiError('ERR_IO', `${path}: cannot read the plan: ${reason}`, { cause: err });
   }
   return parsePlan(text, path);
 }

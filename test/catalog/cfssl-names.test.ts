@@ -55,6 +55,7 @@ test("the guides' names (written by hand)", () => {
 
 /** The catalog id and cfssl part of one file of the kubeadm layout. */
 function target(source: FileSource): string | undefined {
+  if (source.from === 'config') return undefined;
   const id = (source.from === 'leaf' ? source.ref.split('@')[0] : source.ref) as CatalogId;
   const part: CfsslPart = source.part;
   return cfsslPath(id, part);
@@ -66,7 +67,7 @@ function mapping(plan: Plan): Map<string, Array<[string, FileSource, string]>> {
   for (const node of plan.nodes) out.set(node.name, []);
   for (const spec of fileSpecs(resolve(plan))) {
     const node = plan.nodes.find((n) => spec.path.startsWith(`${nodeRoot(n.name)}/`));
-    if (!node) continue; // the store
+    if (!node || spec.source.from === 'config') continue; // the store; kubeadm's config file is no credential
     const to = target(spec.source);
     assert.ok(to, `no cfssl name for ${spec.path}`);
     out.get(node.name)?.push([spec.path, spec.source, to ?? '']);

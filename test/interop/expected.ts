@@ -25,7 +25,11 @@ export const CA_NAMES: readonly CaName[] = ['ca', 'front-proxy-ca', 'etcd-ca'];
 /** The cluster store below `--out/pki`, exactly: CAs, the SA key pair, kpki's state (0600). */
 export const STORE_FILES: readonly string[] = [
   'pki/ca.crt', 'pki/ca.key', 'pki/front-proxy-ca.crt', 'pki/front-proxy-ca.key',
-  'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub', 'pki/state.json',
+  'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub',
+  // The fixtures are binary installs of 1.29+ identities: the kubeadm:cluster-admins binding to apply.
+  'pki/rbac.yaml',
+  // kpki's own bookkeeping (init node, verified pairs; hashes only), 0600.
+  'pki/state.json',
 ].sort();
 
 // ---------------------------------------------------------------------------------------------

@@ -267,7 +267,7 @@ for (const name of FIXTURE_NAMES) {
     const files = listFiles(join(g.out, 'pki')).map((f) => `pki/${f}`);
     assert.equal(files, STORE_FILES, 'store file set');
     for (const f of files) {
-      const want = f.endsWith('.crt') ? 0o644 : 0o600;
+      const want = f.endsWith('.crt') || f.endsWith('.yaml') ? 0o644 : 0o600;
       assert.is(modeOf(join(g.out, f)).toString(8), want.toString(8), `${f} mode`);
     }
     assert.is(modeOf(join(g.out, 'pki')).toString(8), '700', 'pki/ mode');

@@ -12,7 +12,8 @@ import { ROOT, FIXTURES, tempDir } from '../support/cli.js';
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+/** The oldest TypeScript the published types promise to compile with, installed from npm into the consumer. */
+const CONSUMER_TYPESCRIPT = 'typescript@5.0';
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const work = tempDir('kpki-pack-');
@@ -60,7 +61,7 @@ function installed(): { tarball: string; files: string[] } {
       // An ESM consumer, like the package itself.
       const pkgPath = join(proj, 'package.json');
       writeFileSync(pkgPath, JSON.stringify({ ...JSON.parse(readFileSync(pkgPath, 'utf8')), type: 'module' }, null, 2));
-      ok(run(NPM, ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], proj, 45_000), 'npm install <tarball>');
+      ok(run(NPM, ['install', tarball, CONSUMER_TYPESCRIPT, '--no-audit', '--no-fund', '--prefer-offline'], proj, 90_000), 'npm install <tarball>');
       setup = { tarball, files };
     } catch (err) {
       setup = err instanceof Error ? err : new Error(String(err));
@@ -84,6 +85,22 @@ test('npm pack: tarball ships the library, CLI and schema, not tests, bench or n
     assert.equal(hits, [], `tarball must not contain ${banned}`);
   }
   assert.not.ok(files.some((f) => /\.ts$/.test(f) && !/\.d\.ts$/.test(f)), 'TypeScript sources shipped');
+  assert.ok(files.includes('LICENSE'), 'LICENSE missing');
+});
+
+test('the tarball carries the Apache-2.0 text, and installing it runs no build', () => {
+  installed();
+  assert.match(readFileSync(join(proj, 'node_modules/kpki/LICENSE'), 'utf8'), /Apache License\s+Version 2\.0, January 2004/);
+  const scripts = (JSON.parse(readFileSync(join(proj, 'node_modules/kpki/package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  // npm runs these when a consumer installs the package; none may build (no tsc, no sources there).
+  for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.is(scripts[hook], undefined, `${hook} script in the tarball`);
+});
+
+test('installed bin: npx kpki init writes a starter plan that npx kpki gen --dry-run accepts', () => {
+  installed();
+  ok(npx(['init', '--out', 'starter.yaml']), 'npx kpki init');
+  assert.match(readFileSync(join(proj, 'starter.yaml'), 'utf8'), /^# yaml-language-server/);
+  ok(npx(['gen', '--plan', 'starter.yaml', '--out', './starter-out', '--dry-run']), 'npx kpki gen --dry-run');
 });
 
 test('installed bin: npx kpki --version prints the package version', () => {
@@ -96,7 +113,7 @@ test('installed bin: npx kpki --version prints the package version', () => {
 test('installed bin: npx kpki --help lists gen, ca-hash, token, certificate-key', () => {
   installed();
   const r = ok(npx(['--help']), 'npx kpki --help');
-  for (const cmd of ['gen', 'ca-hash', 'token', 'certificate-key']) {
+  for (const cmd of ['init', 'gen', 'join-command', 'ca-hash', 'token', 'certificate-key']) {
     assert.match(r.stdout, new RegExp(`^\\s*kpki ${cmd}\\s`, 'm'), `--help does not list ${cmd}:\n${r.stdout}`);
   }
 });
@@ -108,12 +125,20 @@ test('installed bin: npx kpki gen writes a PKI', () => {
   assert.match(readFileSync(join(proj, 'out/pki/ca.crt'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
 });
 
-test('library types: a consumer program importing kpki typechecks (and wrong calls do not)', () => {
+test('library types: a consumer program importing kpki typechecks with TypeScript 5.0, skipLibCheck off (and wrong calls do not)', () => {
   installed();
   writeFileSync(
     join(proj, 'check.ts'),
-    `import { loadPlan, generate, CATALOG, type Plan, type CatalogEntry, type GenerateReport } from 'kpki';
+    `import { loadPlan, generate, generateFiles, joinFacts, kubeadmConfigs, preflightViolations, rbacManifests, cfsslPath, caCertHash, bootstrapToken,
+  memorySink, CATALOG, type Plan, type CatalogEntry, type GenerateReport, type ClusterJoinFacts, type MemoryFile } from 'kpki';
 export const p: Promise<Plan> = loadPlan('x');
+export async function embed(plan: Plan): Promise<[Map<string, MemoryFile>, ClusterJoinFacts, string]> {
+  const { files } = await generateFiles(plan);
+  const facts = await joinFacts(plan, memorySink(files));
+  const cfg = kubeadmConfigs(plan, facts).get(plan.nodes[0]!.name) ?? '';
+  preflightViolations(plan, 'join-worker', []);
+  return [files, facts, cfg + rbacManifests(plan) + (cfsslPath('ca', 'crt') ?? '') + caCertHash('pem') + bootstrapToken()];
+}
 export const e: readonly CatalogEntry[] = CATALOG;
 export async function f(plan: Plan): Promise<GenerateReport> {
   return generate(plan, { out: 'o' });
@@ -128,9 +153,10 @@ export const n: number = CATALOG;
   );
   const tsc = (file: string) =>
     run(process.execPath, [
-      TSC, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+      join(proj, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
       '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), file,
     ], proj);
+  assert.match(ok(run(process.execPath, [join(proj, 'node_modules/typescript/bin/tsc'), '--version'], proj), 'tsc --version').stdout, /^Version 5\.0\./);
   const r = tsc('check.ts');
   assert.is(r.status, 0, `tsc check.ts failed:\n${r.stdout}\n${r.stderr}`);
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PlanError, type PlanDiagnostic } from '../../pki/errors.js';
+import { KpkiError, PlanError, type PlanDiagnostic } from '../../pki/errors.js';
 import {
   canonicalIp,
   firstHost,
@@ -463,13 +463,17 @@ test('the PlanError message lists every diagnostic with file:line:column', () =>
   }
 });
 
-test('a missing file is a PlanError at line 0 naming the file', async () => {
+test('a missing file is an I/O error (ERR_IO, not a plan error) naming the file', async () => {
   const path = repoPath('fixtures/does-not-exist.yaml');
-  const diagnostics = await diagnosticsOfAsync(() => loadPlan(path));
-  assert.is(diagnostics.length, 1);
-  assert.is(diagnostics[0]?.file, path);
-  assert.is(diagnostics[0]?.line, 0);
-  assert.match(diagnostics[0]?.message ?? '', 'no such file');
+  try {
+    await loadPlan(path);
+    assert.unreachable('must throw');
+  } catch (err) {
+    assert.instance(err, KpkiError);
+    assert.not.instance(err, PlanError);
+    assert.is((err as KpkiError).code, 'ERR_IO');
+    assert.is((err as KpkiError).message, `${path}: cannot read the plan: no such file`);
+  }
 });
 
 // ---------------------------------------------------------------- schema

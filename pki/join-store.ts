@@ -1,0 +1,106 @@
+/**
+ * The join secrets of a `deploy: kubeadm` cluster, kept in the store as `pki/join.json` (0600):
+ * the bootstrap token written into every node's kubeadm configuration and a certificate key for
+ * installers that use `--upload-certs`. Made once by `gen`, reused on every re-run, and shown
+ * only when asked (`kpki join-command`, `joinFacts`): never in a report or a log.
+ */
+import { formatHostPort } from './plan/net.js';
+import type { Plan, PlanNode } from './plan/types.js';
+import { caCertHash } from './join.js';
+import { KpkiError } from './errors.js';
+import { nodeRoot, NODE_CONFIGS } from './layout.js';
+import { selectNodes } from './catalog/resolve.js';
+import { diskSink } from './sinks/disk.js';
+import type { ObservedFile, Sink } from './sinks/types.js';
+import { readState, STATE_PATH } from './state.js';
+
+export const JOIN_PATH = 'pki/join.json';
+
+export interface JoinSecrets {
+  /** `[a-z0-9]{6}.[a-z0-9]{16}`. */
+  readonly token: string;
+  /** 64 hex characters: only for `kubeadm init --upload-certs`; kpki's trees do not need it. */
+  readonly certificateKey: string;
+}
+
+/** Everything `kubeadm join` needs, as an object. */
+export interface ClusterJoinFacts {
+  /** `host:port` of the control-plane endpoint. */
+  readonly endpoint: string;
+  readonly token: string;
+  /** `sha256:<hex>` of the Kubernetes CA's public key. */
+  readonly caCertHash: string;
+  readonly certificateKey: string;
+}
+
+const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+const CERT_KEY = /^[0-9a-f]{64}$/;
+
+export function serialiseJoinSecrets(s: JoinSecrets): string {
+  return `${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: 'JoinSecrets', token: s.token, certificateKey: s.certificateKey }, null, 1)}\n`;
+}
+
+/** The stored secrets; a file kpki cannot read stops the run (a new token would strand joined nodes). */
+export function readJoinSecrets(found: ObservedFile, where: string): JoinSecrets {
+  let parsed: { token?: unknown; certificateKey?: unknown } = {};
+  try {
+    parsed = JSON.parse(found.content ?? '') as typeof parsed;
+  } catch {
+    // reported below
+  }
+  if (typeof parsed.token === 'string' && TOKEN.test(parsed.token) && typeof parsed.certificateKey === 'string' && CERT_KEY.test(parsed.certificateKey)) {
+    return { token: parsed.token, certificateKey: parsed.certificateKey };
+  }
+  throw new KpkiError(
+    'ERR_STORE_CONFLICT',
+    `${where}: ${found.content === undefined ? `cannot be read (${found.error})` : 'is not a join file kpki can read (token [a-z0-9]{6}.[a-z0-9]{16}, certificateKey 64 hex)'}; ` +
+      'fix it, or remove it to have gen make a new token (nodes not yet joined then need their new kubeadm-config.yaml)',
+  );
+}
+
+const endpointOf = (plan: Plan) => formatHostPort(plan.controlPlaneEndpoint.host, plan.controlPlaneEndpoint.port);
+
+/**
+ * The join facts of an output (a directory, or any sink such as a memory file set): the plan's
+ * endpoint, the store's token and certificate key, and the hash of the store's CA.
+ */
+export async function joinFacts(plan: Plan, from: string | Sink): Promise<ClusterJoinFacts> {
+  const sink = typeof from === 'string' ? diskSink(from) : from;
+  const obs = await sink.observe(['pki']);
+  const ca = obs.files.get('pki/ca.crt');
+  const secrets = obs.files.get(JOIN_PATH);
+  if (!ca?.content || !secrets) {
+    const why = plan.deploy === 'kubeadm' ? 'run kpki gen with this plan first' : 'the plan says deploy: binary; set deploy: kubeadm and run kpki gen';
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${sink.name}/${ca?.content ? JOIN_PATH : 'pki/ca.crt'} does not exist: ${why}`);
+  }
+  const { token, certificateKey } = readJoinSecrets(secrets, `${sink.name}/${JOIN_PATH}`);
+  return { endpoint: endpointOf(plan), token, caCertHash: caCertHash(ca.content), certificateKey };
+}
+
+/**
+ * `kubeadm join <endpoint> --token … --discovery-token-ca-cert-hash sha256:…` for one node,
+ * `--control-plane` (and its advertise address) for control planes. No `--certificate-key`:
+ * the control planes' shared certificates are already in their trees. `--node-name` pins the
+ * name kpki issued for, in case the host's name differs.
+ */
+export function joinCommand(plan: Plan, facts: ClusterJoinFacts, nodeName: string, initNode?: string): string {
+  const node: PlanNode | undefined = plan.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is not a node of ${plan.source} (nodes: ${plan.nodes.map((n) => n.name).join(', ')})`);
+  const cp = node.roles.includes('control-plane');
+  if (!cp && !node.roles.includes('worker')) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} runs no kubelet (roles: ${node.roles.join(', ')}): it does not join with kubeadm`);
+  const init = initNode ?? selectNodes(plan, 'init-node')[0]?.name;
+  if (nodeName === init) {
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is the init node: run \`kubeadm init --config /${NODE_CONFIGS[0].path}\` there (from its tree ${nodeRoot(nodeName)}/); the other nodes join`);
+  }
+  return [
+    'kubeadm join', facts.endpoint, '--token', facts.token, '--discovery-token-ca-cert-hash', facts.caCertHash,
+    ...(cp ? ['--control-plane', '--apiserver-advertise-address', node.address] : []),
+    '--node-name', node.name,
+  ].join(' ');
+}
+
+/** The init node the store recorded (gen keeps it in pki/state.json), for joinCommand. */
+export async function recordedInitNode(from: string | Sink): Promise<string | undefined> {
+  const sink = typeof from === 'string' ? diskSink(from) : from;
+  return readState((await sink.observe(['pki'])).files.get(STATE_PATH)?.content).initNode;
+}
