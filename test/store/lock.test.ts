@@ -129,8 +129,8 @@ test('a lock left by a killed process is taken over, with a warning naming it', 
   // Several runs meet the same stale lock at once: one removes it, all succeed.
   const runs = await Promise.all(Array.from({ length: 6 }, () => run(['gen', '--plan', plan, '--out', out])));
   for (const r of runs) assert.is(r.status, 0, r.stderr);
-  const warned = runs.filter((r) => r.stdout.includes(`took over a stale store lock left by PID ${pid} since 2026-01-02T03:04:05.000Z (kpki gen): PID ${pid} is not running`));
-  assert.is(warned.length, 1, runs.map((r) => r.stdout).join('\n---\n'));
+  const warned = runs.filter((r) => r.stderr.includes(`took over a stale store lock left by PID ${pid} since 2026-01-02T03:04:05.000Z (kpki gen): PID ${pid} is not running`));
+  assert.is(warned.length, 1, runs.map((r) => r.stderr).join('\n---\n'));
   assert.ok(existsSync(join(out, 'pki/ca.crt')));
   assert.equal(lockLeftovers(out), []);
   rmSync(dir, { recursive: true, force: true });
@@ -147,7 +147,7 @@ test('a lock whose PID now belongs to another process is stale', async () => {
   const r = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '0']);
   s.child.kill();
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`took over a stale store lock left by PID ${s.pid} .*: PID ${s.pid} is now another process`));
+  assert.match(r.stderr, new RegExp(`took over a stale store lock left by PID ${s.pid} .*: PID ${s.pid} is now another process`));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -168,7 +168,7 @@ test('a live holder: gen waits, then exits 4 naming PID and start time; a dry ru
   assert.is(readFileSync(join(out, '.kpki.lock'), 'utf8'), lock, 'the holder\'s lock is untouched');
   assert.equal(readdirSync(out), ['.kpki.lock'], 'nothing was written');
   assert.is(dry.status, 0, dry.stderr);
-  assert.match(dry.stdout, new RegExp(`warning: the store is locked by PID ${s.pid} since`));
+  assert.match(dry.stderr, new RegExp(`warning: the store is locked by PID ${s.pid} since`));
   assert.is(json.status, 4);
   assert.is((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'ERR_LOCKED');
   rmSync(dir, { recursive: true, force: true });
