@@ -10,7 +10,7 @@ import type { Deps, KeyMaterial } from './deps.js';
 import type { KeyAlgorithm } from './plan/types.js';
 import type { Decisions } from './reconcile.js';
 import { createCertificate, encodeName, keyIdentifier } from './x509/certificate.js';
-import { certFields, pemToDer } from './x509/der-read.js';
+import { parseCertPem } from './x509/read.js';
 import { keyAlgorithmOf, publicKeyPem, spkiOf } from './x509/keys.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
@@ -42,7 +42,7 @@ interface Signer {
 
 function signerFrom(certPem: string, keyPem: string): Signer {
   const key = createPrivateKey(keyPem);
-  const { subjectDer, subjectKeyId } = certFields(pemToDer(certPem));
+  const { subject: { der: subjectDer }, subjectKeyId } = parseCertPem(certPem);
   return {
     key,
     keyAlgorithm: keyAlgorithmOf(key) ?? 'rsa-2048',

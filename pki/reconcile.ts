@@ -10,7 +10,7 @@ import { KpkiError } from './errors.js';
 import { parseKubeconfig, type KubeconfigData } from './kubeconfig.js';
 import { leafPaths, storeCaPaths, storeKeyPairPaths } from './layout.js';
 import { keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
-import { readCert, type ObservedCert } from './x509/read.js';
+import { readCert, type ObservedCert, type ObservedProfile } from './x509/read.js';
 
 /** Contents of the files that exist, by output-relative path. */
 export type ObservedFiles = ReadonlyMap<string, string>;
@@ -85,7 +85,7 @@ function listDiff(label: string, want: readonly string[], have: readonly string[
 }
 
 /** Every way a found certificate differs from the wanted profile. */
-export function profileDiff(want: CertProfile, have: CertProfile): string[] {
+export function profileDiff(want: CertProfile, have: ObservedProfile): string[] {
   return [
     ...(want.cn !== have.cn ? [`CN changed: ${have.cn} → ${want.cn}`] : []),
     ...listDiff('O', want.o, have.o),
