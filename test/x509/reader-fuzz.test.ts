@@ -293,7 +293,7 @@ interface Tally {
 const tally = (): Tally => ({ inputs: 0, ours: 0, node: 0, both: 0, oursOnly: [], rejectedBy: new Map(), strictOnly: new Map(), disagreements: [], crashes: [] });
 
 /** The start of a rejection reason, numbers blanked: which rule caught the input (for the summary). */
-const rule = (err: unknown): string => (err as Error).message.replace(/\d+/g, 'N').replace(' (line N)', '').replace(/\s*\(.*$/, '').slice(0, 70);
+const rule = (err: unknown): string => (err as Error).message.replace(/0x[0-9a-f]{2}/g, '0xNN').replace(/\b\d+\b/g, 'N').replace(' (line N)', '').replace(/\s*\(.*$/, '').slice(0, 70);
 const count = (m: Map<string, number>, k: string): void => void m.set(k, (m.get(k) ?? 0) + 1);
 const top = (m: Map<string, number>, n: number): string => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([r, k]) => `${k}× ${r}`).join('; ');
 
