@@ -13,11 +13,18 @@
  *  - distinct private keys >= the plan's key count.
  * Soft checks (reported as profile deviations): keyUsage bits and criticality, basicConstraints
  * criticality, authorityKeyIdentifier, SHA-256 signature, validity (1 y leaves, 10 y CAs).
+ *
+ * Fields are read with kpki's own strict reader (pki/x509/parse.ts), the one the product uses:
+ * the bench no longer keeps a second DER walker. That reader is checked against openssl's output
+ * and differentially against node:crypto over 16,000 fuzzed inputs (test/x509/reader*.test.ts);
+ * the hard checks that decide validity (openssl verify, key types, key matching) stay independent.
  */
 import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { certFacts, ipToHex, OID, type CertFacts } from './der.js';
+import { canonicalIp } from '../pki/plan/net.js';
+import { parseCertificate, type ParsedCert } from '../pki/x509/parse.js';
+import { parsePem } from '../pki/x509/pem.js';
 import {
   CA_COMMON_NAMES,
   expectedCertCount,
@@ -170,10 +177,11 @@ function addPem(c: Collection, pem: Pem, file: string): void {
   try {
     if (pem.label === 'CERTIFICATE') {
       const der = pemBody(pem.text);
+      const parsed = parseCertificate(der);
       const fp = sha256(der);
       if (c.certs.has(fp)) return;
       const key = new X509Certificate(der).publicKey;
-      c.certs.set(fp, { der, facts: certFacts(der), spki: spkiHash(key), key, source: file });
+      c.certs.set(fp, { der, facts: factsOf(parsed), spki: spkiHash(key), key, source: file });
     } else if (pem.label.endsWith('PRIVATE KEY')) {
       const spki = spkiHash(createPublicKey(createPrivateKey(pem.text)));
       if (!c.privateKeys.has(spki)) c.privateKeys.set(spki, file);
@@ -185,8 +193,47 @@ function addPem(c: Collection, pem: Pem, file: string): void {
   }
 }
 
+/** The DER of a single-block PEM text, strictly decoded (a damaged block is unreadable). */
 function pemBody(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const block = parsePem(pem)[0];
+  if (!block) throw new Error('no PEM block');
+  return Buffer.from(block.der);
+}
+
+/** The fields the checks below compare, from the product's reader. */
+interface CertFacts {
+  /** Signature algorithm name (sha256WithRSAEncryption, ecdsa-with-SHA256, ...). */
+  readonly signatureAlgorithm: string;
+  readonly issuer: { readonly cn: string[]; readonly o: readonly string[] };
+  readonly subject: { readonly cn: string[]; readonly o: readonly string[] };
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** undefined when the extension is absent. */
+  readonly keyUsage?: { readonly critical: boolean; readonly bits: readonly string[] };
+  readonly basicConstraints?: { readonly critical: boolean; readonly ca: boolean };
+  /** Every EKU, by name (serverAuth, clientAuth, ...) or dotted OID. */
+  readonly extKeyUsage: readonly string[];
+  readonly dns: readonly string[];
+  /** Canonical IP text. */
+  readonly ips: readonly string[];
+  readonly hasAuthorityKeyId: boolean;
+}
+
+function factsOf(c: ParsedCert): CertFacts {
+  const name = (n: ParsedCert['subject']) => ({ cn: n.cn === '' ? [] : [n.cn], o: n.o });
+  return {
+    signatureAlgorithm: c.signatureAlgorithm.name,
+    issuer: name(c.issuer),
+    subject: name(c.subject),
+    notBefore: c.notBefore.getTime(),
+    notAfter: c.notAfter.getTime(),
+    ...(c.keyUsage ? { keyUsage: { critical: c.keyUsage.critical, bits: c.keyUsage.usages } } : {}),
+    ...(c.basicConstraints ? { basicConstraints: { critical: c.basicConstraints.critical, ca: c.basicConstraints.ca } } : {}),
+    extKeyUsage: c.extKeyUsage ?? [],
+    dns: c.subjectAltName?.dns ?? [],
+    ips: c.subjectAltName?.ips ?? [],
+    hasAuthorityKeyId: c.authorityKeyId !== undefined,
+  };
 }
 
 function sha256(data: Uint8Array): string {
@@ -293,12 +340,12 @@ function describe(c: FoundCert | undefined): string {
 // ---------------------------------------------------------------- leaf set matching
 
 function expectedIdentity(e: ExpectedLeaf): string {
-  const eku = e.usage === 'server' ? [OID.serverAuth] : e.usage === 'client' ? [OID.clientAuth] : [OID.serverAuth, OID.clientAuth];
-  return identity(CA_COMMON_NAMES[e.issuer], e.cn, e.orgs, eku, e.dns, e.ips.map(ipToHex));
+  const eku = e.usage === 'server' ? ['serverAuth'] : e.usage === 'client' ? ['clientAuth'] : ['serverAuth', 'clientAuth'];
+  return identity(CA_COMMON_NAMES[e.issuer], e.cn, e.orgs, eku, e.dns, e.ips.map((ip) => canonicalIp(ip) ?? ip));
 }
 
 function foundIdentity(f: CertFacts): string {
-  return identity(f.issuer.cn.join('+'), f.subject.cn.join('+'), f.subject.o, f.extKeyUsage, f.dns, f.ipHex);
+  return identity(f.issuer.cn.join('+'), f.subject.cn.join('+'), f.subject.o, f.extKeyUsage, f.dns, f.ips);
 }
 
 function identity(
@@ -307,10 +354,10 @@ function identity(
   orgs: readonly string[],
   eku: readonly string[],
   dns: readonly string[],
-  ipHex: readonly string[],
+  ips: readonly string[],
 ): string {
   const set = (xs: readonly string[]): string => [...new Set(xs)].sort().join(',');
-  return [issuer, cn, set(orgs), set(eku), set(dns.map((d) => d.toLowerCase())), set(ipHex)].join('|');
+  return [issuer, cn, set(orgs), set(eku), set(dns.map((d) => d.toLowerCase())), set(ips)].join('|');
 }
 
 /** Number of expected leaves covered by a passing certificate; records what is missing or extra. */
@@ -356,7 +403,7 @@ function checkServiceAccount(found: Collection, problems: string[]): void {
 function profileWarnings(cas: readonly FoundCert[], leaves: readonly FoundCert[], alg: Alg, warnings: string[]): void {
   const counts = new Map<string, number>();
   const note = (msg: string): void => void counts.set(msg, (counts.get(msg) ?? 0) + 1);
-  const sigAlg = alg === 'ecdsa-p256' ? OID.ecdsaWithSha256 : OID.sha256WithRsa;
+  const sigAlg = alg === 'ecdsa-p256' ? 'ecdsa-with-SHA256' : 'sha256WithRSAEncryption';
   for (const c of cas) checkProfile(c.facts, true, alg, sigAlg, note);
   for (const l of leaves) checkProfile(l.facts, false, alg, sigAlg, note);
   for (const [msg, n] of counts) warnings.push(`${n}× ${msg}`);

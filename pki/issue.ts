@@ -10,7 +10,7 @@ import type { Deps, KeyMaterial } from './deps.js';
 import { storeCaPaths } from './layout.js';
 import type { Decisions } from './reconcile.js';
 import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from './x509/certificate.js';
-import { certFields, pemToDer } from './x509/der-read.js';
+import { parseCertPem } from './x509/read.js';
 import { publicKeyPem, spkiOf } from './x509/keys.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
@@ -45,7 +45,7 @@ interface Signer {
 function signerFrom(certPem: string, keyPem: string, keyFile: string): Signer {
   const key = createPrivateKey(keyPem);
   const scheme = signatureSchemeFor(key, keyFile);
-  const { subjectDer, subjectKeyId } = certFields(pemToDer(certPem));
+  const { subject: { der: subjectDer }, subjectKeyId } = parseCertPem(certPem);
   return {
     key,
     scheme,

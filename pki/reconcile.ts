@@ -17,7 +17,7 @@ import type { Observation } from './sinks/types.js';
 import type { VerifiedPairs } from './state.js';
 import { signatureSchemeFor } from './x509/certificate.js';
 import { describeKey, keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
-import { readCert, type ObservedCert } from './x509/read.js';
+import { readCert, type ObservedCert, type ObservedProfile } from './x509/read.js';
 
 /** A credential found on disk that is good to keep as it is. */
 export interface Existing {
@@ -93,8 +93,13 @@ function decideCa(item: ResolvedCa, obs: Observation, pki: ResolvedPki, policy: 
   } catch (cause) {
     throw new PemError(p.crt, `not a readable certificate (${(cause as Error).message})`, { cause });
   }
-  // A self-issued CA must carry its own valid signature: a damaged CA file must never sign.
-  if (native.subject === native.issuer && !safe(() => native.verify(native.publicKey))) {
+  // A CA that claims to be its own issuer (same name, or no other authority key named) must
+  // carry its own valid signature: a damaged CA file must never sign. An intermediate from an
+  // organisation's root names that root's key and is taken as it is.
+  const { subjectKeyId: ski, authorityKeyId: aki, subject, issuer } = cert.parsed;
+  const sameKeyId = (a?: Uint8Array, b?: Uint8Array) => !a || (b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
+  const selfIssued = Buffer.from(subject.der).equals(Buffer.from(issuer.der)) || sameKeyId(aki, ski);
+  if (selfIssued && !safe(() => native.verify(native.publicKey))) {
     throw new PemError(p.crt, 'the CA certificate is damaged: its self-signature does not verify. Restore it from a backup');
   }
   // Refuse a CA kpki cannot sign with before anything else, dry runs included.
@@ -152,11 +157,11 @@ function listDiff(label: string, want: readonly string[], have: readonly string[
 }
 
 /** Every way a found certificate differs from the wanted profile, as messages. */
-export function profileDiff(want: CertProfile, have: CertProfile): string[] {
+export function profileDiff(want: CertProfile, have: ObservedProfile): string[] {
   return profileFindings(want, have, '').map((f) => f.message);
 }
 
-function profileFindings(want: CertProfile, have: CertProfile, file: string, ref?: string): Finding[] {
+function profileFindings(want: CertProfile, have: ObservedProfile, file: string, ref?: string): Finding[] {
   const out: Finding[] = [];
   const add = (code: Parameters<typeof finding>[0], message: string | undefined) => message && out.push(finding(code, file, message, ref));
   add('identity-mismatch', want.cn !== have.cn ? `CN changed: ${have.cn} → ${want.cn}` : undefined);
