@@ -41,6 +41,33 @@ async function main(argv: string[]): Promise<number> {
       (a) => run(async () => (await import('./commands/gen.js')).gen({ plan: a.plan, out: a.out, dryRun: a['dry-run'], prune: a.prune, json: a.json, wide: a.wide }))(),
     )
     .command(
+      'check [paths..]',
+      'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, default: [], describe: 'directories to read (/etc/kubernetes, /, a cfssl /k8s)' })
+          .option('out', { alias: 'o', type: 'string', describe: 'a kpki output directory (store + node trees) instead of paths' })
+          .option('plan', { alias: 'p', type: 'string', describe: 'with --out: judge every credential against this plan, as gen would' })
+          .option('node', { type: 'string', describe: 'with paths: the node\'s name (checks system:node:<name>)' })
+          .option('warn', { type: 'string', describe: 'warn when a certificate expires within this (default 30d; with --plan its renewBefore)' })
+          .option('crit', { type: 'string', describe: 'critical when it expires within this (default 7d)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/check-report.schema.json)' })
+          .option('prometheus', { type: 'boolean', default: false, describe: 'print node_exporter textfile metrics (x509-certificate-exporter names)' })
+          .option('probe', { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' })
+          .option('probe-timeout', { type: 'string', describe: 'per-probe timeout (default 3s)' })
+          .example('$0 check /etc/kubernetes', 'on a kubeadm node')
+          .example('$0 check --out ./out --plan cluster.yaml', 'a kpki store against its plan')
+          .example('$0 check /etc/kubernetes --prometheus > /var/lib/node_exporter/textfile/kpki.prom.$$ && mv ...', 'from cron')
+          .epilogue('Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (bad arguments, a root or plan that cannot be read).'),
+      (a) =>
+        run(async () =>
+          (await import('./commands/check.js')).checkCommand({
+            paths: (a.paths ?? []).map(String), out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
+            json: a.json, prometheus: a.prometheus, probe: a.probe?.map(String), probeTimeout: a['probe-timeout'],
+          }),
+        )(),
+    )
+    .command(
       'ca-hash',
       'Print the discovery hash of the Kubernetes CA (for kubeadm join --discovery-token-ca-cert-hash)',
       (y) =>
@@ -91,7 +118,8 @@ main(hideBin(process.argv)).then(
     const e = err as { code?: string; message?: string };
     if (e?.code === 'ERR_USAGE') {
       process.stderr.write(`kpki: ${e.message}\nRun \`kpki --help\` for usage.\n`);
-      process.exitCode = EXIT.badInput;
+      // `check` follows the monitoring-plugin convention: bad arguments are UNKNOWN (3).
+      process.exitCode = process.argv[2] === 'check' ? 3 : EXIT.badInput;
       return;
     }
     const status = exitCodeFor(err);
