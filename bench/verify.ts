@@ -357,14 +357,16 @@ function profileWarnings(cas: readonly FoundCert[], leaves: readonly FoundCert[]
   const counts = new Map<string, number>();
   const note = (msg: string): void => void counts.set(msg, (counts.get(msg) ?? 0) + 1);
   const sigAlg = alg === 'ecdsa-p256' ? OID.ecdsaWithSha256 : OID.sha256WithRsa;
-  for (const c of cas) checkProfile(c.facts, true, sigAlg, note);
-  for (const l of leaves) checkProfile(l.facts, false, sigAlg, note);
+  for (const c of cas) checkProfile(c.facts, true, alg, sigAlg, note);
+  for (const l of leaves) checkProfile(l.facts, false, alg, sigAlg, note);
   for (const [msg, n] of counts) warnings.push(`${n}× ${msg}`);
 }
 
-function checkProfile(f: CertFacts, ca: boolean, sigAlg: string, note: (msg: string) => void): void {
+function checkProfile(f: CertFacts, ca: boolean, alg: Alg, sigAlg: string, note: (msg: string) => void): void {
   const kind = ca ? 'CA' : 'leaf';
-  const wantKu = ca ? 'digitalSignature,keyEncipherment,keyCertSign' : 'digitalSignature,keyEncipherment';
+  // keyEncipherment only for RSA keys: RFC 5480 §3 / RFC 8813 §3 forbid it for EC keys.
+  const encipherment = alg === 'ecdsa-p256' ? '' : ',keyEncipherment';
+  const wantKu = ca ? `digitalSignature${encipherment},keyCertSign` : `digitalSignature${encipherment}`;
   const ku = f.keyUsage;
   if (!ku) note(`${kind} without keyUsage`);
   else {

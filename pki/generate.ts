@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { planChanges } from './changes.js';
-import { resolve, type ResolvedPki } from './catalog/resolve.js';
+import { resolve, selectNodes, type ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps } from './deps.js';
 import { KpkiError } from './errors.js';
@@ -185,7 +185,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     }
   }
   const wanted: WantedFile[] = renderFiles(pki, creds);
-  const chosenInit = pki.leaves.find((l) => l.entry.on === 'first-control-plane')?.node.name;
+  const chosenInit = pki.leaves.find((l) => l.entry.on === 'init-node')?.node.name;
   if (issued) {
     const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem));
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });

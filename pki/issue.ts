@@ -7,11 +7,11 @@ import { createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'n
 import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps, KeyMaterial } from './deps.js';
-import type { KeyAlgorithm } from './plan/types.js';
+import { storeCaPaths } from './layout.js';
 import type { Decisions } from './reconcile.js';
-import { createCertificate, encodeName, keyIdentifier } from './x509/certificate.js';
+import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from './x509/certificate.js';
 import { certFields, pemToDer } from './x509/der-read.js';
-import { keyAlgorithmOf, publicKeyPem, spkiOf } from './x509/keys.js';
+import { publicKeyPem, spkiOf } from './x509/keys.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
 export interface Credential {
@@ -32,7 +32,8 @@ export const BACKDATE_MS = 5 * 60_000;
 /** A CA ready to sign: what each leaf copies from it, and its key. */
 interface Signer {
   readonly key: KeyObject;
-  readonly keyAlgorithm: KeyAlgorithm;
+  /** Read from the key itself: an adopted CA's key need not be the plan's algorithm. */
+  readonly scheme: SignatureScheme;
   /** The CA's subject exactly as encoded in its certificate: each leaf's issuer. */
   readonly subjectDer: Uint8Array;
   /** The CA's SKI: each leaf's AKI. */
@@ -40,12 +41,14 @@ interface Signer {
   readonly notAfter: Date;
 }
 
-function signerFrom(certPem: string, keyPem: string): Signer {
+/** `keyFile` names the CA in the ERR_CA_UNUSABLE raised for a key kpki cannot sign with. */
+function signerFrom(certPem: string, keyPem: string, keyFile: string): Signer {
   const key = createPrivateKey(keyPem);
+  const scheme = signatureSchemeFor(key, keyFile);
   const { subjectDer, subjectKeyId } = certFields(pemToDer(certPem));
   return {
     key,
-    keyAlgorithm: keyAlgorithmOf(key) ?? 'rsa-2048',
+    scheme,
     subjectDer,
     // A CA imported from elsewhere may lack an SKI; derive it the RFC 5280 way.
     keyId: subjectKeyId ?? keyIdentifier(spkiOf(key)),
@@ -70,6 +73,11 @@ export async function issueAll(
   const now = deps.now();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const serial = () => serialFrom(deps.randomBytes(8));
+  const caKeyFile = (d: Decisions['cas'][number]) => storeCaPaths(d.item.entry.stem).key;
+
+  // Kept CAs first: one whose key kpki cannot sign with stops the run before any work.
+  const kept = new Map(decisions.cas.flatMap((d) =>
+    d.action === 'keep' ? [[d.item.ref, signerFrom(d.existing.cert.pem, d.existing.keyPem, caKeyFile(d))] as const] : []));
 
   // Start every key generation first: they are the cost floor and run in parallel.
   const caKeys = new Map(decisions.cas.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
@@ -83,7 +91,7 @@ export async function issueAll(
       if (d.action === 'keep') {
         const { cert, keyPem } = d.existing;
         cas.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter });
-        signers.set(d.item.ref, signerFrom(cert.pem, keyPem));
+        signers.set(d.item.ref, kept.get(d.item.ref)!);
         return;
       }
       const key = await caKeys.get(d.item.ref)!;
@@ -91,10 +99,10 @@ export async function issueAll(
       const { pem } = await createCertificate({
         profile: d.item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
         issuerNameDer: encodeName(d.item.profile), signingKey: createPrivateKey(key.privatePem),
-        signingKeyAlgorithm: key.algorithm, subjectKeyId: keyIdentifier(key.spkiDer),
+        subjectKeyId: keyIdentifier(key.spkiDer),
       });
       cas.set(d.item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });
-      signers.set(d.item.ref, signerFrom(pem, key.privatePem));
+      signers.set(d.item.ref, signerFrom(pem, key.privatePem, caKeyFile(d)));
     }),
   );
 
@@ -114,7 +122,7 @@ export async function issueAll(
     const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, signer.notAfter.getTime()));
     const { pem } = await createCertificate({
       profile: item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
-      issuerNameDer: signer.subjectDer, signingKey: signer.key, signingKeyAlgorithm: signer.keyAlgorithm,
+      issuerNameDer: signer.subjectDer, signingKey: signer.key, scheme: signer.scheme,
       authorityKeyId: signer.keyId,
     });
     leaves.set(item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });

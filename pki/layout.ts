@@ -108,7 +108,7 @@ export function whyNotWanted(plan: Plan, path: string): string {
   const owner = (owners ??= nodePathOwners()).get(rest.join('/'));
   if (!owner) return 'not a file kpki writes for this node';
   const roles = node.roles.join(', ');
-  if (owner.on === 'first-control-plane') return `${owner.id} belongs on the init node only (${selectNodes(plan, 'first-control-plane')[0]?.name ?? 'none'})`;
+  if (owner.on === 'init-node') return `${owner.id} belongs on the init node only (${selectNodes(plan, 'init-node')[0]?.name ?? 'none'})`;
   return `${owner.id} goes to ${owner.on} nodes; ${name} is ${roles}${plan.etcd.external ? ' (etcd is external)' : ''}`;
 }
 
@@ -118,7 +118,7 @@ export function whyNotWanted(plan: Plan, path: string): string {
  * break-glass credential to a second node.
  */
 export function initNodeInStore(plan: Plan, present: (path: string) => boolean): string | undefined {
-  const entry = KUBECONFIGS.find((k) => k.on === 'first-control-plane');
+  const entry = KUBECONFIGS.find((k) => k.on === 'init-node');
   if (!entry) return undefined;
   return selectNodes(plan, 'control-plane').find((n) => present(`${nodeRoot(n.name)}/${entry.path}`))?.name;
 }

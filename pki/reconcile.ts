@@ -15,7 +15,8 @@ import type { KeyAlgorithm } from './plan/types.js';
 import { BACKDATE_MS } from './issue.js';
 import type { Observation } from './sinks/types.js';
 import type { VerifiedPairs } from './state.js';
-import { keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
+import { signatureSchemeFor } from './x509/certificate.js';
+import { describeKey, keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
 import { readCert, type ObservedCert } from './x509/read.js';
 
 /** A credential found on disk that is good to keep as it is. */
@@ -96,6 +97,8 @@ function decideCa(item: ResolvedCa, obs: Observation, pki: ResolvedPki, policy: 
   if (native.subject === native.issuer && !safe(() => native.verify(native.publicKey))) {
     throw new PemError(p.crt, 'the CA certificate is damaged: its self-signature does not verify. Restore it from a backup');
   }
+  // Refuse a CA kpki cannot sign with before anything else, dry runs included.
+  signatureSchemeFor(keyObj, p.key);
   if (!safe(() => native.checkPrivateKey(keyObj))) {
     throw new KpkiError('ERR_STORE_CONFLICT', `${p.key} does not belong to ${p.crt}; kpki will not overwrite a CA.`);
   }
@@ -125,11 +128,6 @@ export function assessCa(item: ResolvedCa, cert: ObservedCert, key: KeyObject | 
     drift(`it is valid for ${Math.round(lifetime / 3_600_000)}h (plan caValidity: ${Math.round(pki.plan.pki.caValidityMs / 3_600_000)}h)`);
   }
   return out;
-}
-
-function describeKey(key: KeyObject): string {
-  const d = key.asymmetricKeyDetails;
-  return [key.asymmetricKeyType, d?.modulusLength ?? d?.namedCurve].filter(Boolean).join('-');
 }
 
 function decideKeyPair(item: ResolvedKeyPair, obs: Observation, pki: ResolvedPki): KeyPairDecision {

@@ -1,11 +1,38 @@
 /**
  * THE catalog: every credential kpki knows, as data (modelled on kubeadm's certlist.go).
- * Identities follow kubeadm 1.29+; the kubelet serving cert and kube-proxy kubeconfig
- * follow the binary-install guides. Order here is presentation order only: signing order
- * is derived from `signer`, never from position.
+ * Identities follow the kubeadm release of the plan's `kubernetesVersion` (1.29+ when it names
+ * none); the kubelet serving cert and kube-proxy kubeconfig follow the binary-install guides.
+ * Order here is presentation order only: signing order is derived from `signer`, never from
+ * position.
  */
 import { firstHost } from '../plan/net.js';
-import type { CaEntry, CatalogEntry, CertEntry, KeyPairEntry, KubeconfigEntry, NodeContext, SanInput } from './types.js';
+import type { Plan } from '../plan/types.js';
+import { runsAtLeast } from '../plan/version.js';
+import type {
+  CaEntry,
+  CatalogEntry,
+  CertEntry,
+  KeyPairEntry,
+  KubeconfigEntry,
+  KubernetesMinor,
+  NodeContext,
+  SanInput,
+} from './types.js';
+
+/**
+ * The group kubeadm puts its cluster administrators in. From 1.29 (KK#121305, #121837) admin.conf
+ * and apiserver-kubelet-client are in `kubeadm:cluster-admins`, bound to cluster-admin by a
+ * ClusterRoleBinding, and only super-admin.conf keeps `system:masters`; before 1.29 both were
+ * in `system:masters` and kubeadm created no such binding.
+ */
+export function adminGroup(plan: Plan): 'kubeadm:cluster-admins' | 'system:masters' {
+  return runsAtLeast(plan.kubernetesVersion, 29) ? 'kubeadm:cluster-admins' : 'system:masters';
+}
+
+/** Whether the plan's Kubernetes release has the entry at all (see `since`). */
+export function inRelease(entry: { readonly id: string; readonly since?: KubernetesMinor }, plan: Plan): boolean {
+  return entry.since === undefined || runsAtLeast(plan.kubernetesVersion, Number(entry.since.slice(2)));
+}
 
 const PKI = 'etc/kubernetes/pki';
 const CLIENT = ['clientAuth'] as const;
@@ -65,7 +92,7 @@ export const CERTS = [
   {
     kind: 'cert', id: 'apiserver-kubelet-client', title: 'kube-apiserver client certificate for kubelets',
     signer: 'ca', on: 'control-plane', usages: CLIENT, path: `${PKI}/apiserver-kubelet-client`,
-    identity: () => ({ cn: 'kube-apiserver-kubelet-client', o: ['kubeadm:cluster-admins'] }),
+    identity: ({ plan }) => ({ cn: 'kube-apiserver-kubelet-client', o: [adminGroup(plan)] }),
   },
   {
     kind: 'cert', id: 'front-proxy-client', title: 'kube-apiserver client certificate for the front proxy',
@@ -102,13 +129,13 @@ export const CERTS = [
 
 export const KUBECONFIGS = [
   {
-    kind: 'kubeconfig', id: 'admin.conf', title: 'cluster administrator (kubeadm:cluster-admins)',
+    kind: 'kubeconfig', id: 'admin.conf', title: 'cluster administrator (kubeadm:cluster-admins; system:masters before 1.29)',
     signer: 'ca', on: 'control-plane', server: 'endpoint', path: 'etc/kubernetes/admin.conf',
-    identity: () => ({ cn: 'kubernetes-admin', o: ['kubeadm:cluster-admins'] }),
+    identity: ({ plan }) => ({ cn: 'kubernetes-admin', o: [adminGroup(plan)] }),
   },
   {
-    kind: 'kubeconfig', id: 'super-admin.conf', title: 'break-glass superuser (system:masters)',
-    signer: 'ca', on: 'first-control-plane', server: 'endpoint', path: 'etc/kubernetes/super-admin.conf',
+    kind: 'kubeconfig', id: 'super-admin.conf', title: 'break-glass superuser (system:masters), init node only, 1.29+',
+    signer: 'ca', on: 'init-node', since: '1.29', server: 'endpoint', path: 'etc/kubernetes/super-admin.conf',
     identity: () => ({ cn: 'kubernetes-super-admin', o: ['system:masters'] }),
   },
   {

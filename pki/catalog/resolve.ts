@@ -5,7 +5,7 @@
  */
 import { canonicalIp, isIp, formatHostPort } from '../plan/net.js';
 import type { Plan, PlanNode } from '../plan/types.js';
-import { CAS, CERTS, KEYPAIRS, KUBECONFIGS } from './entries.js';
+import { CAS, CERTS, inRelease, KEYPAIRS, KUBECONFIGS } from './entries.js';
 import type { CaEntry, CaId, CertEntry, Identity, KeyPairEntry, KubeconfigEntry, NodeSelector, SanInput, Usage } from './types.js';
 import type { SubjectExtras } from '../plan/types.js';
 
@@ -61,9 +61,10 @@ export function selectNodes(plan: Plan, selector: NodeSelector): PlanNode[] {
   switch (selector) {
     case 'control-plane':
       return plan.nodes.filter((n) => has(n, 'control-plane'));
-    case 'first-control-plane': {
+    case 'init-node': {
+      // The marked node while it is a control plane, else the first control plane.
       const cps = plan.nodes.filter((n) => has(n, 'control-plane'));
-      return cps.filter((n) => n.name === plan.initNode).slice(0, 1).concat(cps).slice(0, 1);
+      return cps.filter((n) => n.name === plan.initNode).concat(cps).slice(0, 1);
     }
     case 'etcd-member':
       return plan.nodes.filter((n) => has(n, plan.etcd.external ? 'etcd' : 'control-plane'));
@@ -117,6 +118,7 @@ export function resolve(plan: Plan): ResolvedPki {
   const keypairs: ResolvedKeyPair[] = KEYPAIRS.map((entry) => ({ kind: 'keypair', ref: entry.id, entry }));
   const leaves: ResolvedLeaf[] = [];
   for (const entry of CERTS) {
+    if (!inRelease(entry, plan)) continue;
     for (const node of selectNodes(plan, entry.on)) {
       const ctx = { plan, node };
       leaves.push({
@@ -126,6 +128,7 @@ export function resolve(plan: Plan): ResolvedPki {
     }
   }
   for (const entry of KUBECONFIGS) {
+    if (!inRelease(entry, plan)) continue;
     for (const node of selectNodes(plan, entry.on)) {
       leaves.push({
         kind: 'kubeconfig', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer,

@@ -11,8 +11,11 @@ export type Usage = 'serverAuth' | 'clientAuth';
 /** Which nodes of the plan an entry applies to. */
 export type NodeSelector =
   | 'control-plane'
-  /** The first control-plane node in plan order (kubeadm's `init` node). */
-  | 'first-control-plane'
+  /**
+   * kubeadm's init node: the node marked `init: true`, else the first control plane in plan
+   * order (the planner overrides this with the node that already holds the credential).
+   */
+  | 'init-node'
   /** Control-plane nodes when etcd is stacked, nodes with role `etcd` when external. */
   | 'etcd-member'
   /** Every node that runs a kubelet: control-plane and worker nodes. */
@@ -38,11 +41,19 @@ export interface NodeContext {
   readonly node: PlanNode;
 }
 
+/** A Kubernetes minor release, `1.29`. */
+export type KubernetesMinor = `1.${number}`;
+
 interface EntryBase {
   /** Stable id, used on the CLI, in reports and in JSON output. */
   readonly id: string;
   /** One line for --help and tables. */
   readonly title: string;
+  /**
+   * The first Kubernetes release that has this credential (kubeadm writes super-admin.conf from
+   * 1.29). A plan naming an older `kubernetesVersion` gets none; a plan naming none gets it.
+   */
+  readonly since?: KubernetesMinor;
 }
 
 /** A self-signed certificate authority, shared by the whole cluster. */

@@ -3,6 +3,7 @@ export { parsePlan, formatFieldPath } from './parse.js';
 export { loadPlan } from './load.js';
 export { planSchema, PLAN_DEFAULTS } from './schema.js';
 export { parseDuration } from './duration.js';
+export { parseKubernetesVersion, runsAtLeast } from './version.js';
 export {
   parseIp,
   formatIp,
@@ -15,6 +16,7 @@ export {
   parseHostPort,
   isDnsName,
   isDnsLabel,
+  dnsSubdomainProblem,
   type IpAddress,
 } from './net.js';
 export * from './types.js';

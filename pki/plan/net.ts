@@ -253,6 +253,26 @@ export function isDnsName(text: string, options: { allowWildcard?: boolean } = {
   return dnsNameProblem(text, options) === undefined;
 }
 
+/** What an RFC 1123 subdomain may contain, for messages. */
+export const DNS_SUBDOMAIN_RULE =
+  "dot-separated labels of lower-case letters, digits and '-', each starting and ending with a letter or digit and at most 63 characters, at most 253 characters in all";
+
+/**
+ * Why `name` is not an RFC 1123 subdomain, as Kubernetes validates object names (node names
+ * among them), or undefined when it is one. Unlike dnsNameProblem it takes an all-numeric name
+ * such as `1.2.3` as valid, as Kubernetes does; the caller decides about IP addresses.
+ */
+export function dnsSubdomainProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (name.length > 253) return `is ${name.length} characters long (at most 253)`;
+  for (const label of name.split('.')) {
+    if (label === '') return 'has an empty label (two dots, or a leading or trailing dot)';
+    const problem = dnsLabelProblem(label);
+    if (problem) return name.includes('.') ? `has label "${label}" that ${problem}` : problem;
+  }
+  return undefined;
+}
+
 /** `host:port`, bracketing an IPv6 host. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -277,6 +297,10 @@ function classifyHost(host: string): { host: string; hostIsIp: boolean } | strin
  * canonicalised and stored without brackets. Returns a message saying what is wrong otherwise.
  */
 export function parseHostPort(text: string, defaultPort: number): Endpoint | string {
+  // A URL pasted where host:port belongs; its colons would otherwise read as IPv6.
+  const url = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)\/?$/i.exec(text);
+  if (url) return `"${text}" is a URL; drop the scheme: write ${url[2] || 'host:port'}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return `"${text}" is a URL; drop the scheme and the path: write host:port`;
   let hostText: string;
   let portText: string | undefined;
   if (text.startsWith('[')) {

@@ -13,6 +13,7 @@ import { canonicalIp, formatIp, parseHostPort, parseIp } from './net.js';
 import { runRules, parseSubnetList, type FieldPath, type PathSegment, type RawPlan } from './rules.js';
 import { PLAN_DEFAULTS } from './schema.js';
 import type { Cidr, Endpoint, Plan, PlanInput, PlanNode } from './types.js';
+import { parseKubernetesVersion } from './version.js';
 
 let compiled: ValidateFunction | undefined;
 
@@ -89,8 +90,11 @@ export function formatFieldPath(path: FieldPath): string {
 
 // ---------------------------------------------------------------------------- structure (ajv)
 
-/** Diagnostics from these keywords are dropped when a rule explains the same field better. */
-const SUPERSEDED_BY_RULES = new Set(['pattern', 'minLength', 'maxLength']);
+/**
+ * Diagnostics from these keywords are dropped when a rule explains the same field better
+ * (rules skip values of the wrong type, except where they explain one, as for a numeric version).
+ */
+const SUPERSEDED_BY_RULES = new Set(['pattern', 'minLength', 'maxLength', 'type']);
 
 interface Draft {
   readonly path: FieldPath;
@@ -344,9 +348,16 @@ function normalise(input: PlanInput, source: string): Plan {
     };
   });
   const pki = input.pki ?? {};
+  const initNode = input.nodes.find((n) => n.init === true)?.name;
   return {
     source,
     clusterName: input.clusterName ?? PLAN_DEFAULTS.clusterName,
+    ...(input.kubernetesVersion !== undefined && {
+      kubernetesVersion: valid(parseKubernetesVersion(input.kubernetesVersion), `kubernetesVersion ${input.kubernetesVersion}`),
+    }),
+    deploy: input.deploy ?? PLAN_DEFAULTS.deploy,
+    layout: input.layout ?? PLAN_DEFAULTS.layout,
+    ...(initNode !== undefined && { initNode }),
     controlPlaneEndpoint: endpointOf(input.controlPlaneEndpoint, nodes, bindPort),
     apiServer: { bindPort, certSANs: canonicalSans(input.apiServer?.certSANs) },
     networking: {

@@ -7,15 +7,17 @@ import { parseDuration } from './duration.js';
 import {
   canonicalIp,
   cidrsOverlap,
-  dnsLabelProblem,
   dnsNameProblem,
-  DNS_LABEL_RULE,
+  dnsSubdomainProblem,
+  DNS_SUBDOMAIN_RULE,
   hostBits,
+  isIp,
   parseCidr,
   parseHostPort,
 } from './net.js';
 import { PLAN_DEFAULTS } from './schema.js';
 import type { Cidr } from './types.js';
+import { parseKubernetesVersion } from './version.js';
 
 export type PathSegment = string | number;
 export type FieldPath = readonly PathSegment[];
@@ -177,7 +179,15 @@ export function checkSans(plan: RawPlan): Finding[] {
   return [...checkSanList(section(plan, 'apiServer')['certSANs'], ['apiServer', 'certSANs']), ...nodeSans];
 }
 
-/** Names are DNS labels, addresses are IPs, and neither repeats (addresses compared canonically). */
+/** Why `name` cannot be a node name, or undefined. */
+function nodeNameProblem(name: string): string | undefined {
+  // An IP is a valid subdomain, but kpki writes the node name into certificates as a DNS name.
+  if (isIp(name)) return 'is an IP address; name the node by its host name (e.g. node-10-0-0-1), the address goes in address';
+  const problem = dnsSubdomainProblem(name);
+  return problem && `${problem}; a node name must be an RFC 1123 DNS subdomain (${DNS_SUBDOMAIN_RULE})`;
+}
+
+/** Names are DNS subdomains, addresses are IPs, and neither repeats (addresses compared canonically). */
 export function checkNodeIdentity(plan: RawPlan): Finding[] {
   const findings: Finding[] = [];
   const names = new Map<string, number>();
@@ -186,10 +196,8 @@ export function checkNodeIdentity(plan: RawPlan): Finding[] {
     const node = record(n) ?? {};
     const name = text(node['name']);
     if (name !== undefined) {
-      const problem = dnsLabelProblem(name);
-      if (problem) {
-        findings.push({ path: ['nodes', i, 'name'], message: `"${name}" is not a valid node name: it ${problem}; a node name must be an RFC 1123 DNS label (${DNS_LABEL_RULE})` });
-      }
+      const problem = nodeNameProblem(name);
+      if (problem) findings.push({ path: ['nodes', i, 'name'], message: `"${name}" is not a valid node name: it ${problem}` });
       const first = names.get(name);
       if (first !== undefined) findings.push({ path: ['nodes', i, 'name'], message: `duplicate node name "${name}" (also nodes[${first}].name)` });
       else names.set(name, i);
@@ -284,6 +292,47 @@ export function checkValidity(plan: RawPlan): Finding[] {
   return findings;
 }
 
+/** The version parses, is a 1.x release and is one kpki writes identities for. */
+export function checkKubernetesVersion(plan: RawPlan): Finding[] {
+  const value = plan['kubernetesVersion'];
+  if (typeof value === 'number') {
+    // YAML reads 1.30 as the number 1.3: the minor version is lost, so say so rather than guess.
+    return [{ path: ['kubernetesVersion'], message: `must be a string (got number ${value}); quote it, e.g. kubernetesVersion: "v1.31.2" (YAML reads 1.30 as the number 1.3)` }];
+  }
+  if (typeof value !== 'string') return [];
+  const version = parseKubernetesVersion(value);
+  return typeof version === 'string' ? [{ path: ['kubernetesVersion'], message: version }] : [];
+}
+
+/** The cfssl layout is for binary installs: kubeadm only reads its own file names. */
+export function checkDeployLayout(plan: RawPlan): Finding[] {
+  const deploy = plan['deploy'] ?? PLAN_DEFAULTS.deploy;
+  if (plan['layout'] !== 'cfssl' || deploy !== 'kubeadm') return [];
+  return [
+    {
+      path: ['layout'],
+      message: 'layout cfssl only works with deploy: binary; kubeadm reads /etc/kubernetes/pki with its own file names, so use layout: kubeadm (the default) with deploy: kubeadm',
+    },
+  ];
+}
+
+/** At most one node is kubeadm's init node, and it is a control plane. */
+export function checkInitNode(plan: RawPlan): Finding[] {
+  const findings: Finding[] = [];
+  let first: RawNode | undefined;
+  for (const node of rawNodes(plan)) {
+    if (record((list(plan['nodes']) ?? [])[node.index])?.['init'] !== true) continue;
+    const path = ['nodes', node.index, 'init'];
+    if (node.roles !== undefined && !node.roles.includes('control-plane')) {
+      findings.push({ path, message: `${nodeLabel(node)} is not a control plane; kubeadm init runs on a control-plane node, so mark one of those with init: true` });
+    }
+    if (first) {
+      findings.push({ path, message: `only one node can be the init node; ${nodeLabel(first)} (nodes[${first.index}]) is marked too` });
+    } else first = node;
+  }
+  return findings;
+}
+
 /** Every rule, in the order they are documented; all run and all findings are kept. */
 export const RULES: readonly Rule[] = [
   checkClusterName,
@@ -294,6 +343,9 @@ export const RULES: readonly Rule[] = [
   checkNodeIdentity,
   checkTopology,
   checkValidity,
+  checkKubernetesVersion,
+  checkDeployLayout,
+  checkInitNode,
 ];
 
 export function runRules(plan: RawPlan): Finding[] {

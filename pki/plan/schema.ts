@@ -4,11 +4,13 @@
  * schema/cluster.schema.json is generated from this object by scripts/write-schema.mjs,
  * and a test keeps the two identical.
  */
-import { KEY_ALGORITHMS, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
+import { DEPLOYS, KEY_ALGORITHMS, LAYOUTS, MIN_KUBERNETES_MINOR, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
 
 /** Defaults applied by the normaliser; the schema advertises the same values. */
 export const PLAN_DEFAULTS = {
   clusterName: 'kubernetes',
+  deploy: 'binary',
+  layout: 'kubeadm',
   bindPort: 6443,
   serviceSubnet: '10.96.0.0/12',
   dnsDomain: 'cluster.local',
@@ -23,6 +25,10 @@ export const PLAN_DEFAULTS = {
 export const DURATION_PATTERN = '^(0|([0-9]+(h|m|s|ms))+)$';
 /** RFC 1123 label. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** RFC 1123 subdomain (its 253-character limit is a separate maxLength). */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+/** `v1.31.2`, `1.31.2`, `v1.31` or `1.31`. */
+export const KUBERNETES_VERSION_PATTERN = '^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$';
 
 const DURATION_HELP = 'Go-style duration: whole numbers with units h, m, s (e.g. 8760h, 720h, 1h30m).';
 
@@ -55,6 +61,29 @@ export const planSchema = {
       type: 'string',
       pattern: '^\\S+$',
       default: PLAN_DEFAULTS.clusterName,
+    },
+    kubernetesVersion: {
+      title: 'Kubernetes version',
+      description: `Kubernetes release the cluster runs (1.${MIN_KUBERNETES_MINOR} or later): v1.31.2, 1.31.2 or 1.31. Selects the identities (before 1.29 admin.conf and apiserver-kubelet-client are in system:masters and there is no super-admin.conf) and the kubeadm configuration API version. Quote a minor-only version ("1.30"): YAML reads 1.30 as the number 1.3. Omitted: identities of Kubernetes 1.29 and later.`,
+      type: 'string',
+      pattern: KUBERNETES_VERSION_PATTERN,
+      examples: ['v1.31.2', '1.28'],
+    },
+    deploy: {
+      title: 'Deployment',
+      description:
+        'How the cluster is assembled. binary: components run from kpki\'s files as they are. kubeadm: kubeadm init/join runs on each node, with kpki\'s certificates pre-placed and a kubeadm configuration per node.',
+      type: 'string',
+      enum: [...DEPLOYS],
+      default: PLAN_DEFAULTS.deploy,
+    },
+    layout: {
+      title: 'File layout',
+      description:
+        'File names and directories of the node trees. kubeadm: /etc/kubernetes/pki with kubeadm names. cfssl: the names of cfssl binary-install guides (/etc/kubernetes/ssl/ca.pem, /etc/etcd/ssl/server.pem, ...); binary deployments only.',
+      type: 'string',
+      enum: [...LAYOUTS],
+      default: PLAN_DEFAULTS.layout,
     },
     controlPlaneEndpoint: {
       title: 'Control-plane endpoint',
@@ -202,9 +231,11 @@ export const planSchema = {
         properties: {
           name: {
             title: 'Name',
-            description: 'Node name: an RFC 1123 label (lower-case letters, digits and -, at most 63 characters).',
+            description:
+              'Node name as the kubelet registers it (its hostname by default): an RFC 1123 subdomain such as node1 or node1.example.com (lower-case letters, digits, - and ., at most 253 characters).',
             type: 'string',
-            pattern: DNS_LABEL_PATTERN,
+            pattern: DNS_SUBDOMAIN_PATTERN,
+            maxLength: 253,
           },
           address: {
             title: 'Address',
@@ -225,6 +256,13 @@ export const planSchema = {
             type: 'array',
             default: [],
             items: { title: 'SAN', description: 'An IP address or DNS name.', type: 'string' },
+          },
+          init: {
+            title: 'kubeadm init node',
+            description:
+              'Marks the node kubeadm init runs on, the only one that gets super-admin.conf. At most one node, and a control plane. Unmarked: the node that already holds super-admin.conf, else the first control plane.',
+            type: 'boolean',
+            default: false,
           },
         },
       },

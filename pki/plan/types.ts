@@ -10,6 +10,17 @@ export const PLAN_KIND = 'Cluster';
 export const ROLES = ['control-plane', 'etcd', 'worker', 'load-balancer'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** How the cluster is assembled: kubeadm init/join around kpki's files, or hand-run binaries. */
+export const DEPLOYS = ['binary', 'kubeadm'] as const;
+export type Deploy = (typeof DEPLOYS)[number];
+
+/** File names and directories of the node trees: kubeadm's, or the cfssl binary-install guides'. */
+export const LAYOUTS = ['kubeadm', 'cfssl'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+/** Oldest Kubernetes minor release kpki writes identities and kubeadm configuration for. */
+export const MIN_KUBERNETES_MINOR = 20;
+
 export const KEY_ALGORITHMS = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
@@ -27,6 +38,10 @@ export interface PlanInput {
   apiVersion: typeof PLAN_API_VERSION;
   kind: typeof PLAN_KIND;
   clusterName?: string;
+  /** `v1.31.2`, `1.31.2` or `1.31`; selects identities and the kubeadm config API version. */
+  kubernetesVersion?: string;
+  deploy?: Deploy;
+  layout?: Layout;
   controlPlaneEndpoint?: string;
   apiServer?: { bindPort?: number; certSANs?: string[] };
   networking?: { serviceSubnet?: string; podSubnet?: string; dnsDomain?: string };
@@ -39,7 +54,14 @@ export interface PlanInput {
     renewBefore?: string;
     subject?: SubjectExtras;
   };
-  nodes: Array<{ name: string; address: string; roles: Role[]; extraSANs?: string[] }>;
+  nodes: Array<{
+    name: string;
+    address: string;
+    roles: Role[];
+    extraSANs?: string[];
+    /** kubeadm's init node (the one that gets super-admin.conf); at most one, a control plane. */
+    init?: boolean;
+  }>;
 }
 
 export type IpFamily = 4 | 6;
@@ -68,10 +90,29 @@ export interface PlanNode {
   readonly extraSANs: readonly string[];
 }
 
+/** A Kubernetes release as the plan names it; `text` is what the user wrote. */
+export interface KubernetesVersion {
+  readonly major: number;
+  readonly minor: number;
+  /** Absent when the plan names a minor release only (`1.28`). */
+  readonly patch?: number;
+  readonly text: string;
+}
+
 export interface Plan {
   /** Where the plan came from, for messages; `<memory>` when parsed from a string. */
   readonly source: string;
   readonly clusterName: string;
+  /** Absent: identities follow the newest rules (kubeadm 1.29+). */
+  readonly kubernetesVersion?: KubernetesVersion;
+  readonly deploy: Deploy;
+  readonly layout: Layout;
+  /**
+   * The node marked `init: true`, when one is. Absent otherwise: generate then keeps the node
+   * the store recorded (or whose tree holds super-admin.conf), else the first control plane,
+   * so reordering `nodes` never moves it.
+   */
+  readonly initNode?: string;
   /** Always set: the explicit endpoint, or the single control plane's address and bindPort. */
   readonly controlPlaneEndpoint: Endpoint;
   readonly apiServer: { readonly bindPort: number; readonly certSANs: readonly string[] };
@@ -91,10 +132,4 @@ export interface Plan {
   };
   /** In plan order. */
   readonly nodes: readonly PlanNode[];
-  /**
-   * kubeadm's init node (the one holding super-admin.conf). Set by the plan (`nodes[].init`)
-   * or, when the plan does not say, by generate from the store, so reordering `nodes`
-   * never moves it; undefined means the first control plane.
-   */
-  readonly initNode?: string;
 }

@@ -6,9 +6,9 @@
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import type { CertProfile } from '../catalog/resolve.js';
 import type { Usage } from '../catalog/types.js';
-import type { KeyAlgorithm } from '../plan/types.js';
+import { KpkiError } from '../errors.js';
 import { parseIp } from '../plan/net.js';
-import { keyAlgorithmOf } from './keys.js';
+import { describeKey } from './keys.js';
 import {
   bits, bool, explicit, ia5Bytes, implicitPrimitive, int, intSmall, isPrintable, nul, octets, oid, printable,
   readTlv, seq, set, time, toBytes, utf8, type Der,
@@ -25,18 +25,18 @@ export interface TbsParams {
   readonly notAfter: Date;
   /** The issuer's Name exactly as encoded in its certificate (our own subject when self-signed). */
   readonly issuerNameDer: Uint8Array;
-  /** The algorithm of the SIGNING (issuer's) key: it picks the signature algorithm. */
-  readonly signingKeyAlgorithm: KeyAlgorithm;
+  /** How the SIGNING (issuer's) key signs: `signatureSchemeFor(signingKey)`. */
+  readonly scheme: SignatureScheme;
   /** SKI; when absent a CA gets `keyIdentifier(spkiDer)`, as Go does, and a leaf none. */
   readonly subjectKeyId?: Uint8Array;
   /** AKI (the issuer's SKI); leaves only, as Go omits it on self-signed certificates. */
   readonly authorityKeyId?: Uint8Array;
 }
 
-export interface CertificateParams extends Omit<TbsParams, 'signingKeyAlgorithm'> {
+export interface CertificateParams extends Omit<TbsParams, 'scheme'> {
   readonly signingKey: KeyObject;
-  /** Optional: read from `signingKey` when absent (slightly slower per call). */
-  readonly signingKeyAlgorithm?: KeyAlgorithm;
+  /** Optional: `signatureSchemeFor(signingKey)` when absent (a little slower per call). */
+  readonly scheme?: SignatureScheme;
 }
 
 export interface EncodedCertificate {
@@ -44,31 +44,84 @@ export interface EncodedCertificate {
   readonly pem: string;
 }
 
-interface SignatureScheme {
+export interface SignatureScheme {
+  /** OpenSSL's name for the signature algorithm (`openssl x509 -text`), for messages and tests. */
+  readonly name: string;
   /** AlgorithmIdentifier, shared by the TBS and the outer certificate. */
   readonly algorithmId: Uint8Array;
-  /** Digest name for node:crypto's `sign`. */
-  readonly hash: 'sha256' | 'sha384';
+  /** Digest name for node:crypto's `sign`; null for Ed25519, which hashes internally (RFC 8032). */
+  readonly hash: 'sha256' | 'sha384' | 'sha512' | null;
   /**
    * Sign on libuv's thread pool. Measured on 2 cores, 3,000 signatures: P-256 sync 70 ms
    * wall / 77 ms CPU vs pool 76–120 ms / 94–120 ms (the hand-off costs more than the
    * ~25 µs signature, and the pool is busy generating keys anyway); RSA-2048 sync 884 ms
-   * wall vs pool 687 ms (a 250 µs signature is worth running in parallel).
+   * wall vs pool 687 ms (a 250 µs signature is worth running in parallel). Per signature,
+   * alone: Ed25519 30 µs (sync, like P-256), P-521 1.6 ms and RSA-4096 4.5 ms (pool).
    */
   readonly offload: boolean;
 }
 
-// Go's choice per signing key: SHA-256, except SHA-384 for P-384. ECDSA identifiers carry
-// no parameters (RFC 5758 §3.2); RSA PKCS#1 v1.5 ones carry NULL (RFC 4055 §5).
+// One scheme per signing key type, built once. RSA: SHA-256 whatever the size, as Go does.
+// ECDSA: the hash that matches the curve's strength (Go: SHA-384 for P-384, SHA-512 for
+// P-521); its identifiers carry no parameters (RFC 5758 §3.2). RSA PKCS#1 v1.5 ones carry
+// NULL (RFC 4055 §5). Ed25519's identifier has absent parameters (RFC 8410 §3).
 const algorithmId = (id: string, ...params: Der[]): Uint8Array => toBytes(seq(oid(id), ...params));
-const RSA_SHA256: SignatureScheme = { algorithmId: algorithmId('1.2.840.113549.1.1.11', nul()), hash: 'sha256', offload: true };
-const SCHEMES: Record<KeyAlgorithm, SignatureScheme> = {
-  'rsa-2048': RSA_SHA256,
-  'rsa-3072': RSA_SHA256,
-  'rsa-4096': RSA_SHA256,
-  'ecdsa-p256': { algorithmId: algorithmId('1.2.840.10045.4.3.2'), hash: 'sha256', offload: false },
-  'ecdsa-p384': { algorithmId: algorithmId('1.2.840.10045.4.3.3'), hash: 'sha384', offload: false },
+const RSA_SHA256: SignatureScheme = {
+  name: 'sha256WithRSAEncryption', algorithmId: algorithmId('1.2.840.113549.1.1.11', nul()), hash: 'sha256', offload: true,
 };
+const ECDSA_SHA256: SignatureScheme = { name: 'ecdsa-with-SHA256', algorithmId: algorithmId('1.2.840.10045.4.3.2'), hash: 'sha256', offload: false };
+const ECDSA_SHA384: SignatureScheme = { name: 'ecdsa-with-SHA384', algorithmId: algorithmId('1.2.840.10045.4.3.3'), hash: 'sha384', offload: false };
+const ECDSA_SHA512: SignatureScheme = { name: 'ecdsa-with-SHA512', algorithmId: algorithmId('1.2.840.10045.4.3.4'), hash: 'sha512', offload: true };
+const ED25519: SignatureScheme = { name: 'ED25519', algorithmId: algorithmId('1.3.101.112'), hash: null, offload: false };
+
+/** node:crypto's curve names (OpenSSL's) for the NIST curves kpki signs with. */
+const EC_SCHEMES: ReadonlyMap<string, SignatureScheme> = new Map([
+  ['prime256v1', ECDSA_SHA256], ['secp384r1', ECDSA_SHA384], ['secp521r1', ECDSA_SHA512],
+]);
+const RSA_MIN_BITS = 2048;
+const RSA_MAX_BITS = 4096;
+
+const SUPPORTED = 'kpki signs with RSA keys of 2048 to 4096 bits, ECDSA P-256, P-384 or P-521 keys, and Ed25519 keys';
+
+/** What to do about a key kpki will not sign with, beyond naming it. */
+function advice(key: KeyObject): string {
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (key.asymmetricKeyType === 'rsa' && bits !== undefined && bits < RSA_MIN_BITS) {
+    return `a key under ${RSA_MIN_BITS} bits is too weak to trust (NIST SP 800-131A); replace this CA with one of at least ${RSA_MIN_BITS} bits`;
+  }
+  return `${SUPPORTED}; replace this CA with one whose key is among those`;
+}
+
+// Reading asymmetricKeyDetails builds a fresh object each time: remember each key's answer.
+const schemeCache = new WeakMap<KeyObject, SignatureScheme>();
+
+/**
+ * The signature scheme a signing key calls for, read from the key itself (never from the
+ * plan, whose key algorithm says nothing about a CA kpki adopted). A key kpki will not sign
+ * with is refused with ERR_CA_UNUSABLE naming `source` (the key's file or the CA), so a
+ * caller can check a CA before anything is generated or written.
+ */
+export function signatureSchemeFor(key: KeyObject, source = 'signing key'): SignatureScheme {
+  let scheme = schemeCache.get(key);
+  if (scheme) return scheme;
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = d?.modulusLength ?? 0;
+    if (bits >= RSA_MIN_BITS && bits <= RSA_MAX_BITS) scheme = RSA_SHA256;
+  } else if (key.asymmetricKeyType === 'ec') {
+    scheme = EC_SCHEMES.get(d?.namedCurve ?? '');
+  } else if (key.asymmetricKeyType === 'ed25519') {
+    scheme = ED25519;
+  }
+  if (!scheme) {
+    const what = describeKey(key);
+    // "an 8192-bit", "an EC", "an RSA-PSS", "a 1024-bit": by how the first letter or number sounds.
+    const article = /^(8|11|18|[AEFHILMNORSX])/.test(what) ? 'an' : 'a';
+    throw new KpkiError('ERR_CA_UNUSABLE', `${source}: kpki cannot sign with ${article} ${what} key; ${advice(key)}`);
+  }
+  schemeCache.set(key, scheme);
+  return scheme;
+}
 
 const OID = {
   C: '2.5.4.6', ST: '2.5.4.8', L: '2.5.4.7', O: '2.5.4.10', OU: '2.5.4.11', CN: '2.5.4.3',
@@ -146,9 +199,52 @@ const KU_DIGITAL_SIGNATURE = 0;
 const KU_KEY_ENCIPHERMENT = 2;
 const KU_KEY_CERT_SIGN = 5;
 
+const keyUsage = (...bitNumbers: number[]): Uint8Array => toBytes(extension(OID.keyUsage, true, keyUsageBits(bitNumbers)));
+
+/**
+ * keyUsage by the SUBJECT key's type, each encoded once. An RSA key can also encrypt (TLS
+ * RSA key exchange), so it keeps keyEncipherment as kubeadm sets it; an EC or Ed25519 key
+ * cannot, and RFC 5480 §3 / RFC 8813 §3 forbid the bit for it (as the kubelet's own CSRs
+ * leave it out). CAs add keyCertSign.
+ */
+const KEY_USAGES = {
+  rsa: {
+    leaf: keyUsage(KU_DIGITAL_SIGNATURE, KU_KEY_ENCIPHERMENT),
+    ca: keyUsage(KU_DIGITAL_SIGNATURE, KU_KEY_ENCIPHERMENT, KU_KEY_CERT_SIGN),
+  },
+  signatureOnly: {
+    leaf: keyUsage(KU_DIGITAL_SIGNATURE),
+    ca: keyUsage(KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN),
+  },
+} as const;
+
+// Content octets of the SPKI algorithm OIDs kpki issues certificates for.
+const RSA_ENCRYPTION = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01); // 1.2.840.113549.1.1.1
+const EC_PUBLIC_KEY = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01); // 1.2.840.10045.2.1
+const ID_ED25519 = Uint8Array.of(0x2b, 0x65, 0x70); // 1.3.101.112
+
+function contentIs(der: Uint8Array, start: number, end: number, want: Uint8Array): boolean {
+  if (end - start !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (der[start + i] !== want[i]) return false;
+  return true;
+}
+
+/** The key usage set for a subject key, from the algorithm OID at the head of its SPKI. */
+function keyUsagesFor(spkiDer: Uint8Array): { readonly leaf: Uint8Array; readonly ca: Uint8Array } {
+  const spki = readTlv(spkiDer, 0);
+  const algId = readTlv(spkiDer, spki.start);
+  const id = readTlv(spkiDer, algId.start);
+  if (spki.tag === 0x30 && algId.tag === 0x30 && id.tag === 0x06) {
+    if (contentIs(spkiDer, id.start, id.end, RSA_ENCRYPTION)) return KEY_USAGES.rsa;
+    if (contentIs(spkiDer, id.start, id.end, EC_PUBLIC_KEY) || contentIs(spkiDer, id.start, id.end, ID_ED25519)) {
+      return KEY_USAGES.signatureOnly;
+    }
+    throw new RangeError(`subject key: algorithm ${Buffer.from(spkiDer.subarray(id.start, id.end)).toString('hex')} is not RSA, EC or Ed25519`);
+  }
+  throw new RangeError('subject key: not a DER SubjectPublicKeyInfo');
+}
+
 // The extensions that only depend on "CA or not" are the same bytes in every certificate.
-const LEAF_KU = toBytes(extension(OID.keyUsage, true, keyUsageBits([KU_DIGITAL_SIGNATURE, KU_KEY_ENCIPHERMENT])));
-const CA_KU = toBytes(extension(OID.keyUsage, true, keyUsageBits([KU_DIGITAL_SIGNATURE, KU_KEY_ENCIPHERMENT, KU_KEY_CERT_SIGN])));
 // DER drops cA = FALSE (DEFAULT FALSE), so a leaf's basicConstraints is an empty SEQUENCE.
 const LEAF_BC = toBytes(extension(OID.basicConstraints, true, seq()));
 const CA_BC = toBytes(extension(OID.basicConstraints, true, seq(bool(true))));
@@ -218,8 +314,9 @@ function keyIdExtensions(p: TbsParams): Der[] {
 /** Extensions in Go's order: KU, EKU, basicConstraints, SKI, AKI, SAN. */
 function extensions(p: TbsParams): Der {
   const ca = p.profile.isCa;
+  const ku = keyUsagesFor(p.spkiDer);
   return explicit(3, seq(
-    ca ? CA_KU : LEAF_KU,
+    ca ? ku.ca : ku.leaf,
     ...extKeyUsage(p.profile.usages),
     ca ? CA_BC : LEAF_BC,
     ...keyIdExtensions(p),
@@ -236,7 +333,7 @@ export function encodeTbs(p: TbsParams): Uint8Array {
   return toBytes(seq(
     VERSION_V3,
     int(serialBytes(p.serialHex)),
-    SCHEMES[p.signingKeyAlgorithm].algorithmId,
+    p.scheme.algorithmId,
     p.issuerNameDer,
     seq(time(p.notBefore), time(p.notAfter)),
     name(p.profile),
@@ -254,23 +351,17 @@ export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
 }
 
 /** The callback form of `sign` runs on libuv's thread pool. */
-function signAsync(hash: string, data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
+function signAsync(hash: string | null, data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     sign(hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig)));
   });
 }
 
-function algorithmOf(key: KeyObject): KeyAlgorithm {
-  const alg = keyAlgorithmOf(key);
-  if (!alg) throw new RangeError(`cannot sign with a ${key.asymmetricKeyType ?? 'unknown'} key of this size or curve`);
-  return alg;
-}
-
 export async function createCertificate(params: CertificateParams): Promise<EncodedCertificate> {
-  const signingKeyAlgorithm = params.signingKeyAlgorithm ?? algorithmOf(params.signingKey);
-  const scheme = SCHEMES[signingKeyAlgorithm];
-  const tbs = encodeTbs({ ...params, signingKeyAlgorithm });
-  // ECDSA signatures come out DER-encoded (Node's default dsaEncoding), as X.509 wants.
+  const scheme = params.scheme ?? signatureSchemeFor(params.signingKey);
+  const tbs = encodeTbs({ ...params, scheme });
+  // ECDSA signatures come out DER-encoded (Node's default dsaEncoding), as X.509 wants;
+  // Ed25519's are the raw 64 bytes RFC 8410 §6 puts in the BIT STRING.
   const signature = scheme.offload ? await signAsync(scheme.hash, tbs, params.signingKey) : sign(scheme.hash, tbs, params.signingKey);
   const der = toBytes(seq(tbs, scheme.algorithmId, bits(signature)));
   return { der, pem: toPem(der) };

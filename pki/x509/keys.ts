@@ -53,6 +53,28 @@ export function keyAlgorithmOf(key: KeyObject): KeyAlgorithm | undefined {
   return undefined;
 }
 
+/** NIST names for the curves people know by them; others keep OpenSSL's name. */
+const CURVE_NAMES: ReadonlyMap<string, string> = new Map([['prime256v1', 'P-256'], ['secp384r1', 'P-384'], ['secp521r1', 'P-521']]);
+
+/** A key's type and size as a person names it, for messages: "1024-bit RSA", "EC secp256k1", "DSA". */
+export function describeKey(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails;
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return d?.modulusLength ? `${d.modulusLength}-bit RSA` : 'RSA';
+    case 'rsa-pss':
+      return d?.modulusLength ? `${d.modulusLength}-bit RSA-PSS` : 'RSA-PSS';
+    case 'dsa':
+      return d?.modulusLength ? `${d.modulusLength}-bit DSA` : 'DSA';
+    case 'ec':
+      return `EC ${CURVE_NAMES.get(d?.namedCurve ?? '') ?? d?.namedCurve ?? 'unknown-curve'}`;
+    case 'ed25519': case 'ed448': case 'x25519': case 'x448':
+      return key.asymmetricKeyType.replace(/^ed/, 'Ed').replace(/^x/, 'X');
+    default:
+      return key.asymmetricKeyType ?? 'unknown';
+  }
+}
+
 /** Parses a private key PEM (PKCS#1, SEC1 or PKCS#8); a bad one is an error naming the file. */
 export function readPrivateKey(pem: string, file: string): KeyObject {
   try {

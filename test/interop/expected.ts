@@ -361,8 +361,15 @@ export const EKU_TEXT: Record<string, Eku> = {
   'TLS Web Server Authentication': 'serverAuth',
   'TLS Web Client Authentication': 'clientAuth',
 };
-export const LEAF_KEY_USAGE = ['Digital Signature', 'Key Encipherment'];
-export const CA_KEY_USAGE = ['Digital Signature', 'Key Encipherment', 'Certificate Sign'];
+/** keyEncipherment only on RSA keys (RFC 5480 §3 and RFC 8813 §3 forbid it for EC keys). */
+export const LEAF_KEY_USAGE: Record<KeyAlgorithm, string[]> = {
+  'ecdsa-p256': ['Digital Signature'],
+  'rsa-2048': ['Digital Signature', 'Key Encipherment'],
+};
+export const CA_KEY_USAGE: Record<KeyAlgorithm, string[]> = {
+  'ecdsa-p256': ['Digital Signature', 'Certificate Sign'],
+  'rsa-2048': ['Digital Signature', 'Key Encipherment', 'Certificate Sign'],
+};
 export const SIG_ALG: Record<KeyAlgorithm, string> = { 'ecdsa-p256': 'ecdsa-with-SHA256', 'rsa-2048': 'sha256WithRSAEncryption' };
 export const KEY_PEM_HEADER: Record<KeyAlgorithm, string> = {
   'ecdsa-p256': '-----BEGIN EC PRIVATE KEY-----',

@@ -72,6 +72,10 @@ test('defaults are applied to a minimal plan', () => {
   assert.is(plan.pki.renewBeforeMs, 720 * 3_600_000);
   assert.equal(plan.pki.subject, {});
   assert.equal(plan.nodes, [{ name: 'cp-1', address: '192.0.2.10', family: 4, roles: ['control-plane'], extraSANs: [] }]);
+  assert.is(plan.deploy, 'binary');
+  assert.is(plan.layout, 'kubeadm');
+  assert.ok(!('kubernetesVersion' in plan), 'no version unless the plan names one');
+  assert.ok(!('initNode' in plan), 'no init node unless one is marked');
 });
 
 test('parsePlan without a file name reports <memory>', () => {
@@ -108,6 +112,119 @@ test('fixture external-etcd loads', async () => {
   assert.is(plan.pki.keyAlgorithm, 'rsa-2048');
   assert.equal(plan.pki.subject, { C: 'CN', ST: 'BeiJing', L: 'BeiJing', O: 'k8s', OU: 'System' });
   assert.is(plan.nodes.filter((n) => n.roles.includes('etcd')).length, 3);
+});
+
+test('fixture kubeadm-ha loads: FQDN node names, an explicit init node, a version, kubeadm deploy', async () => {
+  const plan = await fixture('kubeadm-ha');
+  assert.equal(plan.kubernetesVersion, { major: 1, minor: 31, patch: 2, text: 'v1.31.2' });
+  assert.is(plan.deploy, 'kubeadm');
+  assert.is(plan.layout, 'kubeadm');
+  assert.is(plan.initNode, 'cp-1.example.internal');
+  assert.equal(plan.nodes.map((n) => n.name).slice(0, 2), ['lb.example.internal', 'cp-1.example.internal']);
+});
+
+test('fixture cfssl-binary loads: minor-only version, cfssl layout', async () => {
+  const plan = await fixture('cfssl-binary');
+  assert.equal(plan.kubernetesVersion, { major: 1, minor: 28, text: '1.28' });
+  assert.is(plan.deploy, 'binary');
+  assert.is(plan.layout, 'cfssl');
+  assert.is(plan.initNode, undefined);
+  assert.is(plan.etcd.external, true);
+});
+
+test('kubernetesVersion forms', () => {
+  const version = (v: string) => parsePlan(MINIMAL.replace('kind: Cluster', `kind: Cluster\nkubernetesVersion: "${v}"`)).kubernetesVersion;
+  assert.equal(version('v1.28.3'), { major: 1, minor: 28, patch: 3, text: 'v1.28.3' });
+  assert.equal(version('1.28'), { major: 1, minor: 28, text: '1.28' });
+  assert.equal(version('v1.31.0'), { major: 1, minor: 31, patch: 0, text: 'v1.31.0' });
+  assert.equal(version('1.20.0'), { major: 1, minor: 20, patch: 0, text: '1.20.0' });
+  const bad: Array<[string, string]> = [
+    ['1.19.16', 'Kubernetes 1.19 is not supported'],
+    ['v1.9', 'Kubernetes 1.9 is not supported'],
+    ['v2.0.0', 'every Kubernetes release is 1.x'],
+    ['1', 'not a Kubernetes version'],
+    ['1.28.3.4', 'not a Kubernetes version'],
+    ['v1.28.3-rc.1', 'not a Kubernetes version'],
+    ['V1.28', 'not a Kubernetes version'],
+    ['1.028', 'not a Kubernetes version'],
+    ['', 'not a Kubernetes version'],
+  ];
+  for (const [v, fragment] of bad) {
+    const d = diagnosticsOf(() => parsePlan(MINIMAL.replace('kind: Cluster', `kind: Cluster\nkubernetesVersion: "${v}"`)));
+    assert.is(d.length, 1, `${v}: ${d.map((x) => x.message).join('; ')}`);
+    assert.is(d[0]?.field, 'kubernetesVersion');
+    assert.match(d[0]?.message ?? '', fragment, v);
+  }
+});
+
+test('deploy and layout combine: cfssl with binary, kubeadm with either deploy', () => {
+  const with_ = (extra: string) => parsePlan(MINIMAL.replace('kind: Cluster', `kind: Cluster\n${extra}`));
+  assert.equal([with_('deploy: binary\nlayout: cfssl').layout, with_('deploy: binary\nlayout: cfssl').deploy], ['cfssl', 'binary']);
+  assert.is(with_('layout: cfssl').layout, 'cfssl', 'deploy defaults to binary');
+  assert.is(with_('deploy: kubeadm').layout, 'kubeadm');
+  const d = diagnosticsOf(() => with_('deploy: kubeadm\nlayout: cfssl'));
+  assert.equal(d.map((x) => x.field), ['layout']);
+});
+
+test('init: true marks the init node; init: false is no mark', () => {
+  const plan = parsePlan(`apiVersion: kpki/v1alpha1
+kind: Cluster
+controlPlaneEndpoint: lb.example:6443
+nodes:
+  - { name: cp-1, address: 10.0.0.1, roles: [control-plane], init: false }
+  - { name: cp-2, address: 10.0.0.2, roles: [control-plane], init: true }
+  - { name: w-1, address: 10.0.0.3, roles: [worker], init: false }
+`);
+  assert.is(plan.initNode, 'cp-2');
+  const none = parsePlan(MINIMAL.replace('roles: [control-plane]', 'roles: [control-plane]\n    init: false'));
+  assert.is(none.initNode, undefined);
+  const d = diagnosticsOf(() => parsePlan(MINIMAL.replace('roles: [control-plane]', 'roles: [control-plane]\n    init: "yes"')));
+  assert.equal(d.map((x) => [x.field, x.line]), [['nodes[0].init', 7]]);
+  assert.match(d[0]?.message ?? '', 'write true or false');
+});
+
+test('node names: RFC 1123 subdomains, lower case, at most 253 characters', () => {
+  const named = (name: string) => MINIMAL.replace('name: cp-1', `name: "${name}"`);
+  const label63 = 'a'.repeat(63);
+  const long253 = [label63, label63, label63, 'a'.repeat(61)].join('.');
+  assert.is(long253.length, 253);
+  for (const ok of ['node1', 'node1.example.com', 'cp-1.eu-west.example.internal', '1.2.3', long253, `${label63}.x`]) {
+    assert.is(parsePlan(named(ok)).nodes[0]?.name, ok, ok);
+  }
+  const bad: Array<[string, string]> = [
+    ['Node1.example.com', 'has label "Node1" that must be lower case'],
+    ['node_1.example.com', 'has label "node_1" that contains "_"'],
+    ['node1..example.com', 'has an empty label'],
+    ['.node1', 'has an empty label'],
+    ['node1.', 'has an empty label'],
+    ['-node1.example.com', 'has label "-node1" that must start and end with a letter or digit'],
+    [`${'a'.repeat(64)}.example.com`, 'is 64 characters long (at most 63)'],
+    [`${long253}a`, 'is 254 characters long (at most 253)'],
+    ['10.0.0.1', 'is an IP address'],
+    ['fd00::1', 'is an IP address'],
+  ];
+  for (const [name, fragment] of bad) {
+    const d = diagnosticsOf(() => parsePlan(named(name)));
+    assert.is(d.length, 1, `${name}: ${d.map((x) => x.message).join('; ')}`);
+    assert.is(d[0]?.field, 'nodes[0].name');
+    assert.match(d[0]?.message ?? '', fragment, name);
+  }
+});
+
+test('an endpoint written as a URL says to drop the scheme', () => {
+  const cases: Array<[string, string]> = [
+    ['https://host:6443', 'drop the scheme: write host:6443'],
+    ['https://k8s-api.example.internal:6443/', 'drop the scheme: write k8s-api.example.internal:6443'],
+    ['HTTPS://[fd00::10]:6443', 'drop the scheme: write [fd00::10]:6443'],
+    ['https://host:6443/api', 'drop the scheme and the path: write host:port'],
+  ];
+  for (const [endpoint, fragment] of cases) {
+    const d = diagnosticsOf(() => parsePlan(MINIMAL.replace('kind: Cluster', `kind: Cluster\ncontrolPlaneEndpoint: "${endpoint}"`)));
+    assert.is(d.length, 1, endpoint);
+    assert.is(d[0]?.field, 'controlPlaneEndpoint');
+    assert.match(d[0]?.message ?? '', fragment, endpoint);
+    assert.not.match(d[0]?.message ?? '', 'IPv6 address;', endpoint);
+  }
 });
 
 test('fixture dual-stack loads and is canonical', async () => {
@@ -255,7 +372,16 @@ const INVALID: Record<string, { field: string; line: number; fragment: string }>
   'bad-dns-domain.yaml': { field: 'networking.dnsDomain', line: 6, fragment: 'not a DNS name' },
   'duplicate-node-name.yaml': { field: 'nodes[2].name', line: 12, fragment: 'duplicate node name "worker-1"' },
   'duplicate-address.yaml': { field: 'nodes[1].address', line: 10, fragment: 'duplicate address fd00::11' },
-  'node-name-not-dns-label.yaml': { field: 'nodes[1].name', line: 9, fragment: 'DNS label' },
+  'node-name-not-dns-subdomain.yaml': { field: 'nodes[1].name', line: 9, fragment: 'must be lower case; a node name must be an RFC 1123 DNS subdomain' },
+  'node-name-is-ip.yaml': { field: 'nodes[0].name', line: 6, fragment: 'is an IP address; name the node by its host name' },
+  'init-not-control-plane.yaml': { field: 'nodes[1].init', line: 12, fragment: 'worker-1 is not a control plane' },
+  'two-init-nodes.yaml': { field: 'nodes[1].init', line: 14, fragment: 'only one node can be the init node; cp-1 (nodes[0]) is marked too' },
+  'kubernetes-version-too-old.yaml': { field: 'kubernetesVersion', line: 5, fragment: 'Kubernetes 1.19 is not supported' },
+  'kubernetes-version-malformed.yaml': { field: 'kubernetesVersion', line: 5, fragment: '"v1.28.x" is not a Kubernetes version; expected v1.31.2, 1.31.2 or 1.31' },
+  'kubernetes-version-unquoted.yaml': { field: 'kubernetesVersion', line: 5, fragment: 'must be a string (got number 1.3); quote it' },
+  'cfssl-layout-with-kubeadm.yaml': { field: 'layout', line: 6, fragment: 'layout cfssl only works with deploy: binary' },
+  'endpoint-with-scheme.yaml': { field: 'controlPlaneEndpoint', line: 5, fragment: 'drop the scheme: write k8s-api.example.internal:6443' },
+  'bad-deploy.yaml': { field: 'deploy', line: 5, fragment: 'must be one of binary, kubeadm' },
   'no-control-plane.yaml': { field: 'nodes', line: 5, fragment: 'no control plane' },
   'endpoint-missing-ha.yaml': { field: 'controlPlaneEndpoint', line: 3, fragment: 'more than one control-plane node' },
   'cert-validity-exceeds-ca.yaml': { field: 'pki.certValidity', line: 7, fragment: "longer than its CA's" },

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,10 @@ import {
   bits, bool, explicit, ia5, implicitPrimitive, int, intSmall, nul, octets, oid, printable, readTlv, seq, set, time,
   toBytes, utf8, type Der,
 } from '../../pki/x509/der.js';
-import { createCertificate, encodeName, encodeTbs, keyIdentifier, type TbsParams } from '../../pki/x509/certificate.js';
+import {
+  createCertificate, encodeName, encodeTbs, keyIdentifier, signatureSchemeFor, type TbsParams,
+} from '../../pki/x509/certificate.js';
+import { KpkiError } from '../../pki/errors.js';
 import { issueCa, issueLeaf, signingAlgorithmFor, toSigningKey, type Signer } from './peculiar-oracle.js';
 import { x509 } from './peculiar-lib.js';
 
@@ -48,17 +51,23 @@ function save(name: string, data: string | Uint8Array): string {
   return path;
 }
 
+/** The plan's algorithms plus the two kpki only signs with, for CAs it adopts. */
+type Alg = KeyAlgorithm | 'ecdsa-p521' | 'ed25519';
+
 interface Key {
-  readonly alg: KeyAlgorithm;
+  readonly alg: Alg;
   readonly priv: KeyObject;
   readonly pub: KeyObject;
   readonly spki: Uint8Array<ArrayBuffer>;
 }
 
-function newKey(alg: KeyAlgorithm): Key {
-  const pair = alg === 'rsa-2048'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : generateKeyPairSync('ec', { namedCurve: alg === 'ecdsa-p384' ? 'P-384' : 'P-256' });
+const CURVE: Partial<Record<Alg, string>> = { 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' };
+
+function newKey(alg: Alg): Key {
+  const rsaBits = /^rsa-(\d+)$/.exec(alg)?.[1];
+  const pair = rsaBits ? generateKeyPairSync('rsa', { modulusLength: Number(rsaBits) })
+    : alg === 'ed25519' ? generateKeyPairSync('ed25519')
+    : generateKeyPairSync('ec', { namedCurve: CURVE[alg]! });
   const spki = new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' }));
   return { alg, priv: pair.privateKey, pub: pair.publicKey, spki };
 }
@@ -102,14 +111,14 @@ function tbsParams(p: CertProfile, key: Key, signer: Key, serialHex: string): Tb
   const ca = p.isCa;
   return {
     profile: p, spkiDer: key.spki, serialHex, notBefore: NOT_BEFORE, notAfter: ca ? CA_NOT_AFTER : NOT_AFTER,
-    issuerNameDer: encodeName(CA_PROFILE), signingKeyAlgorithm: signer.alg,
+    issuerNameDer: encodeName(CA_PROFILE), scheme: signatureSchemeFor(signer.priv),
     ...(ca ? {} : { authorityKeyId: keyIdentifier(signer.spki) }),
   };
 }
 
-async function buildChain(alg: KeyAlgorithm): Promise<Chain> {
-  const caKey = newKey(alg);
-  const leafKey = newKey(alg);
+async function buildChain(caAlg: Alg, leafAlg: Alg): Promise<Chain> {
+  const caKey = newKey(caAlg);
+  const leafKey = newKey(leafAlg);
   const issue = (p: CertProfile, key: Key, serial: string) =>
     createCertificate({ ...tbsParams(p, key, caKey, serial), signingKey: caKey.priv });
   return {
@@ -120,10 +129,10 @@ async function buildChain(alg: KeyAlgorithm): Promise<Chain> {
   };
 }
 
-const chains = new Map<KeyAlgorithm, Promise<Chain>>();
-const chainFor = (alg: KeyAlgorithm): Promise<Chain> => {
-  let c = chains.get(alg);
-  if (!c) chains.set(alg, (c = buildChain(alg)));
+const chains = new Map<string, Promise<Chain>>();
+const chainFor = (caAlg: Alg, leafAlg: Alg): Promise<Chain> => {
+  let c = chains.get(`${caAlg}/${leafAlg}`);
+  if (!c) chains.set(`${caAlg}/${leafAlg}`, (c = buildChain(caAlg, leafAlg)));
   return c;
 };
 
@@ -247,7 +256,7 @@ test('encodeName: values are literal, not DN-string syntax (as Go; @peculiar/x50
   }
 });
 
-for (const alg of ['ecdsa-p256', 'rsa-2048'] as const) {
+for (const alg of ['ecdsa-p256', 'rsa-2048', 'ed25519'] as const) {
   test(`keyIdentifier (${alg}) equals the SKI openssl derives for the same key`, () => {
     const key = newKey(alg);
     const keyFile = save(`ski-${alg}.key`, key.priv.export({ type: 'pkcs8', format: 'pem' }));
@@ -266,19 +275,31 @@ test('keyIdentifier rejects what is not an SPKI', () => {
 // ---------------------------------------------------------------------------------------------
 // Certificates, checked with real tools
 
-const SIG_ALG: Record<string, string> = {
-  'ecdsa-p256': 'ecdsa-with-SHA256', 'ecdsa-p384': 'ecdsa-with-SHA384', 'rsa-2048': 'sha256WithRSAEncryption',
+const SIG_ALG: Partial<Record<Alg, string>> = {
+  'ecdsa-p256': 'ecdsa-with-SHA256', 'ecdsa-p384': 'ecdsa-with-SHA384', 'ecdsa-p521': 'ecdsa-with-SHA512',
+  'rsa-2048': 'sha256WithRSAEncryption', ed25519: 'ED25519',
 };
+/** openssl's keyUsage line by SUBJECT key: keyEncipherment for RSA only (RFC 5480 §3, RFC 8813 §3). */
+const KU_TEXT = (alg: Alg, ca: boolean): string =>
+  ['Digital Signature', ...(alg.startsWith('rsa') ? ['Key Encipherment'] : []), ...(ca ? ['Certificate Sign'] : [])].join(', ');
 const SUBJECT_TEXT = 'C = US, ST = California, L = San Francisco, O = "Acme, Inc.", OU = Platform_team, CN = kubernetes';
 
-for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
+/** CA key / leaf key: the plan's own pairs, adopted CAs kpki does not generate, and mixed pairs. */
+const CHAINS: ReadonlyArray<readonly [Alg, Alg]> = [
+  ['ecdsa-p256', 'ecdsa-p256'], ['rsa-2048', 'rsa-2048'], ['ecdsa-p384', 'ecdsa-p384'],
+  ['ecdsa-p521', 'ecdsa-p256'], ['ed25519', 'ed25519'], ['ecdsa-p256', 'rsa-2048'], ['rsa-2048', 'ecdsa-p256'],
+];
+
+for (const [caAlg, leafAlg] of CHAINS) {
+  const alg = `${caAlg}/${leafAlg}`;
   const files = async () => {
-    const c = await chainFor(alg);
+    const c = await chainFor(caAlg, leafAlg);
+    const stem = alg.replace('/', '_');
     return {
       c,
-      ca: save(`${alg}-ca.pem`, c.ca.pem),
-      server: save(`${alg}-server.pem`, c.server.pem),
-      client: save(`${alg}-client.pem`, c.client.pem),
+      ca: save(`${stem}-ca.pem`, c.ca.pem),
+      server: save(`${stem}-server.pem`, c.server.pem),
+      client: save(`${stem}-client.pem`, c.client.pem),
     };
   };
 
@@ -297,8 +318,8 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
 
   test(`${alg}: openssl verify accepts the chain for its purposes`, async () => {
     const f = await files();
-    assert.match(mustOpenssl(['verify', '-CAfile', f.ca, '-purpose', 'sslserver', f.server]), /: OK/);
-    assert.match(mustOpenssl(['verify', '-CAfile', f.ca, '-purpose', 'sslclient', f.client]), /: OK/);
+    assert.match(mustOpenssl(['verify', '-x509_strict', '-CAfile', f.ca, '-purpose', 'sslserver', f.server]), /: OK/);
+    assert.match(mustOpenssl(['verify', '-x509_strict', '-CAfile', f.ca, '-purpose', 'sslclient', f.client]), /: OK/);
     // The server certificate is not a client certificate, and a leaf is no CA.
     assert.is.not(openssl(['verify', '-CAfile', f.ca, '-purpose', 'sslclient', f.server]).code, 0);
     assert.is.not(openssl(['verify', '-CAfile', f.server, '-partial_chain', f.client]).code, 0);
@@ -312,13 +333,15 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
     const ski = colonHex(f.c.ski);
     for (const t of [ca, server, client]) {
       assert.match(t, 'Version: 3 (0x2)');
-      assert.match(t, `Signature Algorithm: ${SIG_ALG[alg]}`);
+      assert.match(t, `Signature Algorithm: ${SIG_ALG[caAlg]}\n`);
+      assert.is(t.split(`Signature Algorithm: ${SIG_ALG[caAlg]}\n`).length, 3, 'in the TBS and on the signature');
       assert.match(t, `Issuer: ${SUBJECT_TEXT}\n`);
-      assert.match(t, /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment/);
       assert.match(t, /X509v3 Basic Constraints: critical\n/);
     }
     assert.match(ca, `Subject: ${SUBJECT_TEXT}\n`);
-    assert.match(ca, /Digital Signature, Key Encipherment, Certificate Sign\n/);
+    assert.match(ca, `X509v3 Key Usage: critical\n                ${KU_TEXT(caAlg, true)}\n`);
+    assert.match(server, `X509v3 Key Usage: critical\n                ${KU_TEXT(leafAlg, false)}\n`);
+    assert.match(client, `X509v3 Key Usage: critical\n                ${KU_TEXT(leafAlg, false)}\n`);
     assert.match(ca, /Basic Constraints: critical\n\s+CA:TRUE\n/);
     assert.match(ca, new RegExp(`Subject Key Identifier: \\n\\s+${ski}\\n`));
     assert.not.match(ca, 'Authority Key Identifier');
@@ -327,7 +350,6 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
     assert.match(ca, 'Serial Number: 4548122410676283768 (0x3f1e2d3c4b5a6978)');
 
     assert.match(server, 'Subject: CN = kube-apiserver\n');
-    assert.match(server, /Key Usage: critical\n\s+Digital Signature, Key Encipherment\n/);
     assert.match(server, /Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
     assert.match(server, /Basic Constraints: critical\n\s+CA:FALSE\n/);
     assert.match(server, new RegExp(`Authority Key Identifier: \\n\\s+${ski}\\n`));
@@ -345,14 +367,14 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
   test(`${alg}: openssl asn1parse reads every certificate without error`, async () => {
     const { c } = await files();
     for (const [name, { der }] of Object.entries({ ca: c.ca, server: c.server, client: c.client })) {
-      const out = mustOpenssl(['asn1parse', '-inform', 'DER', '-in', save(`${alg}-${name}.der`, der)]);
+      const out = mustOpenssl(['asn1parse', '-inform', 'DER', '-in', save(`${alg.replace('/', '_')}-${name}.der`, der)]);
       assert.not.match(out, /error/i);
       assert.match(out, /UTCTIME/);
     }
   });
 
   test(`${alg}: Node's X509Certificate parses and verifies`, async () => {
-    const c = await chainFor(alg);
+    const c = await chainFor(caAlg, leafAlg);
     const ca = new X509Certificate(c.ca.pem);
     const server = new X509Certificate(c.server.pem);
     const client = new X509Certificate(c.client.pem);
@@ -362,7 +384,7 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
     assert.ok(ca.verify(c.caKey.pub), 'self-signed');
     assert.ok(server.verify(c.caKey.pub));
     assert.ok(client.verify(c.caKey.pub));
-    assert.not.ok(server.verify(c.leafKey.pub));
+    assert.not.ok(server.verify(newKey(caAlg).pub), 'another key of the same type');
     assert.ok(ca.checkIssued(ca));
     assert.ok(server.checkIssued(ca));
     assert.ok(client.checkIssued(ca));
@@ -382,7 +404,7 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
   });
 
   test(`${alg}: @peculiar/x509 parses and verifies`, async () => {
-    const c = await chainFor(alg);
+    const c = await chainFor(caAlg, leafAlg);
     const ca = new x509.X509Certificate(c.ca.pem);
     const server = new x509.X509Certificate(c.server.pem);
     assert.ok(await ca.isSelfSigned());
@@ -395,20 +417,26 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
     assert.equal(san?.map((n) => n.value), [...SERVER_PROFILE.dns, ...SERVER_PROFILE.ips]);
   });
 
-  test(`${alg}: TBS is byte for byte what issue.ts (@peculiar/x509) encodes`, async () => {
-    const { caKey, leafKey, ski } = await chainFor(alg);
+  // RSA PKCS#1 v1.5 and Ed25519 signatures are deterministic, so there the whole certificate
+  // must match; ECDSA's are randomised, so there only the TBS can.
+  const deterministic = caAlg.startsWith('rsa') || caAlg === 'ed25519';
+  test(`${alg}: ${deterministic ? 'certificate' : 'TBS'} is byte for byte what @peculiar/x509 encodes`, async () => {
+    const c = await chainFor(caAlg, leafAlg);
+    const { caKey, leafKey, ski } = c;
     const crypto = webcrypto as unknown as Crypto;
     const key = await toSigningKey(caKey.priv);
     const algorithm = signingAlgorithmFor(caKey.priv);
     const caParams = tbsParams(CA_PROFILE, caKey, caKey, '3f1e2d3c4b5a6978');
     const peculiarCa = await issueCa({ ...caParams, spkiDer: caKey.spki }, key, algorithm, crypto);
     assert.is(hex(tbsOf(new Uint8Array(peculiarCa.rawData))), hex(encodeTbs(caParams)));
+    if (deterministic) assert.is(hex(peculiarCa.rawData), hex(c.ca.der), 'whole CA certificate');
 
     const signer: Signer = { cert: peculiarCa, key, algorithm, keyId: hex(ski) };
-    for (const [p, serial] of [[SERVER_PROFILE, '00ff'], [CLIENT_PROFILE, '7fffffffffffffff']] as const) {
+    for (const [p, serial, ours] of [[SERVER_PROFILE, '00ff', c.server], [CLIENT_PROFILE, '7fffffffffffffff', c.client]] as const) {
       const params = tbsParams(p, leafKey, caKey, serial);
       const peculiarLeaf = await issueLeaf({ ...params, spkiDer: leafKey.spki }, signer, crypto);
       assert.is(hex(tbsOf(new Uint8Array(peculiarLeaf.rawData))), hex(encodeTbs(params)), p.cn);
+      if (deterministic) assert.is(hex(peculiarLeaf.rawData), hex(ours.der), `whole ${p.cn} certificate`);
     }
   });
 }
@@ -416,10 +444,122 @@ for (const alg of ['ecdsa-p256', 'rsa-2048', 'ecdsa-p384'] as const) {
 test('createCertificate picks the signature algorithm from the signing key when not told', async () => {
   const caKey = newKey('ecdsa-p384');
   const leaf = newKey('ecdsa-p256');
-  const { signingKeyAlgorithm: _, ...params } = tbsParams(SERVER_PROFILE, leaf, caKey, '01');
+  const { scheme: _, ...params } = tbsParams(SERVER_PROFILE, leaf, caKey, '01');
   const cert = await createCertificate({ ...params, signingKey: caKey.priv });
   assert.match(mustOpenssl(['x509', '-in', save('p384-auto.pem', cert.pem), '-noout', '-text']), 'ecdsa-with-SHA384');
   assert.ok(new X509Certificate(cert.pem).verify(caKey.pub));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Which keys kpki signs with, and how
+
+/** Hex of the whole AlgorithmIdentifier each scheme must write (OIDs from RFC 5754 / 5758 / 8410). */
+const ALGORITHM_ID_HEX: Record<string, string> = {
+  'rsa-2048': '300d06092a864886f70d01010b0500', // sha256WithRSAEncryption, NULL parameters
+  'rsa-3072': '300d06092a864886f70d01010b0500',
+  'rsa-4096': '300d06092a864886f70d01010b0500',
+  'ecdsa-p256': '300a06082a8648ce3d040302', // ecdsa-with-SHA256, parameters absent
+  'ecdsa-p384': '300a06082a8648ce3d040303', // ecdsa-with-SHA384
+  'ecdsa-p521': '300a06082a8648ce3d040304', // ecdsa-with-SHA512
+  ed25519: '300506032b6570', // id-Ed25519, parameters absent
+};
+
+test('signatureSchemeFor: the signing key alone picks the algorithm and its hash', () => {
+  const want: Record<string, [string, string | null]> = {
+    'rsa-2048': ['sha256WithRSAEncryption', 'sha256'], 'rsa-3072': ['sha256WithRSAEncryption', 'sha256'],
+    'rsa-4096': ['sha256WithRSAEncryption', 'sha256'], 'ecdsa-p256': ['ecdsa-with-SHA256', 'sha256'],
+    'ecdsa-p384': ['ecdsa-with-SHA384', 'sha384'], 'ecdsa-p521': ['ecdsa-with-SHA512', 'sha512'], ed25519: ['ED25519', null],
+  };
+  for (const [alg, [name, hash]] of Object.entries(want)) {
+    const scheme = signatureSchemeFor(newKey(alg as Alg).priv);
+    assert.is(scheme.name, name, alg);
+    assert.is(scheme.hash, hash, alg);
+    assert.is(hex(scheme.algorithmId), ALGORITHM_ID_HEX[alg], alg);
+  }
+  // A public key of the same kind gives the same answer (the planner may only have the certificate).
+  assert.is(signatureSchemeFor(newKey('ecdsa-p521').pub).name, 'ecdsa-with-SHA512');
+});
+
+/** An RSA public key of any modulus size, without the cost of finding primes for it. */
+function rsaPublicKeyOfBits(bitCount: number): KeyObject {
+  const n = randomBytes(bitCount / 8);
+  n[0] = (n[0] ?? 0) | 0x80;
+  n[n.length - 1] = (n[n.length - 1] ?? 0) | 1;
+  return createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' });
+}
+
+test('signatureSchemeFor refuses other keys with ERR_CA_UNUSABLE naming the source', () => {
+  const refused: Array<[string, KeyObject, RegExp]> = [
+    ['RSA-1024', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, /a 1024-bit RSA key; .*at least 2048 bits/],
+    ['RSA-2047', rsaPublicKeyOfBits(2040), /a 2040-bit RSA key/],
+    ['RSA-8192', rsaPublicKeyOfBits(8192), /an 8192-bit RSA key; .*RSA keys of 2048 to 4096 bits/],
+    ['DSA', generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey, /a 1024-bit DSA key;/],
+    ['Ed448', generateKeyPairSync('ed448').privateKey, /an Ed448 key;/],
+    ['X25519', generateKeyPairSync('x25519').privateKey, /an X25519 key;/],
+    ['secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey, /an EC secp256k1 key;/],
+    ['RSA-PSS', generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey, /a 2048-bit RSA-PSS key;/],
+  ];
+  for (const [label, key, message] of refused) {
+    try {
+      signatureSchemeFor(key, 'pki/etcd/ca.key');
+      assert.unreachable(`${label} was accepted`);
+    } catch (err) {
+      assert.instance(err, KpkiError, label);
+      assert.is((err as KpkiError).code, 'ERR_CA_UNUSABLE', label);
+      assert.ok((err as KpkiError).message.startsWith('pki/etcd/ca.key: kpki cannot sign with '), (err as Error).message);
+      assert.match((err as KpkiError).message, message, label);
+    }
+  }
+});
+
+test('createCertificate refuses to sign with an unusable key instead of mislabelling', async () => {
+  const leaf = newKey('ecdsa-p256');
+  const { scheme: _, ...params } = tbsParams(SERVER_PROFILE, leaf, leaf, '01');
+  const dsa = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey;
+  try {
+    await createCertificate({ ...params, signingKey: dsa });
+    assert.unreachable('signed with DSA');
+  } catch (err) {
+    assert.is((err as KpkiError).code, 'ERR_CA_UNUSABLE');
+  }
+});
+
+/** The whole keyUsage extension as it must appear in the TBS (critical; BIT STRING as Go writes it). */
+const KU_EXT_HEX = {
+  // digitalSignature: bit 0 → 0x80, 7 unused bits
+  signatureOnlyLeaf: '300e0603551d0f0101ff040403020780',
+  // digitalSignature + keyEncipherment: bits 0, 2 → 0xa0, 5 unused bits
+  rsaLeaf: '300e0603551d0f0101ff0404030205a0',
+  // digitalSignature + keyCertSign: bits 0, 5 → 0x84, 2 unused bits
+  signatureOnlyCa: '300e0603551d0f0101ff040403020284',
+  // digitalSignature + keyEncipherment + keyCertSign: bits 0, 2, 5 → 0xa4, 2 unused bits
+  rsaCa: '300e0603551d0f0101ff0404030202a4',
+};
+
+test('keyUsage follows the SUBJECT key, whatever signs it', () => {
+  const signers = [newKey('rsa-2048'), newKey('ecdsa-p256'), newKey('ed25519')];
+  const subjects: Array<[Alg, 'rsa' | 'signatureOnly']> = [
+    ['rsa-2048', 'rsa'], ['ecdsa-p256', 'signatureOnly'], ['ecdsa-p384', 'signatureOnly'],
+    ['ecdsa-p521', 'signatureOnly'], ['ed25519', 'signatureOnly'],
+  ];
+  for (const signer of signers) {
+    for (const [alg, kind] of subjects) {
+      const subject = newKey(alg);
+      const leaf = hex(encodeTbs(tbsParams(SERVER_PROFILE, subject, signer, '01')));
+      const ca = hex(encodeTbs(tbsParams(CA_PROFILE, subject, signer, '01')));
+      const label = `${alg} signed by ${signer.alg}`;
+      assert.ok(leaf.includes(KU_EXT_HEX[`${kind}Leaf`]), `${label}: leaf keyUsage`);
+      assert.ok(ca.includes(KU_EXT_HEX[`${kind}Ca`]), `${label}: CA keyUsage`);
+      assert.ok(leaf.includes(ALGORITHM_ID_HEX[signer.alg]!), `${label}: signature algorithm from the signer`);
+    }
+  }
+});
+
+test('a subject key that is not RSA, EC or Ed25519 is an error, not a guessed keyUsage', () => {
+  const x25519 = new Uint8Array(generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'der' }));
+  const signer = newKey('ecdsa-p256');
+  const params = { ...tbsParams(SERVER_PROFILE, signer, signer, '01'), spkiDer: x25519 };
+  assert.throws(() => encodeTbs(params), /subject key: algorithm 2b656e is not RSA, EC or Ed25519/);
 });
 
 test('validity after 2049 is GeneralizedTime and openssl reads it', async () => {

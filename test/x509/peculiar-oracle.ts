@@ -2,10 +2,12 @@
  * TEST ORACLE, not product code: an independent encoder built on @peculiar/x509, used to
  * cross-check pki/x509/certificate.ts byte for byte. Builds certificates from a CertProfile, encoded the way kubeadm's Go
  * code does it: subject O before CN, random positive serial, critical basicConstraints and
- * keyUsage (digitalSignature + keyEncipherment, keyCertSign on CAs), SKI on CAs only,
- * AKI on leaves, EKU not critical, SANs: DNS sorted then IPs.
+ * keyUsage (digitalSignature, plus keyEncipherment for RSA subject keys only as RFC 5480 /
+ * RFC 8813 require, keyCertSign on CAs), SKI on CAs only, AKI on leaves, EKU not critical,
+ * SANs: DNS sorted then IPs. The key usage rule reads the subject key with node:crypto, not
+ * with the code under test.
  */
-import { webcrypto, type KeyObject } from 'node:crypto';
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { x509 } from './peculiar-lib.js';
 import type { CertProfile } from '../../pki/catalog/resolve.js';
 import type { Usage } from '../../pki/catalog/types.js';
@@ -54,7 +56,12 @@ function sanExtension(p: CertProfile): x509.Extension[] {
   return names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : [];
 }
 
-const LEAF_KU = x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment;
+/** digitalSignature, and keyEncipherment only when the subject key is RSA. */
+function leafKeyUsage(spkiDer: Uint8Array<ArrayBuffer>): number {
+  const type = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' }).asymmetricKeyType;
+  const ds = x509.KeyUsageFlags.digitalSignature;
+  return type === 'rsa' ? ds | x509.KeyUsageFlags.keyEncipherment : ds;
+}
 
 export async function issueCa(
   params: IssueParams,
@@ -75,7 +82,7 @@ export async function issueCa(
       signingKey: key,
       signingAlgorithm: algorithm,
       extensions: [
-        new x509.KeyUsagesExtension(LEAF_KU | x509.KeyUsageFlags.keyCertSign, true),
+        new x509.KeyUsagesExtension(leafKeyUsage(params.spkiDer) | x509.KeyUsageFlags.keyCertSign, true),
         new x509.BasicConstraintsExtension(true, undefined, true),
         ski,
         ...sanExtension(params.profile),
@@ -98,7 +105,7 @@ export async function issueLeaf(params: IssueParams, signer: Signer, crypto: Cry
       signingKey: signer.key,
       signingAlgorithm: signer.algorithm,
       extensions: [
-        new x509.KeyUsagesExtension(LEAF_KU, true),
+        new x509.KeyUsagesExtension(leafKeyUsage(params.spkiDer), true),
         ...(p.usages.length ? [new x509.ExtendedKeyUsageExtension(p.usages.map((u) => EKU_OID[u]), false)] : []),
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.AuthorityKeyIdentifierExtension(signer.keyId, false),
@@ -109,11 +116,25 @@ export async function issueLeaf(params: IssueParams, signer: Signer, crypto: Cry
   );
 }
 
-/** The signature algorithm Go's x509 picks for a key: SHA-256, or SHA-384 on P-384. */
-export function signingAlgorithmFor(key: KeyObject): RsaHashedImportParams | EcKeyImportParams & { hash: string } {
+/** Web Crypto's name for each NIST curve (node:crypto reports OpenSSL's) and the hash Go pairs with it. */
+const CURVES: Record<string, { namedCurve: string; hash: string }> = {
+  prime256v1: { namedCurve: 'P-256', hash: 'SHA-256' },
+  secp384r1: { namedCurve: 'P-384', hash: 'SHA-384' },
+  secp521r1: { namedCurve: 'P-521', hash: 'SHA-512' },
+};
+
+export type SigningAlgorithm = RsaHashedImportParams | (EcKeyImportParams & { hash: string }) | { name: 'Ed25519' };
+
+/**
+ * The signature algorithm Go's x509 picks for a key: RSA PKCS#1 v1.5 with SHA-256; ECDSA
+ * with SHA-256 / SHA-384 / SHA-512 on P-256 / P-384 / P-521; pure Ed25519.
+ */
+export function signingAlgorithmFor(key: KeyObject): SigningAlgorithm {
   if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const p384 = key.asymmetricKeyDetails?.namedCurve === 'secp384r1';
-  return { name: 'ECDSA', namedCurve: p384 ? 'P-384' : 'P-256', hash: p384 ? 'SHA-384' : 'SHA-256' };
+  if (key.asymmetricKeyType === 'ed25519') return { name: 'Ed25519' };
+  const curve = CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  if (key.asymmetricKeyType !== 'ec' || !curve) throw new Error(`oracle: no signing algorithm for ${key.asymmetricKeyType}`);
+  return { name: 'ECDSA', ...curve };
 }
 
 /** Imports a private key into Web Crypto for signing certificates. */
