@@ -20,7 +20,7 @@ import type { VerifiedPairs } from '../state.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
 import { discover, fingerprintOf, type Credential } from './discover.js';
-import { caRole, expectedIdentity, identityIsPerNode, LEGACY_O, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
+import { caRole, expectedIdentity, identityIsPerNode, legacyIdentities, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
 import { caDefects, cryptoFindings, dateFindings, sanFindings, usageFindings } from './rules.js';
 import { CHECK_API_VERSION, CHECK_KIND, STATUS_EXIT, type CertRecord, type CheckReport, type NameFacts, type ReportFinding, type Status, type Thresholds } from './types.js';
 
@@ -210,7 +210,9 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     // Role rules without a plan (with one, the planner judged this credential above).
     if (!catalogLeaf && !isCa) {
       if (!entry) add(finding('unknown-role', c.certFile, `CN "${p.subject.cn}"${p.subject.o.length ? `, O "${p.subject.o.join(',')}"` : ''} matches no catalog role`));
-      else add(roleFindings(c, entry, node, issuer));
+      // kubeadm's default kubelet serving certificate is signed by a throwaway CA shipped in the
+      // same file (`<host>-ca@<time>`): its identity is the kubelet's own, not a catalog one.
+      else if (!(issuer && issuer.file === c.certFile && !issuer.role)) add(roleFindings(c, entry, node, issuer));
       if (c.keyPem !== undefined) add(keyFindings(c, issuer, input.verified));
       else if (c.keyFile !== undefined) add(finding('unreadable', c.keyFile, 'private key cannot be read', ref));
       else if (entry && c.source === 'file' && /\.crt$/.test(c.file)) add(finding('key-missing', c.file, `no private key next to it (${c.file.replace(/\.crt$/, '.key')})`));
@@ -276,7 +278,7 @@ function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefi
   const want = expectedIdentity(entry, node);
   if (want) {
     const oOk = want.o.join('\n') === p.subject.o.join('\n');
-    const legacy = (LEGACY_O[entry.id] ?? []).some((o) => o.join('\n') === p.subject.o.join('\n'));
+    const legacy = legacyIdentities(entry, node).some((i) => i.cn === p.subject.cn && i.o.join('\n') === p.subject.o.join('\n'));
     if (want.cn !== p.subject.cn) out.push(finding('identity-mismatch', file, `CN "${p.subject.cn}", ${entry.id} needs "${want.cn}"`));
     else if (!oOk && legacy) out.push(finding('legacy-identity', file, `O "${p.subject.o.join(',')}" (kubeadm before 1.29); ${entry.id} now uses ${want.o.length ? `"${want.o.join(',')}"` : 'no O'}`));
     else if (!oOk) out.push(finding('identity-mismatch', file, `O "${p.subject.o.join(',') || '(none)'}", ${entry.id} needs ${want.o.length ? `"${want.o.join(',')}"` : 'no O'}`));

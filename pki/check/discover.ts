@@ -96,6 +96,8 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
   };
   const text = (file: string) => files.get(file)?.content;
   const consumed = new Set<string>(); // files listed as part of another credential
+  // ... and their contents: the kubelet's dated client file is the same bytes as the link kubelet.conf names.
+  const consumedText = new Set<string>();
   const kubeconfigs: Array<[string, ObservedFile]> = [];
   const unreadable = (file: string, message: string, code: 'unreadable' | 'not-a-certificate' = 'unreadable') => problems.push(finding(code, file, message));
 
@@ -134,6 +136,7 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
       if (k.certPem === undefined && k.certFile === undefined) continue; // token or exec auth: no certificate to check
       continue;
     }
+    if (certFile !== file) consumedText.add(certText);
     let cert: ObservedCert;
     try {
       cert = parse(certText, certFile);
@@ -159,6 +162,7 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
       continue;
     }
     const body = f.content;
+    if (consumedText.has(body)) continue;
     const keyBlock = privateKeyBlock(body);
     if (body.includes(CERT)) {
       let cert: ObservedCert;

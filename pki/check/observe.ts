@@ -96,11 +96,17 @@ export function referencedPaths(kubeconfigText: string): string[] {
  */
 export function readReferenced(files: Map<string, ObservedFile>, roots: readonly string[]): Map<string, string> {
   const resolved = new Map<string, string>();
-  const trees = roots.filter((r) => fs.existsSync(join(r, 'etc')));
+  // A root that is a whole tree (has etc/), or the etc/kubernetes of one (a copied node image).
+  const trees = roots.flatMap((r) => {
+    const t = r.replace(/\/+$/, '');
+    if (fs.existsSync(join(t, 'etc'))) return [t];
+    const base = t.replace(/\/etc\/kubernetes$/, '');
+    return base !== t && base !== '' ? [base] : [];
+  });
   for (const [path, f] of [...files]) {
     if (!/\.(conf|kubeconfig)$/i.test(path) || f.content === undefined) continue;
     for (const ref of referencedPaths(f.content)) {
-      const candidates = isAbsolute(ref) ? [...trees.filter((t) => path.startsWith(`${t.replace(/\/+$/, '')}/`)).map((t) => join(t, ref)), ref] : [resolvePath(path, '..', ref)];
+      const candidates = isAbsolute(ref) ? [...trees.filter((t) => path.startsWith(`${t}/`)).map((t) => join(t, ref)), ref] : [resolvePath(path, '..', ref)];
       const abs = candidates.find((c) => files.has(c) || fs.existsSync(c)) ?? candidates[candidates.length - 1]!;
       resolved.set(`${path}\0${ref}`, abs);
       if (files.has(abs)) continue;

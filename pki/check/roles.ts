@@ -100,15 +100,30 @@ export function expectedIdentity(entry: LeafRoleEntry, node: string | undefined)
 }
 
 /**
- * Organisations kubeadm gave before 1.29 (kubernetes-pki.md §2, §4): still working clusters,
- * so a warning to move, never a critical finding.
+ * Identities older kubeadm releases gave a role: still working clusters, so a warning to move,
+ * never a critical finding. The catalog knows the 1.29 change (admin.conf and
+ * apiserver-kubelet-client left system:masters); the etcd clients lost it in 1.28
+ * (KK#119859, #120521), before the catalog's oldest release, so they are listed here.
  */
-export const LEGACY_O: Readonly<Record<string, readonly (readonly string[])[]>> = {
-  'admin.conf': [['system:masters']],
-  'apiserver-kubelet-client': [['system:masters']],
-  'etcd-healthcheck-client': [['system:masters']],
-  'apiserver-etcd-client': [['system:masters']],
+const OLDER_ETCD_CLIENT_O: Readonly<Record<string, readonly string[]>> = {
+  'etcd-healthcheck-client': ['system:masters'],
+  'apiserver-etcd-client': ['system:masters'],
 };
+
+let olderPlan: NodeContext | undefined;
+export function legacyIdentities(entry: LeafRoleEntry, node: string | undefined): Identity[] {
+  olderPlan ??= (() => {
+    const plan = parsePlan('apiVersion: kpki/v1alpha1\nkind: Cluster\nkubernetesVersion: "1.28"\nnodes:\n  - { name: node-a, address: 192.0.2.1, roles: [control-plane] }\n', '<check>');
+    return { plan, node: plan.nodes[0]! };
+  })();
+  const out: Identity[] = [];
+  const current = expectedIdentity(entry, node);
+  const older = entry.identity({ plan: olderPlan.plan, node: { ...olderPlan.node, name: node ?? olderPlan.node.name } });
+  if (current && (older.cn !== current.cn || older.o.join() !== current.o.join())) out.push(older);
+  const etcd = OLDER_ETCD_CLIENT_O[entry.id];
+  if (etcd && current) out.push({ cn: current.cn, o: etcd });
+  return out;
+}
 
 export const usagesOf = (entry: LeafRoleEntry): readonly string[] => (entry.kind === 'cert' ? entry.usages : ['clientAuth']);
 
