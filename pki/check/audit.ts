@@ -129,11 +129,18 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   const dupSeen = new Set<string>();
   const verifiedCache = new Map<string, CaCandidate | undefined>();
   const reportedDefect = new Set<string>();
+  let currentCa: ReturnType<typeof currentCaFinder> | undefined;
+  const selfSignedCache = new Map<string, boolean>();
 
   for (const c of found.creds) {
     const p = c.cert.parsed;
     const { tree, node } = input.treeOf(c.file);
-    const selfSigned = hex(p.subject.der) === hex(p.issuer.der) && safe(() => new X509Certificate(Buffer.from(p.der)).verify(publicKeyOf({ file: c.file, parsed: p, fingerprint: c.fingerprint })!));
+    // A CA is copied to every node: verify its self-signature once per distinct certificate.
+    let selfSigned = selfSignedCache.get(c.fingerprint);
+    if (selfSigned === undefined) {
+      selfSigned = hex(p.subject.der) === hex(p.issuer.der) && safe(() => new X509Certificate(Buffer.from(p.der)).verify(publicKeyOf({ file: c.file, parsed: p, fingerprint: c.fingerprint })!));
+      selfSignedCache.set(c.fingerprint, selfSigned);
+    }
     const isCa = p.basicConstraints?.ca === true || selfSigned;
     const catalogLeaf = catalogFiles.get(c.certFile) ?? catalogFiles.get(c.file);
     const ref = catalogLeaf?.ref;
@@ -221,7 +228,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     // Kubeconfig CA data must be the cluster's current CA.
     if (c.source === 'kubeconfig' && !catalogLeaf) {
       const kca = kubeconfigCas.get(c.file);
-      const current = currentCa(bySubject, tree, input, issuer);
+      const current = (currentCa ??= currentCaFinder(bySubject, input))(tree, issuer);
       if (kca && current && fingerprintOf(kca.der) !== current.fingerprint) {
         add(finding('kubeconfig-ca', c.file, `certificate-authority data is "${kca.subject.text}" (${fingerprintOf(kca.der).slice(0, 16)}…), not the current CA ${current.file}`));
       }
@@ -266,9 +273,14 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
 const caFromPem = (pem: string): ParsedCert => readCert(pem, 'kubeconfig CA').parsed;
 
 /** The cluster's current Kubernetes CA for a tree: the store's, the tree's own pki/ca.crt, else the client's issuer. */
-function currentCa(bySubject: Map<string, CaCandidate[]>, tree: string, input: AuditInput, issuer: CaCandidate | undefined): CaCandidate | undefined {
+function currentCaFinder(bySubject: Map<string, CaCandidate[]>, input: AuditInput): (tree: string, issuer: CaCandidate | undefined) => CaCandidate | undefined {
   const all = [...bySubject.values()].flat().filter((c) => c.role?.id === 'ca' && c.role.sure && c.pem !== undefined);
-  return all.find((c) => input.treeOf(c.file).tree === 'pki') ?? all.find((c) => input.treeOf(c.file).tree === tree) ?? issuer;
+  const byTree = new Map<string, CaCandidate>();
+  for (const c of all) {
+    const t = input.treeOf(c.file).tree;
+    if (!byTree.has(t)) byTree.set(t, c);
+  }
+  return (tree, issuer) => byTree.get('pki') ?? byTree.get(tree) ?? issuer;
 }
 
 function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefined, issuer: CaCandidate | undefined): Finding[] {

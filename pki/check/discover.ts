@@ -144,7 +144,9 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
       unreadable(certFile, `the client certificate${certFile === file ? ' embedded' : ''}: ${(e as Error).message.replace(`${certFile}: `, '')}`);
       continue;
     }
-    const keyPem = keyText === undefined ? undefined : privateKeyBlock(keyText) ?? keyText;
+    // The key as written (kubeconfig data, a key file) hashes the same as gen recorded it; a
+    // combined cert+key file gives its key block.
+    const keyPem = keyText === undefined ? undefined : keyText.includes(CERT) ? privateKeyBlock(keyText) ?? keyText : keyText;
     if (keyPem !== undefined) privateKeys.push({ file: keyFile, pem: keyPem, mode: files.get(keyFile)?.mode ?? 0 });
     creds.push({
       file, source: 'kubeconfig', certFile, cert, fingerprint: fingerprintOf(cert.der), chain: chainOf(certText),
@@ -183,7 +185,7 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
           const kf = files.get(c);
           if (!kf) continue;
           keyFile = c;
-          keyPem = kf.content === undefined ? undefined : privateKeyBlock(kf.content);
+          keyPem = kf.content !== undefined && privateKeyBlock(kf.content) ? kf.content : undefined;
           break;
         }
       }
