@@ -269,8 +269,22 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   return report(input, options, records, [...authorities.values()], dedupe(findings));
 }
 
-/** A kubeconfig's CA, with the same strict reader as every other certificate (its first block). */
-const caFromPem = (pem: string): ParsedCert => readCert(pem, 'kubeconfig CA').parsed;
+/** A kubeconfig's CA, with the same strict reader as every other certificate (its first block); each distinct text once. */
+const caCache = new Map<string, ParsedCert | Error>();
+function caFromPem(pem: string): ParsedCert {
+  let hit = caCache.get(pem);
+  if (!hit) {
+    try {
+      hit = readCert(pem, 'kubeconfig CA').parsed;
+    } catch (e) {
+      hit = e as Error;
+    }
+    if (caCache.size > 64) caCache.clear(); // a handful of CAs per cluster; never grow without bound
+    caCache.set(pem, hit);
+  }
+  if (hit instanceof Error) throw hit;
+  return hit;
+}
 
 /** The cluster's current Kubernetes CA for a tree: the store's, the tree's own pki/ca.crt, else the client's issuer. */
 function currentCaFinder(bySubject: Map<string, CaCandidate[]>, input: AuditInput): (tree: string, issuer: CaCandidate | undefined) => CaCandidate | undefined {
