@@ -24,12 +24,14 @@ const USAGE = `$0 <command> [options]\n\nA Kubernetes cluster PKI from one plan:
 
 interface CommandSpec<O extends Record<string, Options>> {
   readonly name: string;
-  /** One required positional argument (`join-command <node>`): its name and description. */
-  readonly positional?: { readonly name: string; readonly describe: string };
+  /** One positional argument: required (`join-command <node>`) or a list (`check [paths..]`). */
+  readonly positional?: { readonly name: string; readonly describe: string; readonly list?: boolean };
   readonly describe: string;
+  /** Command-specific footer (check's exit statuses). */
+  readonly epilogue?: string;
   readonly options: O;
   readonly examples?: ReadonlyArray<readonly [string, string]>;
-  readonly run: (a: ArgumentsCamelCase<InferredOptionTypes<O>> & { readonly _positional?: string }) => Promise<number>;
+  readonly run: (a: ArgumentsCamelCase<InferredOptionTypes<O>> & { readonly _positional?: string; readonly _list?: readonly string[] }) => Promise<number>;
 }
 /** A spec as the table holds it: typed where it is written, erased where it is registered. */
 type AnyCommand = CommandSpec<Record<string, Options>>;
@@ -68,6 +70,34 @@ export const COMMANDS: readonly AnyCommand[] = [
     run: async (a) =>
       (await import('./commands/gen.js')).gen({
         plan: a.plan, out: a.out, dryRun: a.dryRun, prune: a.prune, json: a.json, wide: a.wide, lockTimeoutMs: a.lockTimeout,
+      }),
+  }),
+  command({
+    name: 'check',
+    positional: { name: 'paths', describe: 'directories to read (/etc/kubernetes, /, a cfssl /k8s)', list: true },
+    describe: 'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',
+    options: {
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'a kpki output directory (store + node trees) instead of paths' },
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'with --out: judge every credential against this plan, as gen would' },
+      node: { type: 'string', requiresArg: true, describe: "with paths: the node's name (checks system:node:<name>)" },
+      warn: { type: 'string', requiresArg: true, describe: 'warn when a certificate expires within this (default 30d; with --plan its renewBefore)' },
+      crit: { type: 'string', requiresArg: true, describe: 'critical when it expires within this (default 7d)' },
+      json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/check-report.schema.json)' },
+      prometheus: { type: 'boolean', default: false, describe: 'print node_exporter textfile metrics (x509-certificate-exporter names)' },
+      probe: { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' },
+      'probe-timeout': { type: 'string', requiresArg: true, describe: 'per-probe timeout (default 3s)' },
+    },
+    examples: [
+      ['$0 check /etc/kubernetes', 'on a kubeadm node'],
+      ['$0 check --out ./out --plan cluster.yaml', 'a kpki store against its plan'],
+      ['$0 check --out ./out --plan cluster.yaml --probe', 'also ask every server the plan implies what it serves'],
+      ['$0 check /etc/kubernetes --prometheus > /var/lib/node_exporter/textfile/kpki.prom.$$ && mv ...', 'from cron'],
+    ],
+    epilogue: 'Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (bad arguments, a root or plan that cannot be read).',
+    run: async (a) =>
+      (await import('./commands/check.js')).checkCommand({
+        paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
+        json: a.json, prometheus: a.prometheus, probe: a.probe?.map(String), probeTimeout: a.probeTimeout,
       }),
   }),
   command({
@@ -161,14 +191,16 @@ async function parse(argv: readonly string[]): Promise<number> {
   for (const c of COMMANDS) {
     const p = c.positional;
     y = y.command(
-      p ? `${c.name} <${p.name}>` : c.name,
+      p ? (p.list ? `${c.name} [${p.name}..]` : `${c.name} <${p.name}>`) : c.name,
       c.describe,
       (b) => {
-        const withPositional = p ? b.positional(p.name, { type: 'string', describe: p.describe }) : b;
-        return (c.examples ?? []).reduce((acc, [cmd, what]) => acc.example(cmd, what), withPositional.options(c.options));
+        const withPositional = p ? b.positional(p.name, { type: 'string', describe: p.describe, ...(p.list ? { array: true, default: [] } : {}) }) : b;
+        const withExamples = (c.examples ?? []).reduce((acc, [cmd, what]) => acc.example(cmd, what), withPositional.options(c.options));
+        return c.epilogue ? withExamples.epilogue(c.epilogue) : withExamples;
       },
       async (a) => {
-        status = await c.run(p ? { ...a, _positional: String(a[p.name]) } : a);
+        const value = p ? a[p.name] : undefined;
+        status = await c.run(p ? { ...a, ...(p.list ? { _list: ([] as unknown[]).concat(value ?? []).map(String) } : { _positional: String(value) }) } : a);
       },
     );
   }
@@ -190,7 +222,8 @@ async function parse(argv: readonly string[]): Promise<number> {
 const wantsJson = (argv: readonly string[]) => argv.some((t) => t === '--json' || t === '--json=true');
 
 function report(err: unknown, argv: readonly string[]): number {
-  const status = exitCodeFor(err);
+  // `check` follows the monitoring-plugin convention: anything that stops it is UNKNOWN (3).
+  const status = argv[0] === 'check' ? 3 : exitCodeFor(err);
   const ours = err instanceof KpkiError;
   const message = ours ? err.message : (err as Error)?.message ?? String(err);
   // Our own errors are complete sentences; anything else is a bug or an OS error: show where.

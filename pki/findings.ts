@@ -69,6 +69,25 @@ export const FINDINGS = {
   'ca-not-yet-valid': { severity: 'critical', remedy: 'none', hint: 'the CA starts in the future: check the clock of the host that made it' },
   'ca-expiring': { severity: 'warning', remedy: 'none', hint: 'leaves are capped at the CA NotAfter; extend the CA with its own key' },
   'ca-plan-drift': { severity: 'info', remedy: 'none', hint: 'CAs are kept as they are; a CA change needs a CA rotation' },
+  // audit (`kpki check`): facts about any PKI, kpki's or not; gen raises none of these itself
+  'expiring-critical': { severity: 'critical', remedy: 'reissue', hint: 'renew it now: it expires within the --crit window' },
+  'ca-expiring-critical': { severity: 'critical', remedy: 'none', hint: 'the CA expires within the --crit window: extend it with its own key today' },
+  'san-missing': { severity: 'warning', remedy: 'reissue', hint: 'a name or address clients use is not in the certificate; reissue it with the plan\'s SANs' },
+  'san-extra': { severity: 'info', remedy: 'reissue', hint: 'the certificate names more than the plan implies; harmless, gone at the next reissue' },
+  'leaf-outlives-ca': { severity: 'warning', remedy: 'none', hint: 'the chain dies with the CA first; extend the CA (same key) before then' },
+  'ca-missing': { severity: 'critical', remedy: 'none', hint: 'no CA certificate that signed it was found; put the CA next to it or check the chain' },
+  'not-a-ca': { severity: 'critical', remedy: 'none', hint: 'clients reject chains through a certificate without CA:TRUE and keyCertSign; reissue the CA' },
+  'legacy-identity': { severity: 'warning', remedy: 'reissue', hint: 'a pre-1.29 kubeadm identity (system:masters); renew to move it to kubeadm:cluster-admins' },
+  'sa-mismatch': { severity: 'critical', remedy: 'none', hint: 'sa.pub is not the public half of sa.key: tokens signed with one fail against the other; restore the pair' },
+  'weak-key': { severity: 'warning', remedy: 'reissue', hint: 'RSA under 2048 bits: reissue with rsa-2048 or larger, or ecdsa-p256' },
+  'broken-key': { severity: 'critical', remedy: 'reissue', hint: 'RSA under 1024 bits is refused by Go TLS: reissue it now' },
+  'sha1-signature': { severity: 'critical', remedy: 'reissue', hint: 'Go (every Kubernetes component) rejects SHA-1-signed chains; reissue with SHA-256' },
+  'key-permissions': { severity: 'warning', remedy: 'chmod', hint: 'private keys must not be readable by group or others: chmod 600' },
+  'ca-key-on-node': { severity: 'warning', remedy: 'remove', hint: 'this node does not need the CA key; remove it (keep it in the store)' },
+  'ca-key-on-control-plane': { severity: 'info', remedy: 'none', hint: 'kubeadm keeps CA keys on control planes; kpki keeps only ca.key there' },
+  'duplicate-serial': { severity: 'warning', remedy: 'reissue', hint: 'two certificates from one CA share a serial: revocation and audits confuse them; reissue one' },
+  'unknown-role': { severity: 'info', remedy: 'none', hint: 'matches no role in the catalog; checked for dates, chain and key only' },
+  'not-a-certificate': { severity: 'warning', remedy: 'none', hint: 'the file holds something else than its name says (a key where a certificate belongs, or the reverse)' },
 } as const satisfies Record<string, FindingRule>;
 
 export type FindingCode = keyof typeof FINDINGS;

@@ -22,6 +22,10 @@ export { fileSpecs, leafPaths, LAYOUT_PATHS, NODE_CONFIGS } from './layout.js';
 export { renderKubeconfig, parseKubeconfig } from './kubeconfig.js';
 export { caCertHash, bootstrapToken, certificateKey } from './join.js';
 export { KpkiError, PlanError, PemError, formatDiagnostic } from './errors.js';
+export { check } from './check/check.js';
+export { audit } from './check/audit.js';
+export { renderPrometheus } from './check/prometheus.js';
+export { FINDINGS } from './findings.js';
 
 export type { Plan, PlanInput, PlanNode, Role, KeyAlgorithm, Cidr, Endpoint, SubjectExtras, Deploy, Layout, KubernetesVersion } from './plan/types.js';
 export type {
@@ -40,3 +44,7 @@ export type { CatalogId, CfsslName, CfsslPair, CfsslPart } from './layouts/cfssl
 export type { ClusterJoinFacts, JoinSecrets } from './join-store.js';
 export type { KubeconfigData } from './kubeconfig.js';
 export type { KpkiErrorCode, PlanDiagnostic, AnyKpkiError } from './errors.js';
+export type { CheckOptions } from './check/check.js';
+export type { AuditInput, AuditOptions } from './check/audit.js';
+export type { CheckReport, CertRecord, ReportFinding, Thresholds, Status } from './check/types.js';
+export type { Finding, FindingCode, Severity, Remedy } from './findings.js';

@@ -1,0 +1,82 @@
+/**
+ * The report for people, in the shape of `kubeadm certs check-expiration`: the certificates
+ * (CERTIFICATE, EXPIRES, RESIDUAL TIME, CERTIFICATE AUTHORITY, and NODE when several node
+ * trees were read), the CAs, then the findings grouped by severity. Pure: strings in, string
+ * out; colour is a function the caller passes (on for a TTY only).
+ */
+import type { Severity } from '../findings.js';
+import type { CertRecord, CheckReport } from './types.js';
+
+export interface Paint {
+  readonly bold: (s: string) => string;
+  readonly red: (s: string) => string;
+  readonly yellow: (s: string) => string;
+  readonly green: (s: string) => string;
+  readonly dim: (s: string) => string;
+}
+
+export const NO_PAINT: Paint = { bold: (s) => s, red: (s) => s, yellow: (s) => s, green: (s) => s, dim: (s) => s };
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** Go's `Jan 02, 2006 15:04 MST`, in UTC, as kubeadm prints it. */
+export function kubeadmDate(iso: string): string {
+  const d = new Date(iso);
+  return `${MONTHS[d.getUTCMonth()]} ${two(d.getUTCDate())}, ${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
+}
+
+/** kubeadm's ShortHumanDuration: `45s`, `12m`, `5h`, `364d`, `9y`; `<invalid>` once expired (as KubeKey). */
+export function residual(seconds: number): string {
+  if (seconds < 0) return '<invalid>';
+  if (seconds < 120) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 120) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  const d = Math.floor(h / 24);
+  return d < 365 ? `${d}d` : `${Math.floor(d / 365)}y`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[], paint: Paint): string {
+  // eslint-disable-next-line no-control-regex
+  const len = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => len(r[i] ?? ''))));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - len(c) + 1))).join('  ').trimEnd();
+  return [paint.bold(line(header)), ...rows.map(line)].join('\n');
+}
+
+/** The row name: the catalog role as kubeadm names it, else the file. */
+const rowName = (r: CertRecord) => (r.role === 'unknown' ? r.path : r.role);
+
+export function renderText(r: CheckReport, paint: Paint = NO_PAINT): string {
+  const out: string[] = [];
+  const nodes = new Set(r.certificates.map((c) => c.node ?? ''));
+  const withNode = nodes.size > 1;
+  const colour = (s: CertRecord['status'], text: string) => (s === 'critical' ? paint.red(text) : s === 'warning' ? paint.yellow(text) : text);
+  const row = (c: CertRecord, ca: boolean) => [
+    colour(c.status, ca ? rowName(c) : rowName(c)),
+    kubeadmDate(c.notAfter),
+    colour(c.residualSeconds < 0 ? 'critical' : c.status, residual(c.residualSeconds)),
+    ...(ca ? [] : [c.authority]),
+    ...(withNode && !ca ? [c.node ?? '-'] : []),
+  ];
+  if (r.certificates.length) {
+    out.push(table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', ...(withNode ? ['NODE'] : [])], r.certificates.map((c) => row(c, false)), paint), '');
+  }
+  if (r.authorities.length) {
+    out.push(table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME'], r.authorities.map((c) => row(c, true)), paint), '');
+  }
+  const groups: Array<[Severity, string, (s: string) => string]> = [['critical', 'CRITICAL', paint.red], ['warning', 'WARNING', paint.yellow], ['info', 'INFO', paint.dim]];
+  for (const [sev, title, p] of groups) {
+    const fs = r.findings.filter((f) => f.severity === sev);
+    if (!fs.length) continue;
+    out.push(p(paint.bold(`${title} (${fs.length})`)));
+    for (const f of fs) out.push(`  ${p(f.code)} ${f.file}${f.ref ? ` (${f.ref})` : ''}: ${f.message}`, paint.dim(`      ${f.hint}`));
+    out.push('');
+  }
+  const s = r.summary;
+  const line = `${r.status}: ${s.certificates} certificates, ${s.authorities} CAs; ${s.critical} critical, ${s.warning} warning, ${s.info} info`;
+  out.push(r.status === 'OK' ? paint.green(line) : r.status === 'WARNING' ? paint.yellow(line) : paint.red(line));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,151 @@
+/**
+ * Which catalog role a certificate found on a host plays, from where it lies (kubeadm and
+ * kpki paths) or, failing that, from what it says (CN, O, EKU, SANs, issuer): a cfssl
+ * `server.pem` with `kubernetes.default` in its SANs is the apiserver's, a `kube-proxy.pem`
+ * with CN `system:kube-proxy` is kube-proxy's. Everything is derived from the catalog; the
+ * only hand-written table is the identities kubeadm used before 1.29.
+ */
+import { CAS, CERTS, KUBECONFIGS } from '../catalog/entries.js';
+import type { CaId, CertEntry, Identity, KubeconfigEntry, NodeContext } from '../catalog/types.js';
+import { parsePlan } from '../plan/parse.js';
+import type { ParsedCert } from '../x509/parse.js';
+
+export type LeafRoleEntry = CertEntry | KubeconfigEntry;
+
+/** How sure a recognition is: a catalog path, or the certificate's contents. */
+export type Basis = 'path' | 'content';
+
+const SERVER_AUTH = 'serverAuth';
+
+/** Suffixes of a node-relative catalog path a file may end with (a copied /etc/kubernetes has no `etc/`). */
+function suffixes(path: string, minParts: number): string[] {
+  const parts = path.split('/');
+  const out: string[] = [];
+  for (let i = 0; parts.length - i >= minParts; i++) out.push(parts.slice(i).join('/'));
+  return out;
+}
+
+interface PathRule<T> {
+  readonly suffix: string;
+  readonly value: T;
+}
+
+function byLongest<T>(rules: PathRule<T>[]): PathRule<T>[] {
+  return rules.sort((a, b) => b.suffix.length - a.suffix.length);
+}
+
+const endsWith = (file: string, suffix: string) => file === suffix || file.endsWith(`/${suffix}`);
+
+let leafRules: PathRule<LeafRoleEntry>[] | undefined;
+function leafPathRules(): PathRule<LeafRoleEntry>[] {
+  if (leafRules) return leafRules;
+  const rules: PathRule<LeafRoleEntry>[] = [];
+  for (const c of CERTS) for (const s of suffixes(`${c.path}.crt`, 2)) rules.push({ suffix: s, value: c });
+  for (const k of KUBECONFIGS) for (const s of suffixes(k.path, 1)) rules.push({ suffix: s, value: k });
+  // Files the kubelet writes itself (kubeadm nodes): its rotated client and serving certificates.
+  const kubeletConf = KUBECONFIGS.find((k) => k.path.endsWith('/kubelet.conf'));
+  const serving = CERTS.find((c) => c.path.endsWith('kubelet/pki/kubelet'));
+  if (kubeletConf) rules.push({ suffix: 'kubelet/pki/kubelet-client-current.pem', value: kubeletConf });
+  if (serving) rules.push({ suffix: 'kubelet/pki/kubelet-server-current.pem', value: serving });
+  return (leafRules = byLongest(rules));
+}
+
+let caRules: PathRule<CaId>[] | undefined;
+function caPathRules(): PathRule<CaId>[] {
+  return (caRules ??= byLongest(CAS.flatMap((ca) => suffixes(`pki/${ca.stem}.crt`, 2).map((suffix) => ({ suffix, value: ca.id as CaId })))));
+}
+
+/** The catalog role a file's path names, if any. */
+export function roleByPath(file: string): LeafRoleEntry | undefined {
+  return leafPathRules().find((r) => endsWith(file, r.suffix))?.value;
+}
+
+/** The catalog CA a CA certificate is: by path, else by the CN kubeadm gives it. `sure` is false for a guess from a CN. */
+export function caRole(file: string, cert: ParsedCert): { id: CaId; sure: boolean } | undefined {
+  const byPath = caPathRules().find((r) => endsWith(file, r.suffix) || endsWith(file, r.suffix.replace(/\.crt$/, '.pem')));
+  if (byPath) return { id: byPath.value, sure: true };
+  const cn = cert.subject.cn;
+  const exact = CAS.find((c) => c.cn === cn);
+  if (exact) return { id: exact.id, sure: true };
+  const lower = cn.toLowerCase();
+  if (lower.includes('etcd')) return { id: 'etcd-ca', sure: false };
+  if (lower.includes('front-proxy') || lower.includes('aggregat')) return { id: 'front-proxy-ca', sure: false };
+  if (lower.includes('kubernetes') || /(^|[^a-z])k8s([^a-z]|$)/.test(lower)) return { id: 'ca', sure: false };
+  return undefined;
+}
+
+/** Expected identities of catalog entries, evaluated once per node name. */
+let sample: { a: NodeContext; b: NodeContext } | undefined;
+function contexts(): { a: NodeContext; b: NodeContext } {
+  if (sample) return sample;
+  const plan = parsePlan('apiVersion: kpki/v1alpha1\nkind: Cluster\nnodes:\n  - { name: node-a, address: 192.0.2.1, roles: [control-plane] }\n', '<check>');
+  const node = plan.nodes[0]!;
+  return (sample = { a: { plan, node }, b: { plan, node: { ...node, name: 'node-b' } } });
+}
+
+/** True when the entry's identity depends on the node (`system:node:<name>`, etcd members). */
+export function identityIsPerNode(entry: LeafRoleEntry): boolean {
+  const { a, b } = contexts();
+  const x = entry.identity(a);
+  const y = entry.identity(b);
+  return x.cn !== y.cn || x.o.join() !== y.o.join();
+}
+
+/** The identity the catalog gives the role on `node`; undefined when it depends on an unknown node. */
+export function expectedIdentity(entry: LeafRoleEntry, node: string | undefined): Identity | undefined {
+  const { a } = contexts();
+  if (!identityIsPerNode(entry)) return entry.identity(a);
+  if (node === undefined) return undefined;
+  return entry.identity({ plan: a.plan, node: { ...a.node, name: node } });
+}
+
+/**
+ * Identities older kubeadm releases gave a role: still working clusters, so a warning to move,
+ * never a critical finding. The catalog knows the 1.29 change (admin.conf and
+ * apiserver-kubelet-client left system:masters); the etcd clients lost it in 1.28
+ * (KK#119859, #120521), before the catalog's oldest release, so they are listed here.
+ */
+const OLDER_ETCD_CLIENT_O: Readonly<Record<string, readonly string[]>> = {
+  'etcd-healthcheck-client': ['system:masters'],
+  'apiserver-etcd-client': ['system:masters'],
+};
+
+let olderPlan: NodeContext | undefined;
+export function legacyIdentities(entry: LeafRoleEntry, node: string | undefined): Identity[] {
+  olderPlan ??= (() => {
+    const plan = parsePlan('apiVersion: kpki/v1alpha1\nkind: Cluster\nkubernetesVersion: "1.28"\nnodes:\n  - { name: node-a, address: 192.0.2.1, roles: [control-plane] }\n', '<check>');
+    return { plan, node: plan.nodes[0]! };
+  })();
+  const out: Identity[] = [];
+  const current = expectedIdentity(entry, node);
+  const older = entry.identity({ plan: olderPlan.plan, node: { ...olderPlan.node, name: node ?? olderPlan.node.name } });
+  if (current && (older.cn !== current.cn || older.o.join() !== current.o.join())) out.push(older);
+  const etcd = OLDER_ETCD_CLIENT_O[entry.id];
+  if (etcd && current) out.push({ cn: current.cn, o: etcd });
+  return out;
+}
+
+export const usagesOf = (entry: LeafRoleEntry): readonly string[] => (entry.kind === 'cert' ? entry.usages : ['clientAuth']);
+
+/**
+ * Recognises a role from the certificate's contents. `issuerCa` is the catalog CA of the CA
+ * that signed it, when known. Order matters: the most specific identities first.
+ */
+export function roleByContent(cert: ParsedCert, issuerCa: CaId | undefined, file: string): LeafRoleEntry | undefined {
+  const cn = cert.subject.cn;
+  const eku = cert.extKeyUsage ?? [];
+  const server = eku.includes(SERVER_AUTH);
+  const dns = cert.subjectAltName?.dns ?? [];
+  const find = (id: string) => [...CERTS, ...KUBECONFIGS].find((e) => e.id === id);
+  // Fixed identities: the catalog's own CNs (node-independent entries).
+  for (const e of [...CERTS, ...KUBECONFIGS]) {
+    if (identityIsPerNode(e)) continue;
+    const want = expectedIdentity(e, undefined)!;
+    if (want.cn === cn) return e;
+  }
+  if (cn.startsWith('system:node:')) return find(server ? 'kubelet-serving' : 'kubelet.conf');
+  if (server && dns.some((d) => d === 'kubernetes.default' || d.startsWith('kubernetes.default.svc'))) return find('apiserver');
+  if (cn === 'admin' && cert.subject.o.includes('system:masters')) return find('admin.conf');
+  if (server && issuerCa === 'etcd-ca') return find(/peer/i.test(file) ? 'etcd-peer' : 'etcd-server');
+  return undefined;
+}
