@@ -231,7 +231,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     for (const d of decisions.leaves) {
       if (d.action !== 'issue') continue;
       const cred = issued.leaves.get(d.item.ref)!;
-      verified.record(cred.certPem, cred.keyPem, issued.cas.get(d.item.signer)!.certPem, keyAlgorithmOf(createPrivateKey(cred.keyPem)));
+      // Generated in this run with the plan's algorithm: no need to parse the key back.
+      verified.record(cred.certPem, cred.keyPem, issued.cas.get(d.item.signer)!.certPem, plan.pki.keyAlgorithm);
     }
   }
   const join = plan.deploy === 'kubeadm' ? joinSecrets(observed, sink.name, deps) : undefined;
