@@ -85,30 +85,9 @@ function rootsInput(roots: readonly string[], node: string | undefined): AuditIn
   };
 }
 
-/** The probe module (pki/check/probe.ts), loaded only for --probe; its shape as check uses it. */
-interface ProbeModule {
-  probeTargets(pki: ResolvedPki): ProbeTargetLike[];
-  parseProbeArg(arg: string, known: readonly ProbeTargetLike[]): ProbeTargetLike | string;
-  probe(targets: readonly ProbeTargetLike[], opts: {
-    timeoutMs?: number; concurrency?: number; now?: Date;
-    diskCerts: (file: string) => string | undefined;
-    caPems: Partial<Record<CaId, string>>;
-    clientCerts?: Partial<Record<string, { certPem: string; keyPem: string }>>;
-  }): Promise<Array<{ readonly findings: readonly Finding[] }>>;
-}
-interface ProbeTargetLike {
-  readonly host: string;
-  readonly port: number;
-}
-
 async function probeFindings(options: CheckOptions, input: AuditInput, now: Date): Promise<Finding[]> {
-  let mod: ProbeModule;
-  const specifier = './probe.js';
-  try {
-    mod = (await import(specifier)) as ProbeModule;
-  } catch {
-    throw new KpkiError('ERR_IO', '--probe is not available in this build of kpki (pki/check/probe.ts is missing)');
-  }
+  // Loaded only for --probe: plain audits never pay for the TLS stack.
+  const mod = await import('./probe.js');
   const pki = input.plan?.pki;
   const known = pki ? mod.probeTargets(pki) : [];
   let targets = known;
