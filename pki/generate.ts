@@ -245,7 +245,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
-    const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem));
+    const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem), plan);
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
   }
 

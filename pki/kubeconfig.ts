@@ -2,7 +2,7 @@
  * Kubeconfig files as kubeadm writes them: cluster = clusterName, user = the client CN,
  * context `<user>@<cluster>`, CA and client credentials embedded as base64.
  */
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { PemError } from './errors.js';
 
 export interface KubeconfigData {
@@ -18,7 +18,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: unknown) => (typeof s === 'string' ? Buffer.from(s, 'base64').toString('utf8') : '');
 
 /** A YAML scalar: plain when unambiguous (as kubectl writes names and URLs), else double-quoted. */
-function scalar(s: string): string {
+export function scalar(s: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9._:@/[\]-]*$/.test(s) && !/^(true|false|null|yes|no|on|off|~|[0-9.]+)$/i.test(s) ? s : JSON.stringify(s);
 }
 
@@ -111,6 +111,8 @@ export function readKubeconfig(text: string, file: string): FoundKubeconfig {
   if (own) return own;
   let raw: RawKubeconfig;
   try {
+    // Loaded only for kubeconfigs kpki did not write: its own files never need a YAML parser.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
     raw = (parse(text) ?? {}) as RawKubeconfig;
   } catch (cause) {
     throw new PemError(file, 'not a readable kubeconfig (YAML does not parse)', { cause });

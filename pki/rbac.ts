@@ -17,7 +17,7 @@
  * Identities are read from the catalog, so the manifest follows the plan's Kubernetes version:
  * before 1.29 both identities are in system:masters and nothing is needed.
  */
-import { stringify } from 'yaml';
+import { scalar } from './kubeconfig.js';
 import { CERTS, KUBECONFIGS } from './catalog/entries.js';
 import { selectNodes } from './catalog/resolve.js';
 import type { Identity, NodeContext } from './catalog/types.js';
@@ -38,14 +38,23 @@ interface Binding {
   readonly subject: { readonly kind: 'Group' | 'User'; readonly name: string };
 }
 
-function clusterRoleBinding(b: Binding): Record<string, unknown> {
-  return {
-    apiVersion: `${RBAC_GROUP}/v1`,
-    kind: 'ClusterRoleBinding',
-    metadata: { name: b.name, labels: { 'app.kubernetes.io/managed-by': 'kpki' } },
-    roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: b.role },
-    subjects: [{ apiGroup: RBAC_GROUP, kind: b.subject.kind, name: b.subject.name }],
-  };
+/** One ClusterRoleBinding, rendered from a template like the kubeconfigs (no YAML library on gen's path). */
+function clusterRoleBinding(b: Binding): string {
+  return `apiVersion: ${RBAC_GROUP}/v1
+kind: ClusterRoleBinding
+metadata:
+  name: ${scalar(b.name)}
+  labels:
+    app.kubernetes.io/managed-by: kpki
+roleRef:
+  apiGroup: ${RBAC_GROUP}
+  kind: ClusterRole
+  name: ${scalar(b.role)}
+subjects:
+  - apiGroup: ${RBAC_GROUP}
+    kind: ${b.subject.kind}
+    name: ${scalar(b.subject.name)}
+`;
 }
 
 /** The entry's identity on the plan's first control plane (these identities are the same on every node). */
@@ -79,7 +88,5 @@ export function rbacBindings(plan: Plan): Binding[] {
  * empty string when the plan's identities need none (Kubernetes before 1.29).
  */
 export function rbacManifests(plan: Plan): string {
-  return rbacBindings(plan)
-    .map((b) => stringify(clusterRoleBinding(b), { lineWidth: 0 }))
-    .join('---\n');
+  return rbacBindings(plan).map(clusterRoleBinding).join('---\n');
 }

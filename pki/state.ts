@@ -6,12 +6,24 @@
  * the three misses the record and takes the full check. Only hashes are stored.
  */
 import { createHash } from 'node:crypto';
-import type { KeyAlgorithm } from './plan/types.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlanMemo } from './plan/load.js';
+import type { KeyAlgorithm, Plan } from './plan/types.js';
 import { KEY_ALGORITHMS } from './plan/types.js';
 
 export const STATE_PATH = 'pki/state.json';
 
-const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+/**
+ * SHA-256 of a PEM, memoised per text: every leaf of a CA hashes the same CA text, and the
+ * state is written from the same certificate texts that were looked up.
+ */
+const digests = new Map<string, string>();
+const sha = (s: string) => {
+  let d = digests.get(s);
+  if (d === undefined) digests.set(s, (d = createHash('sha256').update(s).digest('base64url')));
+  return d;
+};
 
 export interface VerifiedPairs {
   lookup(certPem: string, keyPem: string, caPem: string): { algorithm: KeyAlgorithm | undefined } | undefined;
@@ -24,11 +36,13 @@ export interface StoreState {
   /** The node holding super-admin.conf, recorded so it never moves on its own. */
   readonly initNode?: string;
   readonly verified: VerifiedPairs;
+  /** The plan the last run used, parsed (see plan/load.ts). */
+  readonly planMemo?: PlanMemo;
 }
 
 /** Parses the stored state; an unreadable file is an empty state (every check runs). */
 export function readState(stored?: string): StoreState {
-  let parsed: { initNode?: unknown; verified?: Record<string, unknown> } = {};
+  let parsed: { initNode?: unknown; verified?: Record<string, unknown>; plan?: { digest?: unknown; value?: unknown } } = {};
   try {
     parsed = JSON.parse(stored ?? '{}') as typeof parsed;
   } catch {
@@ -37,11 +51,24 @@ export function readState(stored?: string): StoreState {
   return {
     ...(typeof parsed.initNode === 'string' ? { initNode: parsed.initNode } : {}),
     verified: verifiedPairs(parsed.verified ?? {}),
+    ...(typeof parsed.plan?.digest === 'string' && typeof parsed.plan.value === 'object' && parsed.plan.value !== null
+      ? { planMemo: { digest: parsed.plan.digest, plan: parsed.plan.value as Plan } }
+      : {}),
   };
 }
 
-export function serialiseState(initNode: string | undefined, verified: VerifiedPairs, certs: Iterable<string>): string {
-  const state = { apiVersion: 'kpki/v1alpha1', kind: 'StoreState', ...(initNode ? { initNode } : {}), verified: verified.toJSON(certs) };
+/** The plan memo of the store at `out`, if it has one; never throws (no memo: the plan is parsed). */
+export function readPlanMemo(out: string): PlanMemo | undefined {
+  try {
+    return readState(readFileSync(join(out, STATE_PATH), 'utf8')).planMemo;
+  } catch {
+    return undefined;
+  }
+}
+
+export function serialiseState(initNode: string | undefined, verified: VerifiedPairs, certs: Iterable<string>, plan?: Plan): string {
+  const memo = plan?.digest ? { plan: { digest: plan.digest, value: { ...plan, source: undefined, digest: undefined } } } : {};
+  const state = { apiVersion: 'kpki/v1alpha1', kind: 'StoreState', ...(initNode ? { initNode } : {}), ...memo, verified: verified.toJSON(certs) };
   return `${JSON.stringify(state, null, 1)}\n`;
 }
 

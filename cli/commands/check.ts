@@ -6,6 +6,7 @@ import { renderText } from '../../pki/check/report.js';
 import { STATUS_EXIT } from '../../pki/check/types.js';
 import { parseDuration } from '../../pki/plan/duration.js';
 import { loadPlan } from '../../pki/plan/load.js';
+import { readPlanMemo } from '../../pki/state.js';
 import { bold, dim, green, red, yellow } from '../output/style.js';
 
 export interface CheckCliOptions {
@@ -45,7 +46,8 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     const critMs = duration('crit', o.crit);
     const warnMs = duration('warn', o.warn);
     if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_IO', `--crit ${o.crit} is longer than --warn ${o.warn}`);
-    const plan = o.plan ? await loadPlan(o.plan) : undefined;
+    const memo = o.plan && o.out ? readPlanMemo(o.out) : undefined;
+    const plan = o.plan ? await loadPlan(o.plan, memo ? { memo } : {}) : undefined;
     const report = await check({
       ...(o.out ? { out: o.out } : {}),
       ...(o.paths.length ? { roots: o.paths } : {}),

@@ -42,7 +42,7 @@ export async function certKey(o: { json: boolean }): Promise<number> {
 export async function joinCommandLine(o: { node: string; plan: string; out: string }): Promise<number> {
   const { readPlanFile } = await import('./plan-file.js');
   const { joinFacts, joinCommand, recordedInitNode } = await import('../../pki/join-store.js');
-  const plan = await readPlanFile(o.plan);
+  const plan = await readPlanFile(o.plan, o.out);
   if (plan.deploy !== 'kubeadm') {
     throw new KpkiError('ERR_BAD_ARGUMENT', `${o.plan} says deploy: ${plan.deploy}; kubeadm join is for deploy: kubeadm plans`);
   }

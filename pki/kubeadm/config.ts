@@ -15,7 +15,7 @@
  * No certificateKey goes into a JoinConfiguration: kpki places the shared certificates on every
  * control plane, so `kubeadm join --control-plane` finds them and downloads nothing.
  */
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import { CAS, CERTS } from '../catalog/entries.js';
 import { selectNodes } from '../catalog/resolve.js';
 import { formatHostPort } from '../plan/net.js';
@@ -190,6 +190,8 @@ function joinConfiguration(plan: Plan, node: PlanNode, facts: JoinFacts, apiVers
  * `1:2:3:4:5:6:7:8` is a base-60 integer and `on` a boolean: writing for 1.1 quotes such strings.
  */
 function render(docs: readonly Doc[]): string {
+  // Loaded here, not at start-up: only deploy: kubeadm plans render these.
+  const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return docs.map((d) => stringify(d, { lineWidth: 0, version: '1.1' })).join('---\n');
 }
 
