@@ -7,7 +7,8 @@
  */
 import { CAS, CERTS, KUBECONFIGS } from '../catalog/entries.js';
 import type { CaId, CertEntry, Identity, KubeconfigEntry, NodeContext } from '../catalog/types.js';
-import { parsePlan } from '../plan/parse.js';
+import { normalise } from '../plan/normalise.js';
+import type { PlanInput } from '../plan/types.js';
 import type { ParsedCert } from '../x509/parse.js';
 
 export type LeafRoleEntry = CertEntry | KubeconfigEntry;
@@ -75,10 +76,15 @@ export function caRole(file: string, cert: ParsedCert): { id: CaId; sure: boolea
 }
 
 /** Expected identities of catalog entries, evaluated once per node name. */
+/** A one-node plan to ask the catalog's identity rules with (built from values: no YAML on check's path). */
+const sampleInput = (): PlanInput => ({
+  apiVersion: 'kpki/v1alpha1', kind: 'Cluster', nodes: [{ name: 'node-a', address: '192.0.2.1', roles: ['control-plane'] }],
+});
+
 let sample: { a: NodeContext; b: NodeContext } | undefined;
 function contexts(): { a: NodeContext; b: NodeContext } {
   if (sample) return sample;
-  const plan = parsePlan('apiVersion: kpki/v1alpha1\nkind: Cluster\nnodes:\n  - { name: node-a, address: 192.0.2.1, roles: [control-plane] }\n', '<check>');
+  const plan = normalise(sampleInput(), '<check>');
   const node = plan.nodes[0]!;
   return (sample = { a: { plan, node }, b: { plan, node: { ...node, name: 'node-b' } } });
 }
@@ -113,7 +119,7 @@ const OLDER_ETCD_CLIENT_O: Readonly<Record<string, readonly string[]>> = {
 let olderPlan: NodeContext | undefined;
 export function legacyIdentities(entry: LeafRoleEntry, node: string | undefined): Identity[] {
   olderPlan ??= (() => {
-    const plan = parsePlan('apiVersion: kpki/v1alpha1\nkind: Cluster\nkubernetesVersion: "1.28"\nnodes:\n  - { name: node-a, address: 192.0.2.1, roles: [control-plane] }\n', '<check>');
+    const plan = normalise({ ...sampleInput(), kubernetesVersion: '1.28' }, '<check>');
     return { plan, node: plan.nodes[0]! };
   })();
   const out: Identity[] = [];
