@@ -26,7 +26,7 @@ import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/
 import { readState, serialiseState, STATE_PATH } from './state.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
 import { checkOutDir } from './store/out-dir.js';
-import { generateKey, keyAlgorithmOf, publicKeyPem } from './x509/keys.js';
+import { generateKey, publicKeyPem } from './x509/keys.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 

@@ -94,7 +94,6 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
       return []; // the first certificate is what software reads; a damaged tail is not fatal
     }
   };
-  const text = (file: string) => files.get(file)?.content;
   const consumed = new Set<string>(); // files listed as part of another credential
   // ... and their contents: the kubelet's dated client file is the same bytes as the link kubelet.conf names.
   const consumedText = new Set<string>();
