@@ -56,14 +56,19 @@ export function planChanges(wanted: readonly WantedFile[], observed: Observation
   for (const path of [...observed.files.keys()].sort()) {
     if (!wantedPaths.has(path) && inExact(path)) changes.push({ op: 'remove', path, reason: options.whyRemoved(path) });
   }
-  const dirs = directoryModes(wanted);
+  // Only directories to create or to restore: the observation already vouches for the rest,
+  // and a thousand-node tree has 8,000 of them.
+  const wantedDirs = directoryModes(wanted);
+  const dirs = new Map<string, number>();
   const dirDrift = new Map<string, number>();
-  for (const [dir, mode] of dirs) {
+  for (const [dir, mode] of wantedDirs) {
     const found = observed.dirs.get(dir);
-    if (found !== undefined && found !== mode) dirDrift.set(dir, found);
+    if (found === mode) continue;
+    dirs.set(dir, mode);
+    if (found !== undefined) dirDrift.set(dir, found);
   }
   const emptyDirs = [...observed.dirs.keys()]
-    .filter((d) => !dirs.has(d) && inExact(d))
+    .filter((d) => !wantedDirs.has(d) && inExact(d))
     .sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? -1 : 1));
   return { changes, dirs, dirDrift, emptyDirs };
 }

@@ -24,13 +24,18 @@ export function scalar(s: string): string {
 
 /** Rendered from a template (thousands of these in a large cluster); the key order is kubectl's. */
 export function renderKubeconfig(k: KubeconfigData): string {
+  return template({ clusterName: k.clusterName, server: k.server, user: k.user, ca: b64(k.caPem), cert: b64(k.certPem), key: b64(k.keyPem) });
+}
+
+/** The kubeconfig text around already-encoded credentials (base64). */
+function template(k: { clusterName: string; server: string; user: string; ca: string; cert: string; key: string }): string {
   const cluster = scalar(k.clusterName);
   const user = scalar(k.user);
   const context = scalar(`${k.user}@${k.clusterName}`);
   return `apiVersion: v1
 clusters:
 - cluster:
-    certificate-authority-data: ${b64(k.caPem)}
+    certificate-authority-data: ${k.ca}
     server: ${scalar(k.server)}
   name: ${cluster}
 contexts:
@@ -44,8 +49,8 @@ preferences: {}
 users:
 - name: ${user}
   user:
-    client-certificate-data: ${b64(k.certPem)}
-    client-key-data: ${b64(k.keyPem)}
+    client-certificate-data: ${k.cert}
+    client-key-data: ${k.key}
 `;
 }
 
@@ -92,11 +97,10 @@ function readOwn(text: string): KubeconfigData | undefined {
   if (!m || !user) return undefined;
   const unquote = (s: string) => (s.startsWith('"') ? (JSON.parse(s) as string) : s);
   try {
-    const data: KubeconfigData = {
-      clusterName: unquote(m[3]!), server: unquote(m[2]!), user: unquote(user[1]!),
-      caPem: unb64(m[1]), certPem: unb64(m[4]), keyPem: unb64(m[5]),
-    };
-    return renderKubeconfig(data) === text ? data : undefined;
+    const fields = { clusterName: unquote(m[3]!), server: unquote(m[2]!), user: unquote(user[1]!), ca: m[1]!, cert: m[4]!, key: m[5]! };
+    // Rendered around the same base64 text: equal means a YAML parser would read exactly these.
+    if (template(fields) !== text) return undefined;
+    return { clusterName: fields.clusterName, server: fields.server, user: fields.user, caPem: unb64(fields.ca), certPem: unb64(fields.cert), keyPem: unb64(fields.key) };
   } catch {
     return undefined;
   }

@@ -44,7 +44,7 @@ export type Change =
 
 export interface ChangeSet {
   readonly changes: readonly Change[];
-  /** Directory modes to create or restore (0700 where a directory holds a private file). */
+  /** Directories to create or whose mode to restore (0700 where one holds a private file), with their mode. */
   readonly dirs: ReadonlyMap<string, number>;
   /** Directories whose mode drifted, with the mode found (reported; `dirs` restores them). */
   readonly dirDrift: ReadonlyMap<string, number>;
