@@ -17,7 +17,7 @@ import { rbacManifests } from './rbac.js';
 import type { Finding } from './findings.js';
 import { issueAll, type Issued } from './issue.js';
 import { bootstrapToken, caCertHash, certificateKey } from './join.js';
-import { initNodeInStore, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
+import { chooseInitNode, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
 import { reconcile, type Decisions } from './reconcile.js';
 import { diskSink } from './sinks/disk.js';
@@ -199,10 +199,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const observed = await sink.observe(['pki', 'nodes']);
   const state = readState(observed.files.get(STATE_PATH)?.content);
   const verified = state.verified;
-  // The plan's choice, else the store's record (while still a control plane), else the tree
-  // that holds super-admin.conf; the first control plane only for a store that has none.
-  const isCp = (name: string | undefined) => plan.nodes.some((n) => n.name === name && n.roles.includes('control-plane'));
-  const initNode = plan.initNode ?? (isCp(state.initNode) ? state.initNode : initNodeInStore(plan, (p) => observed.files.has(p)));
+  const initNode = chooseInitNode(plan, state.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
   // decide (a leaf found under another layout's names is kept, and moved)

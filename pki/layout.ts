@@ -236,9 +236,20 @@ function partOf(layout: Layout, id: string, rel: string): Part {
  * holds super-admin.conf, under any layout's name. Keeping it there means reordering `nodes`
  * never moves the break-glass credential to a second node.
  */
-export function initNodeInStore(plan: Plan, present: (path: string) => boolean): string | undefined {
+function initNodeInTrees(plan: Plan, present: (path: string) => boolean): string | undefined {
   const entry = KUBECONFIGS.find((k) => k.on === 'init-node');
   if (!entry) return undefined;
   const paths = LAYOUTS.map((l) => LAYOUT_PATHS[l](entry.id, 'kubeconfig')).filter((p): p is string => p !== undefined);
   return selectNodes(plan, 'control-plane').find((n) => paths.some((p) => present(`${nodeRoot(n.name)}/${p}`)))?.name;
+}
+
+/**
+ * The init node a run uses: the plan's choice (`nodes[].init`), else the one the store recorded
+ * while it is still a control plane, else the tree that holds super-admin.conf; undefined (the
+ * first control plane) only for a store that has none. gen and check both ask this.
+ */
+export function chooseInitNode(plan: Plan, recorded: string | undefined, present: (path: string) => boolean): string | undefined {
+  if (plan.initNode !== undefined) return plan.initNode;
+  const isCp = plan.nodes.some((n) => n.name === recorded && n.roles.includes('control-plane'));
+  return isCp ? recorded : initNodeInTrees(plan, present);
 }

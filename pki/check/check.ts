@@ -12,7 +12,7 @@ import type { CaId } from '../catalog/types.js';
 import { resolve, type ResolvedPki } from '../catalog/resolve.js';
 import { KpkiError } from '../errors.js';
 import type { Finding } from '../findings.js';
-import { initNodeInStore, leafPaths, storeCaPaths } from '../layout.js';
+import { chooseInitNode, leafPaths, storeCaPaths } from '../layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { readState, STATE_PATH } from '../state.js';
@@ -52,8 +52,7 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
   let pki: ResolvedPki | undefined;
   if (plan) {
     // The same init node gen would choose, so super-admin.conf is expected where gen keeps it.
-    const isCp = (name: string | undefined) => plan.nodes.some((n) => n.name === name && n.roles.includes('control-plane'));
-    const initNode = plan.initNode ?? (isCp(state.initNode) ? state.initNode : initNodeInStore(plan, (p) => obs.files.has(p)));
+    const initNode = chooseInitNode(plan, state.initNode, (p) => obs.files.has(p));
     pki = resolve({ ...plan, initNode });
   }
   return {
