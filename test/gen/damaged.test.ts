@@ -31,8 +31,20 @@ function rng(seed: number): () => number {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** Changes 1–4 base64 characters of the body, keeping the armor and line structure. */
+const derOf = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+
+/**
+ * Changes 1–4 base64 characters of the body, keeping the armor and line structure, until the
+ * bytes differ (a change in the unused low bits before '=' padding decodes to the same DER).
+ */
 function damage(pem: string, next: () => number): string {
+  for (;;) {
+    const broken = damageOnce(pem, next);
+    if (!derOf(broken).equals(derOf(pem))) return broken;
+  }
+}
+
+function damageOnce(pem: string, next: () => number): string {
   const lines = pem.split('\n');
   const body = lines.map((l, i) => ({ l, i })).filter(({ l }) => l && !l.startsWith('-----'));
   for (let n = 1 + Math.floor(next() * 4); n > 0; n--) {
