@@ -6,14 +6,14 @@
  * `main.ts` answers `--version` and `--help` without loading this module; it prints the help
  * this module renders, captured at build time (scripts/build-help.mjs).
  */
-import { readFileSync } from 'node:fs';
 import yargs, { type ArgumentsCamelCase, type InferredOptionTypes, type Options } from 'yargs';
 import { EXIT, exitCodeFor } from './exit.js';
 import { explainUnknown } from './suggest.js';
 import { KpkiError } from '../pki/errors.js';
 import { parseDuration } from '../pki/plan/duration.js';
+import { KPKI_VERSION } from '../pki/version.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = KPKI_VERSION;
 
 const EPILOGUE = `Exit status: 0 ok · 1 unexpected failure · 2 bad input (invalid plan, unreadable PEM,
 bad flags, unusable --out) · 3 refused (a CA or SA key would be overwritten, or a CA cannot sign)

@@ -1,22 +1,13 @@
 /** The only plan module that touches the file system. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { KpkiError } from '../errors.js';
+import { KPKI_VERSION } from '../version.js';
 import type { Plan } from './types.js';
 
-/** kpki's version: a plan parsed by another version is parsed again. */
-const VERSION = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '';
-  } catch {
-    return '';
-  }
-})();
-
-/** The digest a parsed plan carries: this kpki's version and the exact text. */
+/** The digest a parsed plan carries: this kpki's version and the exact text (a plan parsed by another version is parsed again). */
 export function planDigest(text: string): string {
-  return `sha256:${createHash('sha256').update(VERSION).update('\0').update(text).digest('hex')}`;
+  return `sha256:${createHash('sha256').update(KPKI_VERSION).update('\0').update(text).digest('hex')}`;
 }
 
 /**

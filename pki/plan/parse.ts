@@ -3,25 +3,20 @@
  * it finds: YAML syntax, structure (JSON Schema via ajv), semantics (rules.ts). Every problem
  * is located at the YAML node it concerns. Pure: no file system, no clock.
  */
+import type { ErrorObject } from 'ajv';
 import { createRequire } from 'node:module';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
+import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import { PlanError, type PlanDiagnostic } from '../errors.js';
 import { normalise } from './normalise.js';
+// Compiled from planSchema with AJV_OPTIONS at build time (scripts/compile-validator.mjs); a
+// static import so the bundled CLI carries it. This module loads only when a plan is parsed.
+import validate from './schema-validator.cjs';
+
+// Required where this module loads (only when a plan has to be parsed), which a bundler keeps
+// lazy; a static import would be hoisted into the CLI bundle's start-up.
+const { isMap, isScalar, isSeq, LineCounter: Lines, parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
 import { runRules, type FieldPath, type PathSegment, type RawPlan } from './rules.js';
 import type { Plan, PlanInput } from './types.js';
-
-let compiled: ValidateFunction | undefined;
-
-/**
- * The schema validator, compiled from planSchema with AJV_OPTIONS at build time
- * (scripts/compile-validator.mjs) and loaded on first use, so importing kpki stays cheap.
- */
-function schemaValidator(): ValidateFunction {
-  compiled ??= createRequire(import.meta.url)('./schema-validator.cjs') as ValidateFunction;
-  return compiled;
-}
 
 interface Position {
   readonly line: number;
@@ -234,7 +229,6 @@ function ajvMessage(err: ErrorObject): string {
 }
 
 function structuralDrafts(data: RawPlan, at: Locator): Draft[] {
-  const validate = schemaValidator();
   return validate(data) ? [] : (validate.errors ?? []).map((e) => fromAjv(e, data, at));
 }
 
@@ -282,7 +276,7 @@ function syntaxOffset(text: string, offset: number): number {
  * sorted by position. `file` is used in diagnostics and becomes `Plan.source`.
  */
 export function parsePlan(text: string, file = '<memory>'): Plan {
-  const lines = new LineCounter();
+  const lines = new Lines();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = new Locator(doc, lines);
   if (doc.errors.length > 0) {
