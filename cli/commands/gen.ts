@@ -48,7 +48,9 @@ function rows(items: readonly ReportItem[], wide: boolean): Row[] {
   const groups = new Map<string, ReportItem[]>();
   for (const i of items) {
     const key = `${i.id}\0${i.action}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
   }
   return [...groups.values()].map((g) => {
     const first = one(g[0]!);

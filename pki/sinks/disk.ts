@@ -23,7 +23,73 @@ function ioError(what: string, err: unknown): KpkiError {
   return new KpkiError('ERR_IO', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-/** Walks `rel` below `root`: files with mode and content, directories with mode. Never throws for one file. */
+// Opening never follows a link (ELOOP instead) and never blocks on a FIFO; fstat on the open
+// descriptor gives the mode, so a file costs open + fstat + read + close and no lstat.
+const OPEN_FOR_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+function modeOf(abs: string): number {
+  try {
+    return fs.lstatSync(abs).mode & 0o777;
+  } catch {
+    return 0;
+  }
+}
+
+/** One buffer reused for every file read: thousands of small files allocate nothing but their text. */
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+function readRegular(abs: string): ObservedFile {
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, OPEN_FOR_READ);
+  } catch (err) {
+    // Rare paths (a link, no permission, gone since the listing): lstat for the mode.
+    const mode = modeOf(abs);
+    return errno(err) === 'ELOOP' ? { mode, error: 'a symbolic link' } : { mode, error: errno(err) ?? String(err) };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const mode = st.mode & 0o777;
+    if (!st.isFile()) return { mode, error: 'not a regular file' };
+    // A size of 0 may be a file that is still being written (or a pseudo-file): read to EOF.
+    if (st.size === 0) return { mode, content: fs.readFileSync(fd, 'utf8') };
+    if (st.size >= scratch.length) scratch = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < scratch.length; n += got) got = fs.readSync(fd, scratch, n, scratch.length - n, n);
+    // Grown past the buffer since fstat: read it whole instead.
+    if (n === scratch.length) return { mode, content: fs.readFileSync(abs, 'utf8') };
+    return { mode, content: scratch.toString('utf8', 0, n) };
+  } catch (err) {
+    return { mode: 0, error: errno(err) ?? String(err) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Walks the directory `rel` (mode already known) below `root`: files with mode and content,
+ * directories with mode. The directory entry's type saves an lstat per file. Never throws
+ * for one file or directory.
+ */
+function walkDir(root: string, rel: string, mode: number, files: Map<string, ObservedFile>, dirs: Map<string, number>): void {
+  dirs.set(rel, mode);
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(join(root, rel), { withFileTypes: true });
+  } catch (err) {
+    files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
+    return;
+  }
+  for (const e of entries) {
+    const path = `${rel}/${e.name}`;
+    if (e.isDirectory()) walk(root, path, files, dirs);
+    else if (e.isFile()) files.set(path, readRegular(join(root, path)));
+    // kpki writes regular files only; a link or device in its output is reported, never followed.
+    else files.set(path, { mode: modeOf(join(root, path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
+  }
+}
+
+/** Walks `rel` below `root`, whatever it is. Never throws for one file. */
 function walk(root: string, rel: string, files: Map<string, ObservedFile>, dirs: Map<string, number>): void {
   let st: fs.Stats;
   try {
@@ -34,26 +100,9 @@ function walk(root: string, rel: string, files: Map<string, ObservedFile>, dirs:
     return;
   }
   const mode = st.mode & 0o777;
-  if (st.isDirectory()) {
-    dirs.set(rel, mode);
-    let names: string[];
-    try {
-      names = fs.readdirSync(join(root, rel));
-    } catch (err) {
-      files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
-      return;
-    }
-    for (const name of names) walk(root, `${rel}/${name}`, files, dirs);
-  } else if (st.isFile()) {
-    try {
-      files.set(rel, { mode, content: fs.readFileSync(join(root, rel), 'utf8') });
-    } catch (err) {
-      files.set(rel, { mode, error: errno(err) ?? String(err) });
-    }
-  } else {
-    // kpki writes regular files only; a link or device in its output is reported, never followed.
-    files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
-  }
+  if (st.isDirectory()) walkDir(root, rel, mode, files, dirs);
+  else if (st.isFile()) files.set(rel, readRegular(join(root, rel)));
+  else files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
 }
 
 function writeNew(file: string, content: string | Buffer, mode: number): void {
