@@ -14,7 +14,7 @@ import type { WantedFile } from './sinks/types.js';
 export interface Credentials {
   readonly cas: ReadonlyMap<CaId, Pick<Credential, 'certPem' | 'keyPem'>>;
   readonly keypairs: ReadonlyMap<string, { keyPem: string; pubPem: string }>;
-  readonly leaves: ReadonlyMap<string, Pick<Credential, 'certPem' | 'keyPem'>>;
+  readonly leaves: ReadonlyMap<string, Pick<Credential, 'certPem' | 'keyPem' | 'kubeconfig'>>;
 }
 
 /** Store files are never replaced once they exist with other content. */
@@ -41,6 +41,7 @@ export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeC
       const leaf = leafByRef.get(s.ref)!;
       const caPem = creds.cas.get(leaf.signer)?.certPem;
       if (s.part !== 'kubeconfig') content = s.part === 'crt' ? cred?.certPem : cred?.keyPem;
+      else if (cred?.kubeconfig !== undefined) content = cred.kubeconfig;
       else if (cred && caPem !== undefined) {
         content = renderKubeconfig({
           clusterName: pki.plan.clusterName, server: leaf.server!, caPem, user: leaf.profile.cn, certPem: cred.certPem, keyPem: cred.keyPem,

@@ -15,15 +15,17 @@ import { JOIN_PATH, readJoinSecrets, serialiseJoinSecrets, type JoinSecrets } fr
 import { kubeadmConfigs } from './kubeadm/config.js';
 import { rbacManifests } from './rbac.js';
 import type { Finding } from './findings.js';
-import { issueAll, type Issued } from './issue.js';
+import { issueAll, keptCredential, type Issued } from './issue.js';
 import { bootstrapToken, caCertHash, certificateKey } from './join.js';
-import { chooseInitNode, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
+import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
-import { reconcile, type Decisions } from './reconcile.js';
+import { leafReading, reconcile, type Decisions } from './reconcile.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
-import { readState, serialiseState, STATE_PATH } from './state.js';
+import { readingKey } from './readings.js';
+import { pemDigest, readState, serialiseState, STATE_PATH, type StateInUse, type StoreState } from './state.js';
+import { readCert } from './x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
 import { checkOutDir } from './store/out-dir.js';
 import { generateKey, publicKeyPem } from './x509/keys.js';
@@ -138,7 +140,7 @@ function keptCredentials(d: Decisions): Credentials {
   return {
     cas: new Map(d.cas.flatMap((c) => (c.action === 'keep' ? [[c.item.ref, { certPem: c.existing.cert.pem, keyPem: c.existing.keyPem }] as const] : []))),
     keypairs: new Map(d.keypairs.flatMap((k) => (k.action === 'keep' ? [[k.item.ref, { keyPem: k.keyPem, pubPem: publicKeyPem(createPrivateKey(k.keyPem)) }] as const] : []))),
-    leaves: new Map(d.leaves.flatMap((l) => (l.action !== 'issue' ? [[l.item.ref, { certPem: l.existing.cert.pem, keyPem: l.existing.keyPem }] as const] : []))),
+    leaves: new Map(d.leaves.flatMap((l) => (l.action !== 'issue' ? [[l.item.ref, keptCredential(l)] as const] : []))),
   };
 }
 
@@ -148,6 +150,37 @@ const dryApplied = (set: ChangeSet): Applied[] =>
     : c.op === 'chmod' ? { path: c.path, action: 'chmod', reason: `mode ${c.from.toString(8)} → ${c.mode.toString(8)}` }
     : { path: c.path, action: c.op === 'create' ? 'created' : 'updated' },
   );
+
+/**
+ * What the state keeps after a real run: the verified records and readings of every leaf in
+ * use. Leaves issued in this run are remembered as written (read back once, here), so the
+ * next run over the same files reads none of them.
+ */
+function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], memory: Pick<StoreState, 'verified' | 'readings'>): StateInUse {
+  const content = new Map(wanted.map((f) => [f.path, f.content]));
+  const certDigests: string[] = [];
+  const readingKeys: string[] = [];
+  for (const l of d.leaves) {
+    if (l.action !== 'issue') {
+      certDigests.push(l.existing.certDigest);
+      if (l.action === 'keep' && l.existing.readingKey !== undefined) readingKeys.push(l.existing.readingKey);
+      continue;
+    }
+    const cred = issued.leaves.get(l.item.ref)!;
+    certDigests.push(pemDigest(cred.certPem));
+    const paths = leafPaths(l.item);
+    const files = 'kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key];
+    const texts = files.map((p) => content.get(p));
+    if (texts.some((t) => t === undefined)) continue;
+    const caPem = issued.cas.get(l.item.signer)!.certPem;
+    const key = readingKey(texts as string[]);
+    const kubeconfig = l.item.server === undefined ? undefined
+      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest: pemDigest(caPem), own: true };
+    memory.readings.set(key, leafReading(readCert(cred.certPem, files[0]!), pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig));
+    readingKeys.push(key);
+  }
+  return { certDigests, readingKeys };
+}
 
 /** The RBAC bindings a binary install applies once (`kubectl apply -f`), written by gen. */
 export const RBAC_PATH = 'pki/rbac.yaml';
@@ -198,12 +231,12 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   // observe
   const observed = await sink.observe(['pki', 'nodes']);
   const state = readState(observed.files.get(STATE_PATH)?.content);
-  const verified = state.verified;
+  const { verified, readings } = state;
   const initNode = chooseInitNode(plan, state.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
   // decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, verified);
+  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, { verified, readings });
   const unusable = decisions.findings.filter((f) => f.code === 'ca-expired' || f.code === 'ca-not-yet-valid');
   if (unusable.length) {
     const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
@@ -242,7 +275,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
-    const content = serialiseState(chosenInit, verified, [...issued.leaves.values()].map((l) => l.certPem), plan);
+    const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings });
+    const content = serialiseState(chosenInit, { verified, readings }, inUse, plan);
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
   }
 

@@ -18,6 +18,8 @@ export interface Credential {
   readonly certPem: string;
   readonly keyPem: string;
   readonly notAfter: Date;
+  /** A kept kubeconfig's text, exactly as it is to be written. */
+  readonly kubeconfig?: string;
 }
 
 export interface Issued {
@@ -61,6 +63,20 @@ export function serialFrom(bytes: Uint8Array): string {
   const b = Uint8Array.from(bytes.subarray(0, 8));
   b[0] = ((b[0] ?? 0) & 0x7f) || 0x01;
   return Buffer.from(b).toString('hex');
+}
+
+/**
+ * A kept leaf as a credential. Its PEM texts are read only if rendering needs them: a kept
+ * kubeconfig kpki wrote is carried as found (rendering it again gives the same text).
+ */
+export function keptCredential(d: Extract<Decisions['leaves'][number], { action: 'keep' | 'rewrite' }>): Credential {
+  const e = d.existing;
+  return {
+    get certPem() { return e.cert.pem; },
+    get keyPem() { return e.keyPem; },
+    notAfter: e.cert.notAfter,
+    ...(d.action === 'keep' && e.ownKubeconfig !== undefined ? { kubeconfig: e.ownKubeconfig } : {}),
+  };
 }
 
 export async function issueAll(
@@ -132,8 +148,7 @@ export async function issueAll(
   await Promise.all(
     decisions.leaves.map(async (d) => {
       if (d.action === 'issue') return signLeaf(d.item, await leafKeys.get(d.item.ref)!);
-      const { cert, keyPem } = d.existing;
-      leaves.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter });
+      leaves.set(d.item.ref, keptCredential(d));
     }),
   );
   return { cas, keypairs, leaves };

@@ -70,6 +70,8 @@ export interface FoundKubeconfig {
   readonly caFile?: string;
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** Written by kpki's template: rendering these fields again gives the same text. */
+  readonly own?: boolean;
 }
 
 interface RawKubeconfig {
@@ -112,7 +114,7 @@ function readOwn(text: string): KubeconfigData | undefined {
  */
 export function readKubeconfig(text: string, file: string): FoundKubeconfig {
   const own = readOwn(text);
-  if (own) return own;
+  if (own) return { ...own, own: true };
   let raw: RawKubeconfig;
   try {
     // Loaded only for kubeconfigs kpki did not write: its own files never need a YAML parser.

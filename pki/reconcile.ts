@@ -14,15 +14,33 @@ import { leafPaths, nodeRoot, storeCaPaths, storeKeyPairPaths } from './layout.j
 import type { KeyAlgorithm } from './plan/types.js';
 import { BACKDATE_MS } from './issue.js';
 import type { Observation } from './sinks/types.js';
-import type { VerifiedPairs } from './state.js';
+import { readingKey, type KubeconfigReading, type LeafReading, type LeafReadings } from './readings.js';
+import { pemDigest, type VerifiedPairs } from './state.js';
 import { signatureSchemeFor } from './x509/certificate.js';
 import { describeKey, keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
 import { readCert, type ObservedCert, type ObservedProfile } from './x509/read.js';
+import { parseCertPem } from './x509/read.js';
 
 /** A credential found on disk that is good to keep as it is. */
 export interface Existing {
   readonly cert: ObservedCert;
   readonly keyPem: string;
+}
+
+/** A leaf found on disk, and what the store's state needs to remember it by. */
+export interface ExistingLeaf extends Existing {
+  /** pemDigest of the certificate: its verified record. */
+  readonly certDigest: string;
+  /** readingKey of its files, when its reading is remembered (readings.ts). */
+  readonly readingKey?: string;
+  /** A kept kubeconfig kpki wrote: its text as found, which is exactly what rendering would give. */
+  readonly ownKubeconfig?: string;
+}
+
+/** What the store remembers from earlier runs (state.ts); absent parts are simply not used. */
+export interface Memory {
+  readonly verified?: VerifiedPairs;
+  readonly readings?: LeafReadings;
 }
 
 export type CaDecision =
@@ -34,9 +52,9 @@ export type KeyPairDecision =
   | { readonly item: ResolvedKeyPair; readonly action: 'create'; readonly reasons: string[] };
 
 export type LeafDecision =
-  | { readonly item: ResolvedLeaf; readonly action: 'keep'; readonly existing: Existing }
+  | { readonly item: ResolvedLeaf; readonly action: 'keep'; readonly existing: ExistingLeaf }
   /** The certificate is good but the kubeconfig around it is stale (server, CA data). */
-  | { readonly item: ResolvedLeaf; readonly action: 'rewrite'; readonly existing: Existing; readonly reasons: string[] }
+  | { readonly item: ResolvedLeaf; readonly action: 'rewrite'; readonly existing: ExistingLeaf; readonly reasons: string[] }
   | { readonly item: ResolvedLeaf; readonly action: 'issue'; readonly reasons: string[]; readonly replaces: boolean };
 
 export interface Decisions {
@@ -200,19 +218,21 @@ export interface FoundLeaf {
 export function assessLeaf(
   item: ResolvedLeaf,
   cert: ObservedCert,
-  keyPem: string,
-  files: { certFile: string; keyFile: string },
+  files: { readonly certFile: string; readonly keyFile: string; readonly keyPem?: string },
   signer: SignerView,
   policy: Policy,
   verified?: VerifiedPairs,
+  /** Already known to match its key and to verify against this signer (a remembered reading). */
+  remembered?: { readonly algorithm?: KeyAlgorithm },
 ): Finding[] {
   const ref = item.ref;
   const at = (code: Parameters<typeof finding>[0], message: string, file = files.certFile) => finding(code, file, message, ref);
   if (!signer.cert || !signer.native) return [at('signer-new', `its CA ${signer.ref} is new`)];
   const out: Finding[] = [];
-  const known = verified?.lookup(cert.pem, keyPem, signer.cert.pem);
+  const known = remembered ?? verified?.lookup(cert.pem, files.keyPem ?? '', signer.cert.pem);
   let alg: KeyAlgorithm | undefined = known?.algorithm;
   if (!known) {
+    const keyPem = files.keyPem ?? '';
     let key: KeyObject;
     try {
       key = readPrivateKey(keyPem, files.keyFile);
@@ -248,14 +268,32 @@ export function assessLeaf(
   return out;
 }
 
-function kubeconfigFindings(item: ResolvedLeaf, k: FoundKubeconfig, caPem: string | undefined, clusterName: string, file: string): Finding[] {
+/** What the kubeconfig checks look at, from a parsed kubeconfig or a remembered reading. */
+interface KubeconfigFacts {
+  readonly server: string;
+  readonly clusterName: string;
+  readonly user: string;
+  /** The embedded CA against the signer's: the same, another, or not embedded (referenced). */
+  readonly ca: 'current' | 'other' | 'referenced';
+  readonly byPath: boolean;
+}
+
+function kubeconfigFacts(k: FoundKubeconfig, caPem: string | undefined): KubeconfigFacts {
+  return {
+    server: k.server, clusterName: k.clusterName, user: k.user,
+    ca: k.caPem === undefined ? 'referenced' : k.caPem === caPem ? 'current' : 'other',
+    byPath: k.certFile !== undefined || k.keyFile !== undefined,
+  };
+}
+
+function kubeconfigFindings(item: ResolvedLeaf, k: KubeconfigFacts, clusterName: string, file: string): Finding[] {
   const out: Finding[] = [];
   const at = (code: Parameters<typeof finding>[0], message: string) => out.push(finding(code, file, message, item.ref));
   if (k.server !== item.server) at('kubeconfig-server', `server ${k.server} → ${item.server}`);
-  if (caPem !== undefined && k.caPem !== caPem) at('kubeconfig-ca', k.caPem === undefined ? 'CA is referenced, not embedded' : 'embedded CA differs from the current CA');
+  if (k.ca !== 'current') at('kubeconfig-ca', k.ca === 'referenced' ? 'CA is referenced, not embedded' : 'embedded CA differs from the current CA');
   if (k.clusterName !== clusterName) at('kubeconfig-names', `cluster name ${k.clusterName} → ${clusterName}`);
   if (k.user !== item.profile.cn) at('kubeconfig-names', `user ${k.user} → ${item.profile.cn}`);
-  if (k.certFile !== undefined || k.keyFile !== undefined) at('kubeconfig-names', 'credentials are referenced by path; kpki embeds them');
+  if (k.byPath) at('kubeconfig-names', 'credentials are referenced by path; kpki embeds them');
   return out;
 }
 
@@ -292,41 +330,174 @@ export function readLeaf(item: ResolvedLeaf, obs: Observation): FoundLeaf {
   return { certFile, keyFile, certPem, keyPem, kubeconfig: k, problems: [] };
 }
 
+/** The texts a leaf's reading is remembered by: its kubeconfig, or its certificate and key. */
+function leafTexts(item: ResolvedLeaf, obs: Observation): string[] | undefined {
+  const paths = leafPaths(item);
+  if ('kubeconfig' in paths) {
+    const text = obs.files.get(paths.kubeconfig)?.content;
+    return text === undefined ? undefined : [text];
+  }
+  const crt = obs.files.get(paths.crt)?.content;
+  const key = obs.files.get(paths.key)?.content;
+  return crt === undefined || key === undefined ? undefined : [crt, key];
+}
+
+/**
+ * A leaf as a remembered reading describes it: the files' texts and the facts read from them
+ * before. The PEM, DER, full parse and key are produced only if something asks for them
+ * (rendering a rewritten kubeconfig, a dry run's credentials). A class, so the lazy fields
+ * are shared accessors rather than thousands of per-object ones.
+ */
+class RememberedLeaf implements FoundLeaf, ObservedCert {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly problems: readonly Finding[] = [];
+  readonly profile: ObservedProfile;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  #kubeconfig?: FoundKubeconfig;
+  #parsed?: ReturnType<typeof parseCertPem>;
+
+  constructor(
+    private readonly texts: readonly string[],
+    paths: ReturnType<typeof leafPaths>,
+    reading: LeafReading,
+  ) {
+    this.certFile = 'kubeconfig' in paths ? paths.kubeconfig : paths.crt;
+    this.keyFile = 'kubeconfig' in paths ? paths.kubeconfig : paths.key;
+    this.profile = reading.profile;
+    this.notBefore = reading.notBefore;
+    this.notAfter = reading.notAfter;
+  }
+
+  /** The kubeconfig read again (base64 decoded), for a kubeconfig leaf only. */
+  #read(): FoundKubeconfig | undefined {
+    if (this.texts.length !== 1) return undefined;
+    return (this.#kubeconfig ??= readKubeconfig(this.texts[0]!, this.certFile));
+  }
+
+  get pem(): string {
+    const k = this.#read();
+    return k ? k.certPem! : this.texts[0]!;
+  }
+
+  get certPem(): string {
+    return this.pem;
+  }
+
+  get keyPem(): string | undefined {
+    const k = this.#read();
+    return k ? k.keyPem : this.texts[1];
+  }
+
+  get parsed(): ReturnType<typeof parseCertPem> {
+    return (this.#parsed ??= parseCertPem(this.pem));
+  }
+
+  get der(): Uint8Array {
+    return this.parsed.der;
+  }
+}
+
 function decideLeaf(
   item: ResolvedLeaf,
   obs: Observation,
   signers: ReadonlyMap<CaId, SignerView>,
   pki: ResolvedPki,
   policy: Policy,
-  verified: VerifiedPairs | undefined,
+  memory: Memory,
 ): { decision: LeafDecision; findings: Finding[] } {
   const signer = signers.get(item.signer)!;
-  const found = readLeaf(item, obs);
   const issue = (findings: Finding[], replaces: boolean) => ({
     decision: { item, action: 'issue', reasons: findings.map((f) => f.message), replaces } as const,
     findings,
   });
-  if (found.problems.length) return issue([...found.problems], true);
-  if (found.certPem === undefined || found.keyPem === undefined) {
-    const partial = found.certPem !== undefined || found.keyPem !== undefined || found.kubeconfig !== undefined;
-    const f = partial ? finding('key-missing', found.keyPem === undefined ? found.keyFile : found.certFile, 'certificate or key missing', item.ref) : finding('missing', found.certFile, 'missing', item.ref);
-    return issue([f], partial);
-  }
+  const texts = memory.readings ? leafTexts(item, obs) : undefined;
+  const key = texts && readingKey(texts);
+  const caDigest = signer.cert && pemDigest(signer.cert.pem);
+  const hit = key !== undefined && caDigest !== undefined ? memory.readings!.get(key) : undefined;
+  const reading = hit?.caDigest === caDigest ? hit : undefined;
+
+  let found: FoundLeaf;
   let cert: ObservedCert;
-  try {
-    cert = readCert(found.certPem, found.certFile);
-  } catch (e) {
-    // A damaged leaf is simply reissued; the broken file is backed up first.
-    return issue([finding('unreadable', found.certFile, `${(e as Error).message}; reissued`, item.ref)], true);
+  let kubeconfig: KubeconfigFacts | undefined;
+  let own = false;
+  if (reading) {
+    found = cert = new RememberedLeaf(texts!, leafPaths(item), reading);
+    const k = reading.kubeconfig;
+    if (k) {
+      kubeconfig = { server: k.server, clusterName: k.clusterName, user: k.user, ca: k.caDigest === caDigest ? 'current' : 'other', byPath: false };
+      own = k.own;
+    }
+  } else {
+    found = readLeaf(item, obs);
+    if (found.problems.length) return issue([...found.problems], true);
+    if (found.certPem === undefined || found.keyPem === undefined) {
+      const partial = found.certPem !== undefined || found.keyPem !== undefined || found.kubeconfig !== undefined;
+      const f = partial ? finding('key-missing', found.keyPem === undefined ? found.keyFile : found.certFile, 'certificate or key missing', item.ref) : finding('missing', found.certFile, 'missing', item.ref);
+      return issue([f], partial);
+    }
+    try {
+      cert = readCert(found.certPem, found.certFile);
+    } catch (e) {
+      // A damaged leaf is simply reissued; the broken file is backed up first.
+      return issue([finding('unreadable', found.certFile, `${(e as Error).message}; reissued`, item.ref)], true);
+    }
+    if (found.kubeconfig) {
+      kubeconfig = kubeconfigFacts(found.kubeconfig, signer.cert?.pem);
+      own = found.kubeconfig.own === true;
+    }
   }
-  const findings = assessLeaf(item, cert, found.keyPem, found, signer, policy, verified);
+  const findings = assessLeaf(item, cert, found, signer, policy, memory.verified, reading);
   if (findings.some((f) => remedyOf(f) === 'reissue')) return issue(findings, true);
-  const existing = { cert, keyPem: found.keyPem };
-  if (found.kubeconfig) {
-    const stale = kubeconfigFindings(item, found.kubeconfig, signer.cert?.pem, pki.plan.clusterName, found.certFile);
+  const remembered = reading ? key : key !== undefined && remember(memory, key, cert, found.keyPem!, signer, found.kubeconfig) ? key : undefined;
+  const existing = new KeptLeaf(cert, found, reading?.certDigest ?? pemDigest(cert.pem), remembered);
+  if (kubeconfig) {
+    const stale = kubeconfigFindings(item, kubeconfig, pki.plan.clusterName, found.certFile);
     if (stale.length) return { decision: { item, action: 'rewrite', existing, reasons: stale.map((f) => f.message) }, findings: stale };
   }
+  if (own && texts) existing.ownKubeconfig = texts[0];
   return { decision: { item, action: 'keep', existing }, findings };
+}
+
+/** A leaf to keep; its key text is read from the files only if asked for. */
+class KeptLeaf implements ExistingLeaf {
+  ownKubeconfig?: string;
+  constructor(
+    readonly cert: ObservedCert,
+    private readonly found: FoundLeaf,
+    readonly certDigest: string,
+    readonly readingKey: string | undefined,
+  ) {}
+
+  get keyPem(): string {
+    return this.found.keyPem!;
+  }
+}
+
+/**
+ * Remembers a leaf read in full whose key matched and whose signature verified (its triple is
+ * in the verified records). A kubeconfig that references files (or its CA) is always read
+ * again: its reading depends on more than its own text. Returns whether it was remembered.
+ */
+function remember(memory: Memory, key: string, cert: ObservedCert, keyPem: string, signer: SignerView, k: FoundKubeconfig | undefined): boolean {
+  if (!memory.readings || !signer.cert) return false;
+  const v = memory.verified?.lookup(cert.pem, keyPem, signer.cert.pem);
+  if (!v) return false;
+  if (k && (k.certFile !== undefined || k.keyFile !== undefined || k.caPem === undefined)) return false;
+  memory.readings.set(key, leafReading(cert, pemDigest(signer.cert.pem), v.algorithm, k && {
+    server: k.server, clusterName: k.clusterName, user: k.user, caDigest: pemDigest(k.caPem!), own: k.own === true,
+  }));
+  return true;
+}
+
+/** A reading of a certificate known to be good: what the next run needs to skip reading it. */
+export function leafReading(cert: ObservedCert, caDigest: string, algorithm: KeyAlgorithm | undefined, kubeconfig?: KubeconfigReading): LeafReading {
+  return {
+    caDigest, certDigest: pemDigest(cert.pem), ...(algorithm ? { algorithm } : {}),
+    notBefore: cert.notBefore, notAfter: cert.notAfter, profile: cert.profile,
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
 }
 
 export function policyOf(pki: ResolvedPki, now: Date): Policy {
@@ -334,7 +505,7 @@ export function policyOf(pki: ResolvedPki, now: Date): Policy {
   return { now, renewBeforeMs: p.renewBeforeMs, certValidityMs: p.certValidityMs, keyAlgorithm: p.keyAlgorithm };
 }
 
-export function reconcile(pki: ResolvedPki, obs: Observation, now: Date, verified?: VerifiedPairs): Decisions {
+export function reconcile(pki: ResolvedPki, obs: Observation, now: Date, memory: Memory = {}): Decisions {
   const policy = policyOf(pki, now);
   const cas = pki.cas.map((ca) => decideCa(ca, obs, pki, policy));
   const signers = new Map<CaId, SignerView>(
@@ -349,7 +520,7 @@ export function reconcile(pki: ResolvedPki, obs: Observation, now: Date, verifie
     ...keypairs.flatMap((k) => (k.action === 'keep' ? k.findings : [])),
   ];
   const leaves = pki.leaves.map((leaf) => {
-    const { decision, findings: f } = decideLeaf(leaf, obs, signers, pki, policy, verified);
+    const { decision, findings: f } = decideLeaf(leaf, obs, signers, pki, policy, memory);
     findings.push(...f);
     return decision;
   });

@@ -1,9 +1,12 @@
 /**
  * The store's own state (`pki/state.json`, 0600, kpki's bookkeeping): which node is the
- * init node, and what kpki has already verified: certificate / key / CA triples whose key matched and whose
- * signature checked out, by SHA-256 of their PEM text. Kept a re-run of a thousand-node cluster hashes 6,000 small strings instead of parsing 3,000
- * private keys and checking 3,000 signatures (seconds of CPU). Any changed byte in any of
- * the three misses the record and takes the full check. Only hashes are stored.
+ * init node, the plan last used, and what kpki has already verified: certificate / key / CA
+ * triples whose key matched and whose signature checked out, by SHA-256 of their PEM text
+ * (`kpki check` trusts these too), and each leaf's reading by the digest of its files
+ * (readings.ts). So a re-run of a thousand-node cluster hashes its files instead of parsing
+ * 3,000 certificates and keys and checking 3,000 signatures (seconds of CPU). Any changed
+ * byte misses the record and takes the full check. No secret is stored, only digests and
+ * certificate facts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,6 +14,8 @@ import { join } from 'node:path';
 import type { PlanMemo } from './plan/load.js';
 import type { KeyAlgorithm, Plan } from './plan/types.js';
 import { KEY_ALGORITHMS } from './plan/types.js';
+import { leafReadings, type LeafReadings } from './readings.js';
+import { KPKI_VERSION } from './version.js';
 
 export const STATE_PATH = 'pki/state.json';
 
@@ -19,6 +24,7 @@ export const STATE_PATH = 'pki/state.json';
  * state is written from the same certificate texts that were looked up.
  */
 const digests = new Map<string, string>();
+export const pemDigest = (s: string): string => sha(s);
 const sha = (s: string) => {
   let d = digests.get(s);
   if (d === undefined) digests.set(s, (d = createHash('sha256').update(s).digest('base64url')));
@@ -28,29 +34,56 @@ const sha = (s: string) => {
 export interface VerifiedPairs {
   lookup(certPem: string, keyPem: string, caPem: string): { algorithm: KeyAlgorithm | undefined } | undefined;
   record(certPem: string, keyPem: string, caPem: string, algorithm: KeyAlgorithm | undefined): void;
-  /** The records for the given certificates only (what is still in use). */
-  toJSON(keep: Iterable<string>): Record<string, string>;
+  /** The records for the given certificates only (what is still in use), by pemDigest. */
+  toJSON(keepDigests: Iterable<string>): Record<string, string>;
 }
 
 export interface StoreState {
   /** The node holding super-admin.conf, recorded so it never moves on its own. */
   readonly initNode?: string;
   readonly verified: VerifiedPairs;
+  /** What reading each leaf's files found (readings.ts); empty when another kpki version wrote the state. */
+  readonly readings: LeafReadings;
   /** The plan the last run used, parsed (see plan/load.ts). */
   readonly planMemo?: PlanMemo;
 }
 
-/** Parses the stored state; an unreadable file is an empty state (every check runs). */
-export function readState(stored?: string): StoreState {
-  let parsed: { initNode?: unknown; verified?: Record<string, unknown>; plan?: { digest?: unknown; value?: unknown } } = {};
+interface StoredState {
+  initNode?: unknown;
+  verified?: Record<string, unknown>;
+  plan?: { digest?: unknown; value?: unknown };
+  version?: unknown;
+  readings?: Record<string, unknown>;
+}
+
+/**
+ * The CLI reads the state twice in one run (the plan memo before the store walk, the rest
+ * after it): the last text's JSON is kept, so a large state parses once. Only the parsed
+ * JSON is shared, never the StoreState built from it.
+ */
+let lastParsed: { text: string; json: StoredState } | undefined;
+
+function parseStored(text: string): StoredState {
+  if (lastParsed?.text === text) return lastParsed.json;
+  let json: StoredState = {};
   try {
-    parsed = JSON.parse(stored ?? '{}') as typeof parsed;
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null) json = value as StoredState;
   } catch {
     // fall through: nothing is trusted, everything is checked
   }
+  lastParsed = { text, json };
+  return json;
+}
+
+/** Parses the stored state; an unreadable file is an empty state (every check runs). */
+export function readState(stored?: string): StoreState {
+  const parsed = parseStored(stored ?? '{}');
   return {
     ...(typeof parsed.initNode === 'string' ? { initNode: parsed.initNode } : {}),
     verified: verifiedPairs(parsed.verified ?? {}),
+    // Readings depend on how this version reads files: another version's are read again.
+    readings: leafReadings(parsed.version === KPKI_VERSION && KPKI_VERSION !== '' && typeof parsed.readings === 'object' && parsed.readings !== null ? parsed.readings : {}),
     ...(typeof parsed.plan?.digest === 'string' && typeof parsed.plan.value === 'object' && parsed.plan.value !== null
       ? { planMemo: { digest: parsed.plan.digest, plan: parsed.plan.value as Plan } }
       : {}),
@@ -66,19 +99,35 @@ export function readPlanMemo(out: string): PlanMemo | undefined {
   }
 }
 
-export function serialiseState(initNode: string | undefined, verified: VerifiedPairs, certs: Iterable<string>, plan?: Plan): string {
+export interface StateInUse {
+  /** pemDigest of every certificate in use: their verified records are kept. */
+  readonly certDigests: Iterable<string>;
+  /** readingKey of every leaf's files as written: their readings are kept. */
+  readonly readingKeys: Iterable<string>;
+}
+
+export function serialiseState(initNode: string | undefined, memory: Pick<StoreState, 'verified' | 'readings'>, inUse: StateInUse, plan?: Plan): string {
   const memo = plan?.digest ? { plan: { digest: plan.digest, value: { ...plan, source: undefined, digest: undefined } } } : {};
-  const state = { apiVersion: 'kpki/v1alpha1', kind: 'StoreState', ...(initNode ? { initNode } : {}), ...memo, verified: verified.toJSON(certs) };
-  return `${JSON.stringify(state, null, 1)}\n`;
+  const state = {
+    apiVersion: 'kpki/v1alpha1', kind: 'StoreState', version: KPKI_VERSION, ...(initNode ? { initNode } : {}), ...memo,
+    verified: memory.verified.toJSON(inUse.certDigests),
+    readings: memory.readings.toJSON(inUse.readingKeys),
+  };
+  // One line: bookkeeping for programs, rewritten on every run that changes something.
+  return `${JSON.stringify(state)}\n`;
 }
 
 function verifiedPairs(stored: Record<string, unknown>): VerifiedPairs {
+  // New records here; stored ones are looked up where they are (no copy of thousands of entries).
   const records = new Map<string, string>();
-  for (const [k, v] of Object.entries(stored)) if (typeof v === 'string') records.set(k, v);
+  const get = (k: string) => {
+    const v = records.get(k) ?? (Object.hasOwn(stored, k) ? stored[k] : undefined);
+    return typeof v === 'string' ? v : undefined;
+  };
   const value = (keyPem: string, caPem: string, alg: KeyAlgorithm | undefined) => `${sha(keyPem)} ${sha(caPem)} ${alg ?? '-'}`;
   return {
     lookup(certPem, keyPem, caPem) {
-      const v = records.get(sha(certPem));
+      const v = get(sha(certPem));
       if (!v || !v.startsWith(`${sha(keyPem)} ${sha(caPem)} `)) return undefined;
       const alg = v.slice(v.lastIndexOf(' ') + 1);
       return { algorithm: (KEY_ALGORITHMS as readonly string[]).includes(alg) ? (alg as KeyAlgorithm) : undefined };
@@ -88,8 +137,8 @@ function verifiedPairs(stored: Record<string, unknown>): VerifiedPairs {
     },
     toJSON(keep) {
       const pairs: Record<string, string> = {};
-      for (const k of [...new Set([...keep].map(sha))].sort()) {
-        const v = records.get(k);
+      for (const k of [...new Set(keep)].sort()) {
+        const v = get(k);
         if (v) pairs[k] = v;
       }
       return pairs;

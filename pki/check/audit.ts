@@ -16,6 +16,7 @@ import { FINDINGS, finding, type Finding, type FindingRule, type Severity } from
 import { leafPaths, storeCaPaths } from '../layout.js';
 import { reconcile, readLeaf } from '../reconcile.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
+import type { LeafReadings } from '../readings.js';
 import type { VerifiedPairs } from '../state.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
@@ -39,6 +40,8 @@ export interface AuditInput {
   readonly treeOf: (file: string) => TreeInfo;
   /** Cert/key/CA triples already verified (pki/state.json): hash lookups instead of crypto. */
   readonly verified?: VerifiedPairs;
+  /** Leaf readings remembered by gen (pki/state.json): `--plan` judges unchanged leaves without reading them again. */
+  readonly readings?: LeafReadings;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
 }
@@ -85,7 +88,9 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     seenCa.add(fingerprint);
     const key = hex(parsed.subject.der);
     const c: CaCandidate = { file, parsed, fingerprint, ...(pem ? { pem } : {}), ...(parsed.basicConstraints?.ca || key === hex(parsed.issuer.der) ? { role: caRole(file, parsed) } : {}) };
-    bySubject.set(key, [...(bySubject.get(key) ?? []), c]);
+    const same = bySubject.get(key);
+    if (same) same.push(c);
+    else bySubject.set(key, [c]);
   };
   // Files first (their paths name CAs), then chains and kubeconfig CA data.
   for (const c of found.creds) if (c.source === 'file') candidate(c.file, c.cert.parsed, c.fingerprint, c.cert.pem);
@@ -376,7 +381,7 @@ function planFindings(
   }
   let decided: Finding[];
   try {
-    decided = [...reconcile(pki, obs, now, input.verified).findings];
+    decided = [...reconcile(pki, obs, now, { verified: input.verified, readings: input.readings }).findings];
   } catch (e) {
     const file = (e as { file?: string }).file ?? 'pki';
     // gen refuses this store (half a CA, a CA key that does not match): say so, judge the rest by content.

@@ -64,6 +64,7 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
       return ref.startsWith('/') ? `${tree}/${ref.replace(/^\/+/, '')}` : posix.join(posix.dirname(kubeconfig), ref);
     },
     verified: state.verified,
+    readings: state.readings,
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };
 }

@@ -1,0 +1,131 @@
+/**
+ * What reading a leaf's files found, remembered in the store's state by the SHA-256 of the
+ * files' exact texts: the certificate's dates and profile, the kubeconfig's fields, and that
+ * the key matched and the certificate verified against a CA (by that CA's digest). Reading is
+ * a pure function of the texts, so a re-run whose files are byte for byte the same skips the
+ * base64 decoding, the certificate parse and the key check (on a thousand-node cluster most
+ * of a no-op run's CPU) and still judges the result against today's plan and clock.
+ * Any changed byte in any of the files, or another CA, reads everything again.
+ */
+import { createHash } from 'node:crypto';
+import type { KeyAlgorithm } from './plan/types.js';
+import { KEY_ALGORITHMS } from './plan/types.js';
+import type { SubjectExtras } from './plan/types.js';
+import type { ObservedProfile } from './x509/read.js';
+
+/** A kubeconfig's fields as `reconcile` compares them. */
+export interface KubeconfigReading {
+  readonly server: string;
+  readonly clusterName: string;
+  readonly user: string;
+  /** Digest of the embedded CA certificate. */
+  readonly caDigest: string;
+  /** Written by kpki's own template: it renders back to the same text. */
+  readonly own: boolean;
+}
+
+export interface LeafReading {
+  /** Digest of the CA certificate the key and signature checks passed against. */
+  readonly caDigest: string;
+  /** Digest of the certificate's PEM (the verified-pairs key). */
+  readonly certDigest: string;
+  readonly algorithm?: KeyAlgorithm;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly profile: ObservedProfile;
+  readonly kubeconfig?: KubeconfigReading;
+}
+
+/** The digest of one leaf's file texts, in the order given (certificate then key, or the kubeconfig). */
+export function readingKey(texts: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const t of texts) h.update(t).update('\0');
+  return h.digest('base64url');
+}
+
+export interface LeafReadings {
+  get(key: string): LeafReading | undefined;
+  set(key: string, reading: LeafReading): void;
+  /** The readings under the given keys only (what the store still holds). */
+  toJSON(keep: Iterable<string>): Record<string, unknown>;
+}
+
+type Stored = [string, string, string, number, number, string, string[], SubjectExtras, string[], string[], string[], number, [string, string, string, string, number] | 0];
+
+const EXTRAS = ['C', 'ST', 'L', 'O', 'OU'] as const;
+
+function extrasOf(v: unknown): SubjectExtras | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const out: { -readonly [K in keyof SubjectExtras]: string } = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(EXTRAS as readonly string[]).includes(k) || typeof x !== 'string') return undefined;
+    out[k as (typeof EXTRAS)[number]] = x;
+  }
+  return out;
+}
+
+function strings(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
+}
+
+/** One stored reading, or undefined for anything not exactly the shape written (never trusted half-way). */
+function fromStored(v: unknown): LeafReading | undefined {
+  if (!Array.isArray(v) || v.length !== 13) return undefined;
+  const [caDigest, certDigest, alg, nb, na, cn, o, ex, dns, ips, usages, isCa, kc] = v as unknown[];
+  if (typeof caDigest !== 'string' || typeof certDigest !== 'string' || typeof alg !== 'string' || typeof cn !== 'string') return undefined;
+  if (typeof nb !== 'number' || typeof na !== 'number' || !strings(o) || !strings(dns) || !strings(ips) || !strings(usages)) return undefined;
+  const extras = extrasOf(ex);
+  if (!extras || (isCa !== 0 && isCa !== 1)) return undefined;
+  let kubeconfig: KubeconfigReading | undefined;
+  if (kc !== 0) {
+    if (!Array.isArray(kc) || kc.length !== 5 || typeof kc[4] !== 'number' || !strings(kc.slice(0, 4))) return undefined;
+    const [server, clusterName, user, ca, own] = kc as [string, string, string, string, number];
+    kubeconfig = { server, clusterName, user, caDigest: ca, own: own === 1 };
+  }
+  return {
+    caDigest, certDigest,
+    ...((KEY_ALGORITHMS as readonly string[]).includes(alg) ? { algorithm: alg as KeyAlgorithm } : {}),
+    notBefore: new Date(nb), notAfter: new Date(na),
+    profile: { cn, o, extras, dns, ips, usages, isCa: isCa === 1 },
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
+}
+
+function toStored(r: LeafReading): Stored {
+  const p = r.profile;
+  const k = r.kubeconfig;
+  return [
+    r.caDigest, r.certDigest, r.algorithm ?? '-', r.notBefore.getTime(), r.notAfter.getTime(),
+    p.cn, [...p.o], { ...p.extras }, [...p.dns], [...p.ips], [...p.usages], p.isCa ? 1 : 0,
+    k ? [k.server, k.clusterName, k.user, k.caDigest, k.own ? 1 : 0] : 0,
+  ];
+}
+
+/** Readings as stored in pki/state.json; entries are checked one by one as they are used. */
+export function leafReadings(stored: Record<string, unknown>): LeafReadings {
+  const fresh = new Map<string, LeafReading>();
+  return {
+    get(key) {
+      let r = fresh.get(key);
+      if (r === undefined && Object.hasOwn(stored, key)) {
+        r = fromStored(stored[key]);
+        if (r) fresh.set(key, r);
+      }
+      return r;
+    },
+    set(key, reading) {
+      fresh.set(key, reading);
+    },
+    toJSON(keep) {
+      const out: Record<string, unknown> = {};
+      for (const k of [...new Set(keep)].sort()) {
+        const r = fresh.get(k);
+        if (r) out[k] = toStored(r);
+        else if (Object.hasOwn(stored, k) && fromStored(stored[k])) out[k] = stored[k];
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Remembered leaf readings (pki/state.json `readings`): a re-run over byte-identical files
+ * takes what an earlier run read instead of reading it again. These tests hold that shortcut
+ * to the full read: what gen remembers when it issues equals what reading the files finds,
+ * for every fixture; a reading is a fact about bytes, so bytes moved elsewhere are judged
+ * where they now are; and the clock and the plan still decide on every run.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
+import { generateFiles } from '../../pki/generate.js';
+import { parsePlan } from '../../pki/plan/parse.js';
+
+interface State { version?: string; readings?: Record<string, unknown>; verified?: Record<string, unknown> }
+const readStateFile = (out: string) => JSON.parse(readFileSync(join(out, 'pki/state.json'), 'utf8')) as State;
+const writeStateFile = (out: string, s: State) => writeFileSync(join(out, 'pki/state.json'), JSON.stringify(s));
+
+const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
+
+for (const f of fixtures) {
+  test(`${f}: readings remembered at issue equal a full read of the files`, () => {
+    const out = join(tempDir(), 'out');
+    const plan = join(FIXTURES, f);
+    assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
+    const atIssue = readStateFile(out);
+    const leaves = Object.keys(atIssue.verified ?? {}).length;
+    assert.ok(leaves > 0, 'verified records written');
+    assert.is(Object.keys(atIssue.readings ?? {}).length, leaves, 'one reading per leaf');
+
+    // Forget them: the next run reads every file in full and remembers what it found.
+    writeStateFile(out, { ...atIssue, readings: {} });
+    const r = kpki(['gen', '--plan', plan, '--out', out, '--json']);
+    assert.is(r.status, 0, r.stderr);
+    assert.is((JSON.parse(r.stdout) as { changed: boolean }).changed, false);
+    assert.equal(readStateFile(out).readings, atIssue.readings);
+
+    // Another kpki version's readings are not used (and are replaced by this version's).
+    const other = Object.fromEntries(Object.keys(atIssue.readings!).map((k) => [k, ['x']]));
+    writeStateFile(out, { ...atIssue, version: '0.0.0-other', readings: other });
+    const again = kpki(['gen', '--plan', plan, '--out', out, '--json']);
+    assert.is(again.status, 0, again.stderr);
+    assert.is((JSON.parse(again.stdout) as { changed: boolean }).changed, false);
+    assert.equal(readStateFile(out).readings, atIssue.readings);
+  });
+}
+
+test('a reading is a fact about bytes: two nodes swapping their kubelet credentials are both reissued', () => {
+  const dir = tempDir();
+  const plan = writePlan(`apiVersion: kpki/v1alpha1
+kind: Cluster
+nodes:
+  - { name: cp-1, address: 192.0.2.11, roles: [control-plane] }
+  - { name: worker-1, address: 192.0.2.21, roles: [worker] }
+  - { name: worker-2, address: 192.0.2.22, roles: [worker] }
+`, dir);
+  const out = join(dir, 'out');
+  assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
+  const pki = (n: string, f: string) => join(out, 'nodes', n, 'var/lib/kubelet/pki', f);
+  // Valid pairs from the same CA with matching keys: only the identity is wrong where they land.
+  for (const f of ['kubelet.crt', 'kubelet.key']) {
+    copyFileSync(pki('worker-1', f), join(dir, f));
+    copyFileSync(pki('worker-2', f), pki('worker-1', f));
+    copyFileSync(join(dir, f), pki('worker-2', f));
+  }
+  const r = kpki(['gen', '--plan', plan, '--out', out, '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const items = (JSON.parse(r.stdout) as { items: Array<{ ref: string; action: string; reasons: string[] }> }).items;
+  const changed = items.filter((i) => i.action !== 'keep');
+  assert.equal(changed.map((i) => i.ref).sort(), ['kubelet-serving@worker-1', 'kubelet-serving@worker-2']);
+  for (const i of changed) assert.match(i.reasons.join(' '), /CN changed: system:node:worker-\d → system:node:worker-\d/);
+});
+
+test('with every reading remembered, the clock and the plan still decide', async () => {
+  const text = readFileSync(join(FIXTURES, 'single-cp.yaml'), 'utf8');
+  const plan = parsePlan(text, 'single-cp.yaml');
+  const t0 = new Date('2026-01-01T00:00:00Z');
+  const day = 86_400_000;
+  const first = await generateFiles(plan, { deps: { now: () => t0 } });
+  const leaves = first.report.items.filter((i) => i.kind !== 'ca' && i.kind !== 'keypair').length;
+  // A day later: nothing to do.
+  const second = await generateFiles(plan, { existing: first.files, deps: { now: () => new Date(t0.getTime() + day) } });
+  assert.is(second.report.changed, false);
+  // Inside renewBefore (720h of an 8760h certValidity): every leaf is due.
+  const late = await generateFiles(plan, { existing: second.files, deps: { now: () => new Date(t0.getTime() + 340 * day) } });
+  const due = late.report.items.filter((i) => i.action === 'issue');
+  assert.is(due.length, leaves);
+  assert.ok(due.every((i) => i.reasons.some((r) => /^expires in \d+d$/.test(r))), JSON.stringify(due[0]));
+  // A plan change on unchanged files: the apiserver gains a SAN and is reissued, nothing else.
+  const grown = parsePlan(text.replace('  bindPort: 6443\n', '  bindPort: 6443\n  certSANs: [192.0.2.99]\n'), 'single-cp.yaml');
+  assert.is(grown.apiServer.certSANs.length, plan.apiServer.certSANs.length + 1, 'the SAN is in the grown plan');
+  const changed = await generateFiles(grown, { existing: second.files, deps: { now: () => new Date(t0.getTime() + 2 * day) } });
+  assert.equal(changed.report.items.filter((i) => i.action !== 'keep').map((i) => i.id), ['apiserver']);
+});
+
+test.run();
