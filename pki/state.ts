@@ -8,7 +8,7 @@
  * byte misses the record and takes the full check. No secret is stored, only digests and
  * certificate facts.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanMemo } from './plan/load.js';
@@ -27,7 +27,7 @@ const digests = new Map<string, string>();
 export const pemDigest = (s: string): string => sha(s);
 const sha = (s: string) => {
   let d = digests.get(s);
-  if (d === undefined) digests.set(s, (d = createHash('sha256').update(s).digest('base64url')));
+  if (d === undefined) digests.set(s, (d = hash('sha256', s, 'base64url')));
   return d;
 };
 

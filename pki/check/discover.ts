@@ -3,7 +3,7 @@
  * file, or inside a kubeconfig), every private key and public key file, and a finding for
  * every file that cannot be read as what its name says. Pure; never throws for a bad file.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
 import { readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
 import type { ObservedFile } from '../sinks/types.js';
@@ -50,7 +50,7 @@ const KEY_NAME = /\.key$/i;
 /** Files check reads; others in an observed tree (state.json, CSRs) are not credentials. */
 const CANDIDATE = /\.(crt|cer|pem|key|pub)$/i;
 
-export const fingerprintOf = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
+export const fingerprintOf = (der: Uint8Array) => hash('sha256', der, 'hex');
 
 /** The private key block of a PEM text, if it has one. */
 export const privateKeyBlock = (text: string) => PRIVATE_KEY.exec(text)?.[0];

@@ -3,7 +3,7 @@
  * for kubeadm (see issue.ts for the rules), with a small DER encoder and node:crypto. This
  * is the fast path: no ASN.1 schema library in the loop.
  */
-import { createHash, sign, type KeyObject } from 'node:crypto';
+import { hash, sign, type KeyObject } from 'node:crypto';
 import type { CertProfile } from '../catalog/resolve.js';
 import type { Usage } from '../catalog/types.js';
 import { KpkiError } from '../errors.js';
@@ -174,7 +174,7 @@ export function keyIdentifier(spkiDer: Uint8Array): Uint8Array {
   if (spki.tag !== 0x30 || algId.tag !== 0x30 || key.tag !== 0x03 || key.end !== spki.end || key.start >= key.end) {
     throw new RangeError('keyIdentifier: not a DER SubjectPublicKeyInfo');
   }
-  return new Uint8Array(createHash('sha1').update(spkiDer.subarray(key.start + 1, key.end)).digest());
+  return new Uint8Array(hash('sha1', spkiDer.subarray(key.start + 1, key.end), 'buffer'));
 }
 
 function extension(id: string, critical: boolean, value: Der): Der {
