@@ -119,9 +119,15 @@ export function formatIp(ip: IpAddress): string {
 }
 
 /** The canonical form of `text`, or undefined when it is not an IP address. */
+// A thousand-node plan canonicalises the same few addresses thousands of times (every leaf's SANs).
+const canonical = new Map<string, string | undefined>();
+
 export function canonicalIp(text: string): string | undefined {
+  if (canonical.has(text)) return canonical.get(text);
   const ip = parseIp(text);
-  return ip && formatIp(ip);
+  const c = ip && formatIp(ip);
+  if (canonical.size < 100_000) canonical.set(text, c);
+  return c;
 }
 
 export function isIp(text: string): boolean {
