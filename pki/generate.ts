@@ -24,7 +24,7 @@ import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
 import { readingKey } from './readings.js';
-import { pemDigest, readState, serialiseState, STATE_PATH, type StateInUse, type StoreState } from './state.js';
+import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, STATE_PATH, type StateInUse, type StoreState } from './state.js';
 import { readCert } from './x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
 import { checkOutDir } from './store/out-dir.js';
@@ -276,8 +276,10 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
     const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings });
-    const content = serialiseState(chosenInit, { verified, readings }, inUse, plan);
+    const content = serialiseState(chosenInit, { verified, readings }, inUse);
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
+    const memo = serialisePlanMemo(plan);
+    if (memo) wanted.push({ path: PLAN_MEMO_PATH, mode: 0o600, content: memo, protected: false, bookkeeping: true });
   }
 
   // plan the changes, then apply them
@@ -294,7 +296,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
       });
   const ca = decisions.cas.find((c) => c.item.ref === 'ca');
   const visible = [
-    ...files.filter((f) => f.path !== STATE_PATH),
+    ...files.filter((f) => f.path !== STATE_PATH && f.path !== PLAN_MEMO_PATH),
     ...[...changes.dirDrift].map(([dir, from]): Applied => ({ path: `${dir}/`, action: 'chmod', reason: `mode ${from.toString(8)} → ${changes.dirs.get(dir)!.toString(8)}` })),
   ];
   return {

@@ -18,6 +18,11 @@ import { leafReadings, type LeafReadings } from './readings.js';
 import { KPKI_VERSION } from './version.js';
 
 export const STATE_PATH = 'pki/state.json';
+/**
+ * The plan the last run used, parsed: a file of its own, small, read before the store is
+ * walked (the CLI needs the plan first) without reading the state's thousands of records.
+ */
+export const PLAN_MEMO_PATH = 'pki/plan.json';
 
 /**
  * SHA-256 of a PEM, memoised per text: every leaf of a CA hashes the same CA text, and the
@@ -44,14 +49,11 @@ export interface StoreState {
   readonly verified: VerifiedPairs;
   /** What reading each leaf's files found (readings.ts); empty when another kpki version wrote the state. */
   readonly readings: LeafReadings;
-  /** The plan the last run used, parsed (see plan/load.ts). */
-  readonly planMemo?: PlanMemo;
 }
 
 interface StoredState {
   initNode?: unknown;
   verified?: Record<string, unknown>;
-  plan?: { digest?: unknown; value?: unknown };
   version?: unknown;
   readings?: Record<string, unknown>;
 }
@@ -84,19 +86,25 @@ export function readState(stored?: string): StoreState {
     verified: verifiedPairs(parsed.verified ?? {}),
     // Readings depend on how this version reads files: another version's are read again.
     readings: leafReadings(parsed.version === KPKI_VERSION && KPKI_VERSION !== '' && typeof parsed.readings === 'object' && parsed.readings !== null ? parsed.readings : {}),
-    ...(typeof parsed.plan?.digest === 'string' && typeof parsed.plan.value === 'object' && parsed.plan.value !== null
-      ? { planMemo: { digest: parsed.plan.digest, plan: parsed.plan.value as Plan } }
-      : {}),
   };
 }
 
 /** The plan memo of the store at `out`, if it has one; never throws (no memo: the plan is parsed). */
 export function readPlanMemo(out: string): PlanMemo | undefined {
   try {
-    return readState(readFileSync(join(out, STATE_PATH), 'utf8')).planMemo;
+    const parsed = JSON.parse(readFileSync(join(out, PLAN_MEMO_PATH), 'utf8')) as { digest?: unknown; value?: unknown };
+    return typeof parsed.digest === 'string' && typeof parsed.value === 'object' && parsed.value !== null
+      ? { digest: parsed.digest, plan: parsed.value as Plan }
+      : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The plan memo file's text: the plan as parsed, under the digest of what it was parsed from. */
+export function serialisePlanMemo(plan: Plan): string | undefined {
+  if (!plan.digest) return undefined;
+  return `${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: 'PlanMemo', digest: plan.digest, value: { ...plan, source: undefined, digest: undefined } })}\n`;
 }
 
 export interface StateInUse {
@@ -106,10 +114,9 @@ export interface StateInUse {
   readonly readingKeys: Iterable<string>;
 }
 
-export function serialiseState(initNode: string | undefined, memory: Pick<StoreState, 'verified' | 'readings'>, inUse: StateInUse, plan?: Plan): string {
-  const memo = plan?.digest ? { plan: { digest: plan.digest, value: { ...plan, source: undefined, digest: undefined } } } : {};
+export function serialiseState(initNode: string | undefined, memory: Pick<StoreState, 'verified' | 'readings'>, inUse: StateInUse): string {
   const state = {
-    apiVersion: 'kpki/v1alpha1', kind: 'StoreState', version: KPKI_VERSION, ...(initNode ? { initNode } : {}), ...memo,
+    apiVersion: 'kpki/v1alpha1', kind: 'StoreState', version: KPKI_VERSION, ...(initNode ? { initNode } : {}),
     verified: memory.verified.toJSON(inUse.certDigests),
     readings: memory.readings.toJSON(inUse.readingKeys),
   };

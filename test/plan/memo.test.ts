@@ -4,12 +4,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { loadPlan, planDigest } from '../../pki/plan/load.js';
 import { parsePlan } from '../../pki/plan/parse.js';
-import { readPlanMemo, readState, serialiseState } from '../../pki/state.js';
+import { PLAN_MEMO_PATH, readPlanMemo, serialisePlanMemo } from '../../pki/state.js';
 
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
 
@@ -18,10 +18,13 @@ test('a memo round trip through state.json equals a fresh parse, for every fixtu
   for (const f of fixtures) {
     const file = join(FIXTURES, f);
     const fresh = await loadPlan(file);
-    const state = readState(serialiseState(undefined, readState(), { certDigests: [], readingKeys: [] }, fresh));
-    assert.ok(state.planMemo, f);
-    assert.is(state.planMemo!.digest, planDigest(readFileSync(file, 'utf8')), f);
-    const memoised = await loadPlan(file, { memo: state.planMemo! });
+    const out = tempDir();
+    mkdirSync(join(out, 'pki'));
+    writeFileSync(join(out, PLAN_MEMO_PATH), serialisePlanMemo(fresh)!);
+    const memo = readPlanMemo(out);
+    assert.ok(memo, f);
+    assert.is(memo!.digest, planDigest(readFileSync(file, 'utf8')), f);
+    const memoised = await loadPlan(file, { memo: memo! });
     assert.equal(memoised, fresh, f);
     assert.equal({ ...memoised, digest: undefined }, { ...parsePlan(readFileSync(file, 'utf8'), file), digest: undefined }, f);
   }
