@@ -27,31 +27,41 @@ export function renderKubeconfig(k: KubeconfigData): string {
   return template({ clusterName: k.clusterName, server: k.server, user: k.user, ca: b64(k.caPem), cert: b64(k.certPem), key: b64(k.keyPem) });
 }
 
-/** The kubeconfig text around already-encoded credentials (base64). */
-function template(k: { clusterName: string; server: string; user: string; ca: string; cert: string; key: string }): string {
+interface TemplateFields { clusterName: string; server: string; user: string; ca: string; cert: string; key: string }
+
+/** The kubeconfig text around already-encoded credentials (base64), as its pieces in order. */
+function templateParts(k: TemplateFields): string[] {
   const cluster = scalar(k.clusterName);
   const user = scalar(k.user);
   const context = scalar(`${k.user}@${k.clusterName}`);
-  return `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${k.ca}
-    server: ${scalar(k.server)}
-  name: ${cluster}
-contexts:
-- context:
-    cluster: ${cluster}
-    user: ${user}
-  name: ${context}
-current-context: ${context}
-kind: Config
-preferences: {}
-users:
-- name: ${user}
-  user:
-    client-certificate-data: ${k.cert}
-    client-key-data: ${k.key}
-`;
+  return [
+    'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ', k.ca,
+    '\n    server: ', scalar(k.server), '\n  name: ', cluster,
+    '\ncontexts:\n- context:\n    cluster: ', cluster, '\n    user: ', user, '\n  name: ', context,
+    '\ncurrent-context: ', context, '\nkind: Config\npreferences: {}\nusers:\n- name: ', user,
+    '\n  user:\n    client-certificate-data: ', k.cert, '\n    client-key-data: ', k.key, '\n',
+  ];
+}
+
+function template(k: TemplateFields): string {
+  return templateParts(k).join('');
+}
+
+/** Whether `text` is exactly the template around these fields, compared piece by piece (no copy of the text). */
+function isTemplate(text: string, k: TemplateFields): boolean {
+  let at = 0;
+  for (const part of templateParts(k)) {
+    if (!text.startsWith(part, at)) return false;
+    at += part.length;
+  }
+  return at === text.length;
+}
+
+/** The CA is the same text in every kubeconfig of a cluster: decoded once. */
+let lastCa: { b64: string; pem: string } | undefined;
+function caPemOf(b64: string): string {
+  if (lastCa?.b64 !== b64) lastCa = { b64, pem: unb64(b64) };
+  return lastCa.pem;
 }
 
 /**
@@ -101,8 +111,8 @@ function readOwn(text: string): KubeconfigData | undefined {
   try {
     const fields = { clusterName: unquote(m[3]!), server: unquote(m[2]!), user: unquote(user[1]!), ca: m[1]!, cert: m[4]!, key: m[5]! };
     // Rendered around the same base64 text: equal means a YAML parser would read exactly these.
-    if (template(fields) !== text) return undefined;
-    return { clusterName: fields.clusterName, server: fields.server, user: fields.user, caPem: unb64(fields.ca), certPem: unb64(fields.cert), keyPem: unb64(fields.key) };
+    if (!isTemplate(text, fields)) return undefined;
+    return { clusterName: fields.clusterName, server: fields.server, user: fields.user, caPem: caPemOf(fields.ca), certPem: unb64(fields.cert), keyPem: unb64(fields.key) };
   } catch {
     return undefined;
   }
