@@ -19,7 +19,8 @@ import { issueAll, keptCredential, type Issued } from './issue.js';
 import { bootstrapToken, caCertHash, certificateKey } from './join.js';
 import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
 import type { Plan } from './plan/types.js';
-import { leafReading, reconcile, type Decisions } from './reconcile.js';
+import { certFacts, leafReading, reconcile, type Decisions } from './reconcile.js';
+import { factsFile, FACTS_PATH, type FactsFile } from './facts-file.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
@@ -156,7 +157,7 @@ const dryApplied = (set: ChangeSet): Applied[] =>
  * use. Leaves issued in this run are remembered as written (read back once, here), so the
  * next run over the same files reads none of them.
  */
-function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], memory: Pick<StoreState, 'verified' | 'readings'>): StateInUse {
+function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], memory: Pick<StoreState, 'verified' | 'readings'> & { facts: FactsFile }): StateInUse {
   const content = new Map(wanted.map((f) => [f.path, f.content]));
   const certDigests: string[] = [];
   const readingKeys: string[] = [];
@@ -176,11 +177,16 @@ function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: 
     const key = readingKey(texts as string[]);
     const kubeconfig = l.item.server === undefined ? undefined
       : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest: pemDigest(caPem), own: true };
-    memory.readings.set(key, leafReading(readCert(cred.certPem, files[0]!), pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig));
+    const cert = readCert(cred.certPem, files[0]!);
+    memory.readings.set(key, leafReading(cert, pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig));
+    memory.facts.set(key, certFacts(cert));
     readingKeys.push(key);
   }
   return { certDigests, readingKeys };
 }
+
+/** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
+const BOOKKEEPING = new Set([STATE_PATH, PLAN_MEMO_PATH, FACTS_PATH]);
 
 /** The RBAC bindings a binary install applies once (`kubectl apply -f`), written by gen. */
 export const RBAC_PATH = 'pki/rbac.yaml';
@@ -232,11 +238,13 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const observed = await sink.observe(['pki', 'nodes']);
   const state = readState(observed.files.get(STATE_PATH)?.content);
   const { verified, readings } = state;
+  // Read only if this run has facts to add (a large file: the disk sink reads it on demand).
+  const facts = factsFile(() => observed.files.get(FACTS_PATH)?.content);
   const initNode = chooseInitNode(plan, state.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
   // decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, { verified, readings });
+  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, { verified, readings, facts });
   const unusable = decisions.findings.filter((f) => f.code === 'ca-expired' || f.code === 'ca-not-yet-valid');
   if (unusable.length) {
     const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
@@ -275,9 +283,11 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
-    const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings });
+    const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings, facts });
     const content = serialiseState(chosenInit, { verified, readings }, inUse);
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
+    // Rewritten only when this run read or issued a leaf: an unchanged store leaves it unread.
+    if (facts.changed()) wanted.push({ path: FACTS_PATH, mode: 0o600, content: facts.render(inUse.readingKeys), protected: false, bookkeeping: true });
     const memo = serialisePlanMemo(plan);
     if (memo) wanted.push({ path: PLAN_MEMO_PATH, mode: 0o600, content: memo, protected: false, bookkeeping: true });
   }
@@ -296,7 +306,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
       });
   const ca = decisions.cas.find((c) => c.item.ref === 'ca');
   const visible = [
-    ...files.filter((f) => f.path !== STATE_PATH && f.path !== PLAN_MEMO_PATH),
+    ...files.filter((f) => !BOOKKEEPING.has(f.path)),
     ...[...changes.dirDrift].map(([dir, from]): Applied => ({ path: `${dir}/`, action: 'chmod', reason: `mode ${from.toString(8)} → ${changes.dirs.get(dir)!.toString(8)}` })),
   ];
   return {

@@ -94,6 +94,15 @@ interface RawKubeconfig {
   }>;
 }
 
+const OWN_CA_DATA = 'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ';
+
+/** The base64 CA data of a kubeconfig in kpki's own layout (its fourth line), without reading the rest. */
+export function ownKubeconfigCaData(text: string): string | undefined {
+  if (!text.startsWith(OWN_CA_DATA)) return undefined;
+  const end = text.indexOf('\n', OWN_CA_DATA.length);
+  return end === -1 ? undefined : text.slice(OWN_CA_DATA.length, end);
+}
+
 /**
  * kpki's own files, read without a YAML parser: pull the six fields out of the template
  * and accept them only if rendering them again gives the same text byte for byte, so the

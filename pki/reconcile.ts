@@ -4,7 +4,7 @@
  * want to read. Pure: file contents come in as an Observation and the time as a value.
  * `check` runs the same assessments, so `gen --dry-run` and `check --plan` cannot disagree.
  */
-import { X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { hash, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import type { CertProfile, ResolvedCa, ResolvedKeyPair, ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import { KpkiError, PemError } from './errors.js';
@@ -20,6 +20,8 @@ import { signatureSchemeFor } from './x509/certificate.js';
 import { describeKey, keyAlgorithmOf, readPrivateKey } from './x509/keys.js';
 import { readCert, type ObservedCert, type ObservedProfile } from './x509/read.js';
 import { parseCertPem } from './x509/read.js';
+import { storeFacts, type StoredFacts } from './x509/facts.js';
+import type { FactsFile } from './facts-file.js';
 
 /** A credential found on disk that is good to keep as it is. */
 export interface Existing {
@@ -41,6 +43,8 @@ export interface ExistingLeaf extends Existing {
 export interface Memory {
   readonly verified?: VerifiedPairs;
   readonly readings?: LeafReadings;
+  /** Where a leaf read in full leaves its certificate facts for `kpki check` (facts-file.ts). */
+  readonly facts?: FactsFile;
 }
 
 export type CaDecision =
@@ -488,7 +492,15 @@ function remember(memory: Memory, key: string, cert: ObservedCert, keyPem: strin
   memory.readings.set(key, leafReading(cert, pemDigest(signer.cert.pem), v.algorithm, k && {
     server: k.server, clusterName: k.clusterName, user: k.user, caDigest: pemDigest(k.caPem!), own: k.own === true,
   }));
+  memory.facts?.set(key, certFacts(cert));
   return true;
+}
+
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+
+/** What `kpki check` needs to know of a certificate read in full (x509/facts.ts). */
+export function certFacts(cert: ObservedCert): StoredFacts {
+  return storeFacts(cert.parsed, hash('sha256', cert.der, 'hex'), cert.pem.indexOf(CERT_BEGIN) !== cert.pem.lastIndexOf(CERT_BEGIN));
 }
 
 /** A reading of a certificate known to be good: what the next run needs to skip reading it. */

@@ -16,8 +16,10 @@ import { FINDINGS, finding, type Finding, type FindingRule, type Severity } from
 import { leafPaths, storeCaPaths } from '../layout.js';
 import { reconcile, readLeaf } from '../reconcile.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
+import type { FactsFile } from '../facts-file.js';
 import type { LeafReadings } from '../readings.js';
-import type { VerifiedPairs } from '../state.js';
+import { pemDigest, type VerifiedPairs } from '../state.js';
+import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
 import { discover, fingerprintOf, type Credential } from './discover.js';
@@ -42,6 +44,8 @@ export interface AuditInput {
   readonly verified?: VerifiedPairs;
   /** Leaf readings remembered by gen (pki/state.json): `--plan` judges unchanged leaves without reading them again. */
   readonly readings?: LeafReadings;
+  /** Certificate facts gen wrote (pki/facts.json): with the readings, unchanged leaves are audited without parsing. */
+  readonly facts?: FactsFile;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
 }
@@ -54,8 +58,16 @@ export interface AuditOptions {
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-const names = (n: ParsedCert['subject']): NameFacts => ({ cn: n.cn, o: n.o, text: n.text });
+// Names and key identifiers are compared as hex several times per certificate: converted once.
+const hexOf = new WeakMap<Uint8Array, string>();
+const hex = (b: Uint8Array) => {
+  let h = hexOf.get(b);
+  if (h === undefined) hexOf.set(b, (h = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')));
+  return h;
+};
+/** A name's DER as hex: remembered names carry it already. */
+const nameHex = (n: CertNameFacts) => n.derHex ?? hex(n.der);
+const names = (n: CertNameFacts): NameFacts => ({ cn: n.cn, o: n.o, text: n.text });
 const safe = (fn: () => boolean) => {
   try {
     return fn();
@@ -67,8 +79,9 @@ const safe = (fn: () => boolean) => {
 /** A certificate that may sign others: parsed once, its public key once. */
 interface CaCandidate {
   readonly file: string;
-  readonly parsed: ParsedCert;
-  readonly pem?: string;
+  readonly parsed: CertFacts;
+  /** Its text, read only when it is asked to vouch for a leaf (certificates from chains have none). */
+  readonly source?: { readonly pem: string };
   readonly fingerprint: string;
   readonly role?: { id: CaId; sure: boolean };
   publicKey?: KeyObject | null;
@@ -76,29 +89,29 @@ interface CaCandidate {
 
 export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   const { now, thresholds } = options;
-  const found = discover(input.files, { resolveRef: input.resolveRef });
+  const found = discover(input.files, { resolveRef: input.resolveRef, ...(input.readings ? { readings: input.readings } : {}), ...(input.facts ? { facts: input.facts } : {}) });
   const findings: Finding[] = [...found.problems];
   const add = (f: Finding | Finding[]) => (Array.isArray(f) ? findings.push(...f) : findings.push(f));
 
   // Every certificate is a possible issuer: index them by subject (DER) once.
   const bySubject = new Map<string, CaCandidate[]>();
   const seenCa = new Set<string>();
-  const candidate = (file: string, parsed: ParsedCert, fingerprint: string, pem?: string) => {
+  const candidate = (file: string, parsed: CertFacts, fingerprint: string, source?: { readonly pem: string }) => {
     if (seenCa.has(fingerprint)) return;
     seenCa.add(fingerprint);
-    const key = hex(parsed.subject.der);
-    const c: CaCandidate = { file, parsed, fingerprint, ...(pem ? { pem } : {}), ...(parsed.basicConstraints?.ca || key === hex(parsed.issuer.der) ? { role: caRole(file, parsed) } : {}) };
+    const key = nameHex(parsed.subject);
+    const c: CaCandidate = { file, parsed, fingerprint, ...(source ? { source } : {}), ...(parsed.basicConstraints?.ca || key === nameHex(parsed.issuer) ? { role: caRole(file, parsed) } : {}) };
     const same = bySubject.get(key);
     if (same) same.push(c);
     else bySubject.set(key, [c]);
   };
   // Files first (their paths name CAs), then chains and kubeconfig CA data.
-  for (const c of found.creds) if (c.source === 'file') candidate(c.file, c.cert.parsed, c.fingerprint, c.cert.pem);
+  for (const c of found.creds) if (c.source === 'file') candidate(c.file, c.cert.parsed, c.fingerprint, c.cert);
   for (const c of found.creds) {
-    if (c.source === 'kubeconfig') candidate(c.certFile, c.cert.parsed, c.fingerprint, c.cert.pem);
+    if (c.source === 'kubeconfig') candidate(c.certFile, c.cert.parsed, c.fingerprint, c.cert);
     for (const p of c.chain) candidate(c.certFile, p, fingerprintOf(p.der));
   }
-  const kubeconfigCas = new Map<string, ParsedCert>();
+  const kubeconfigCas = new Map<string, CertFacts>();
   for (const c of found.creds) {
     if (c.kubeconfigCaPem === undefined) continue;
     try {
@@ -143,7 +156,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     // A CA is copied to every node: verify its self-signature once per distinct certificate.
     let selfSigned = selfSignedCache.get(c.fingerprint);
     if (selfSigned === undefined) {
-      selfSigned = hex(p.subject.der) === hex(p.issuer.der) && safe(() => new X509Certificate(Buffer.from(p.der)).verify(publicKeyOf({ file: c.file, parsed: p, fingerprint: c.fingerprint })!));
+      selfSigned = nameHex(p.subject) === nameHex(p.issuer) && safe(() => new X509Certificate(Buffer.from(p.der)).verify(publicKeyOf({ file: c.file, parsed: p, fingerprint: c.fingerprint })!));
       selfSignedCache.set(c.fingerprint, selfSigned);
     }
     const isCa = p.basicConstraints?.ca === true || selfSigned;
@@ -156,10 +169,10 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
       const cacheKey = `${c.fingerprint}`;
       if (verifiedCache.has(cacheKey)) issuer = verifiedCache.get(cacheKey);
       else {
-        const cands = (bySubject.get(hex(p.issuer.der)) ?? []).filter((x) => x.fingerprint !== c.fingerprint);
+        const cands = (bySubject.get(nameHex(p.issuer)) ?? []).filter((x) => x.fingerprint !== c.fingerprint);
         const aki = p.authorityKeyId ? hex(p.authorityKeyId) : undefined;
         cands.sort((a, b) => Number(aki !== undefined && b.parsed.subjectKeyId !== undefined && hex(b.parsed.subjectKeyId) === aki) - Number(aki !== undefined && a.parsed.subjectKeyId !== undefined && hex(a.parsed.subjectKeyId) === aki));
-        const vouched = (ca: CaCandidate) => ca.pem !== undefined && c.keyPem !== undefined && input.verified?.lookup(c.cert.pem, c.keyPem, ca.pem) !== undefined;
+        const vouched = (ca: CaCandidate) => ca.source !== undefined && vouchedBy(c, ca.source.pem, input.verified);
         issuer = cands.find(vouched) ?? cands.find((ca) => {
           const key = publicKeyOf(ca);
           return key !== null && safe(() => new X509Certificate(Buffer.from(p.der)).verify(key));
@@ -208,7 +221,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
       add(finding('not-a-ca', c.file, `a self-signed certificate that is not a usable CA: ${caDefects(p).join(', ')}`));
     }
     // Duplicate serials from one CA (distinct certificates only: copies are fine).
-    const serialKey = `${hex(p.issuer.der)}/${p.serialHex}`;
+    const serialKey = `${nameHex(p.issuer)}/${p.serialHex}`;
     const fps = issued.get(serialKey) ?? [];
     if (!fps.includes(c.fingerprint)) {
       fps.push(c.fingerprint);
@@ -225,10 +238,10 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
       // kubeadm's default kubelet serving certificate is signed by a throwaway CA shipped in the
       // same file (`<host>-ca@<time>`): its identity is the kubelet's own, not a catalog one.
       else if (!(issuer && issuer.file === c.certFile && !issuer.role)) add(roleFindings(c, entry, node, issuer));
-      if (c.keyPem !== undefined) add(keyFindings(c, issuer, input.verified));
+      if (hasKey(c)) add(keyFindings(c, issuer, input.verified));
       else if (c.keyFile !== undefined) add(finding('unreadable', c.keyFile, 'private key cannot be read', ref));
       else if (entry && c.source === 'file' && /\.crt$/.test(c.file)) add(finding('key-missing', c.file, `no private key next to it (${c.file.replace(/\.crt$/, '.key')})`));
-    } else if (isCa && c.keyPem !== undefined && !catalogCaFiles.has(c.file)) add(keyFindings(c, undefined, undefined));
+    } else if (isCa && hasKey(c) && !catalogCaFiles.has(c.file)) add(keyFindings(c, undefined, undefined));
 
     // Kubeconfig CA data must be the cluster's current CA.
     if (c.source === 'kubeconfig' && !catalogLeaf) {
@@ -293,7 +306,7 @@ function caFromPem(pem: string): ParsedCert {
 
 /** The cluster's current Kubernetes CA for a tree: the store's, the tree's own pki/ca.crt, else the client's issuer. */
 function currentCaFinder(bySubject: Map<string, CaCandidate[]>, input: AuditInput): (tree: string, issuer: CaCandidate | undefined) => CaCandidate | undefined {
-  const all = [...bySubject.values()].flat().filter((c) => c.role?.id === 'ca' && c.role.sure && c.pem !== undefined);
+  const all = [...bySubject.values()].flat().filter((c) => c.role?.id === 'ca' && c.role.sure && c.source !== undefined);
   const byTree = new Map<string, CaCandidate>();
   for (const c of all) {
     const t = input.treeOf(c.file).tree;
@@ -326,9 +339,18 @@ function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefi
   return out;
 }
 
+/** Whether a credential's key is known to match and its certificate to verify against this CA's text. */
+function vouchedBy(c: Credential, caPem: string, verified: VerifiedPairs | undefined): boolean {
+  if (c.remembered) return c.remembered.caDigest === pemDigest(caPem);
+  return c.keyPem !== undefined && verified?.lookup(c.cert.pem, c.keyPem, caPem) !== undefined;
+}
+
+/** A remembered credential has its key (gen checked it); others say so by carrying its text. */
+const hasKey = (c: Credential) => c.remembered !== undefined || c.keyPem !== undefined;
+
 function keyFindings(c: Credential, issuer: CaCandidate | undefined, verified: VerifiedPairs | undefined): Finding[] {
   const keyFile = c.keyFile ?? c.file;
-  if (issuer?.pem && verified?.lookup(c.cert.pem, c.keyPem!, issuer.pem)) return [];
+  if (issuer?.source && vouchedBy(c, issuer.source.pem, verified)) return [];
   let key: KeyObject;
   try {
     key = createPrivateKey(c.keyPem!);
@@ -396,13 +418,14 @@ function planFindings(
     if (f.code === 'san-mismatch' && leaf) {
       const c = byFile.get(f.file);
       if (c && !out.some((x) => x.file === f.file && (x.code === 'san-missing' || x.code === 'san-extra'))) {
-        out.push(...sanFindings(leaf.profile, c.cert.profile, f.file, f.ref));
+        const san = c.cert.parsed.subjectAltName;
+        out.push(...sanFindings(leaf.profile, { dns: [...(san?.dns ?? [])].sort(), ips: san?.ips ?? [] }, f.file, f.ref));
       }
       continue;
     }
     if (f.code === 'expiring' || f.code === 'ca-expiring') {
       const c = byFile.get(f.file);
-      const left = c ? c.cert.notAfter.getTime() - now.getTime() : Infinity;
+      const left = c ? c.cert.parsed.notAfter.getTime() - now.getTime() : Infinity;
       if (left < t.critMs) {
         out.push({ ...f, code: f.code === 'expiring' ? 'expiring-critical' : 'ca-expiring-critical', severity: 'critical' });
         continue;
@@ -414,7 +437,7 @@ function planFindings(
   for (const c of creds) {
     const leaf = catalogFiles.get(c.certFile) ?? catalogFiles.get(c.file);
     if (!leaf || out.some((f) => f.ref === leaf.ref && /expir|not-yet/.test(f.code))) continue;
-    const d = dateFindings(c.cert, false, c.certFile, now, { critMs: t.critMs, warnMs: Math.min(t.critMs, t.warnMs) }, leaf.ref);
+    const d = dateFindings(c.cert.parsed, false, c.certFile, now, { critMs: t.critMs, warnMs: Math.min(t.critMs, t.warnMs) }, leaf.ref);
     out.push(...d);
   }
   add(out);

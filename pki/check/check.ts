@@ -15,6 +15,7 @@ import type { Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
+import { factsFile, FACTS_PATH } from '../facts-file.js';
 import { readState, STATE_PATH } from '../state.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
@@ -65,6 +66,7 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
     },
     verified: state.verified,
     readings: state.readings,
+    facts: factsFile(() => obs.files.get(FACTS_PATH)?.content),
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };
 }

@@ -5,11 +5,21 @@
  */
 import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
-import { readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
+import { ownKubeconfigCaData, readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
+import type { FactsFile } from '../facts-file.js';
+import { readingKey, type LeafReadings } from '../readings.js';
 import type { ObservedFile } from '../sinks/types.js';
 import { parseCertificate, type ParsedCert } from '../x509/parse.js';
 import { parsePem } from '../x509/pem.js';
+import { RememberedFacts, type CertFacts, type StoredFacts } from '../x509/facts.js';
 import { readCert, type ObservedCert } from '../x509/read.js';
+
+/** A certificate as check sees it: its text, and facts parsed now or remembered (x509/facts.ts). */
+export interface CheckedCert {
+  readonly pem: string;
+  readonly der: Uint8Array;
+  readonly parsed: CertFacts;
+}
 
 export interface Credential {
   /** The certificate's file, or the kubeconfig that embeds or references it. */
@@ -17,10 +27,15 @@ export interface Credential {
   readonly source: 'file' | 'kubeconfig';
   /** Where the certificate itself came from (a kubeconfig's referenced file, or `file`). */
   readonly certFile: string;
-  readonly cert: ObservedCert;
+  readonly cert: CheckedCert;
   readonly fingerprint: string;
   /** Further certificates in the same file (a chain: kubeadm's self-signed kubelet.crt holds its CA). */
   readonly chain: readonly ParsedCert[];
+  /**
+   * Set when gen remembered these exact files (pki/state.json): the key matched and the
+   * certificate verified against the CA with this digest, so neither is checked again.
+   */
+  readonly remembered?: { readonly caDigest: string };
   readonly keyFile?: string;
   readonly keyPem?: string;
   readonly kubeconfig?: FoundKubeconfig;
@@ -65,6 +80,63 @@ function keyCandidates(file: string): string[] {
 /** Options the edge provides: how a kubeconfig's path reference maps to an observed file. */
 export interface DiscoverOptions {
   readonly resolveRef: (kubeconfig: string, ref: string) => string;
+  /** A kpki store's remembered readings and certificate facts: files unchanged since gen read them are not parsed again. */
+  readonly readings?: LeafReadings;
+  readonly facts?: FactsFile;
+}
+
+/** A kubeconfig kpki wrote and remembered: its certificate, key and CA decoded only if asked for. */
+class RememberedKubeconfigCert implements CheckedCert {
+  readonly parsed: RememberedFacts;
+  #found?: FoundKubeconfig;
+  constructor(private readonly text: string, private readonly file: string, facts: StoredFacts) {
+    this.parsed = new RememberedFacts(facts, () => readCert(this.pem, file).parsed);
+  }
+
+  found(): FoundKubeconfig {
+    return (this.#found ??= readKubeconfig(this.text, this.file));
+  }
+
+  get pem(): string {
+    return this.found().certPem!;
+  }
+
+  get der(): Uint8Array {
+    return this.parsed.der;
+  }
+}
+
+/** A certificate file remembered with its key. */
+class RememberedFileCert implements CheckedCert {
+  readonly parsed: RememberedFacts;
+  constructor(readonly pem: string, file: string, facts: StoredFacts) {
+    this.parsed = new RememberedFacts(facts, () => readCert(pem, file).parsed);
+  }
+
+  get der(): Uint8Array {
+    return this.parsed.der;
+  }
+}
+
+/** A remembered kubeconfig's private key entry: the key is decoded only if asked for. */
+class RememberedKeyFile implements KeyFile {
+  constructor(readonly file: string, readonly mode: number, private readonly cert: RememberedKubeconfigCert) {}
+  get pem(): string {
+    return this.cert.found().keyPem!;
+  }
+}
+
+/** The base64 CA data of a kubeconfig kpki wrote, decoded once per distinct text. */
+const caData = new Map<string, string>();
+function caPemOf(text: string): string | undefined {
+  const b64 = ownKubeconfigCaData(text);
+  if (b64 === undefined) return undefined;
+  let pem = caData.get(b64);
+  if (pem === undefined) {
+    if (caData.size > 64) caData.clear();
+    caData.set(b64, (pem = Buffer.from(b64, 'base64').toString('utf8')));
+  }
+  return pem;
 }
 
 export function discover(files: ReadonlyMap<string, ObservedFile>, options: DiscoverOptions): Discovered {
@@ -109,7 +181,26 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
     }
     kubeconfigs.push([file, f]);
   }
+  const remembered = (texts: string[]) => {
+    if (!options.readings || !options.facts) return undefined;
+    const key = readingKey(texts);
+    const r = options.readings.vouch(key);
+    const facts = r && options.facts.get(key);
+    return r && facts && !facts.chain ? { reading: r, facts } : undefined;
+  };
   for (const [file, f] of kubeconfigs) {
+    const known = remembered([f.content!]);
+    const knownCa = known?.reading.own ? caPemOf(f.content!) : undefined;
+    if (known && knownCa !== undefined) {
+      const cert = new RememberedKubeconfigCert(f.content!, file, known.facts);
+      privateKeys.push(new RememberedKeyFile(file, f.mode, cert));
+      creds.push({
+        file, source: 'kubeconfig', certFile: file, cert, fingerprint: known.facts.fp, chain: [], keyFile: file,
+        get keyPem() { return cert.found().keyPem; },
+        kubeconfigCaPem: knownCa, remembered: { caDigest: known.reading.caDigest },
+      });
+      continue;
+    }
     let k: FoundKubeconfig;
     try {
       k = readKubeconfig(f.content!, file);
@@ -166,6 +257,16 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
     if (consumedText.has(body)) continue;
     const keyBlock = privateKeyBlock(body);
     if (body.includes(CERT)) {
+      const pairedKey = keyBlock ? undefined : keyCandidates(file).find((c) => files.has(c));
+      const keyText = pairedKey === undefined ? undefined : files.get(pairedKey)?.content;
+      const known = keyText !== undefined ? remembered([body, keyText]) : undefined;
+      if (known && pairedKey !== undefined) {
+        creds.push({
+          file, source: 'file', certFile: file, cert: new RememberedFileCert(body, file, known.facts), fingerprint: known.facts.fp,
+          chain: [], keyFile: pairedKey, keyPem: keyText!, remembered: { caDigest: known.reading.caDigest },
+        });
+        continue;
+      }
       let cert: ObservedCert;
       try {
         cert = parse(body, file);

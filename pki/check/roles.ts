@@ -9,7 +9,7 @@ import { CAS, CERTS, KUBECONFIGS } from '../catalog/entries.js';
 import type { CaId, CertEntry, Identity, KubeconfigEntry, NodeContext } from '../catalog/types.js';
 import { normalise } from '../plan/normalise.js';
 import type { PlanInput } from '../plan/types.js';
-import type { ParsedCert } from '../x509/parse.js';
+import type { CertFacts } from '../x509/facts.js';
 
 export type LeafRoleEntry = CertEntry | KubeconfigEntry;
 
@@ -62,7 +62,7 @@ export function roleByPath(file: string): LeafRoleEntry | undefined {
 }
 
 /** The catalog CA a CA certificate is: by path, else by the CN kubeadm gives it. `sure` is false for a guess from a CN. */
-export function caRole(file: string, cert: ParsedCert): { id: CaId; sure: boolean } | undefined {
+export function caRole(file: string, cert: CertFacts): { id: CaId; sure: boolean } | undefined {
   const byPath = caPathRules().find((r) => endsWith(file, r.suffix) || endsWith(file, r.suffix.replace(/\.crt$/, '.pem')));
   if (byPath) return { id: byPath.value, sure: true };
   const cn = cert.subject.cn;
@@ -137,7 +137,7 @@ export const usagesOf = (entry: LeafRoleEntry): readonly string[] => (entry.kind
  * Recognises a role from the certificate's contents. `issuerCa` is the catalog CA of the CA
  * that signed it, when known. Order matters: the most specific identities first.
  */
-export function roleByContent(cert: ParsedCert, issuerCa: CaId | undefined, file: string): LeafRoleEntry | undefined {
+export function roleByContent(cert: CertFacts, issuerCa: CaId | undefined, file: string): LeafRoleEntry | undefined {
   const cn = cert.subject.cn;
   const eku = cert.extKeyUsage ?? [];
   const server = eku.includes(SERVER_AUTH);

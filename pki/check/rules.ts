@@ -3,7 +3,7 @@
  * pure function from facts to findings; severities come from the one table (findings.ts).
  */
 import { finding, type Finding, type FindingCode } from '../findings.js';
-import type { ParsedCert } from '../x509/parse.js';
+import type { CertFacts } from '../x509/facts.js';
 import type { Thresholds } from './types.js';
 
 const DAY = 86_400_000;
@@ -25,7 +25,7 @@ export function dateFindings(cert: { notBefore: Date; notAfter: Date }, isCa: bo
 }
 
 /** Weak keys and signatures clients refuse. A self-signed root's own SHA-1 signature is never checked by Go. */
-export function cryptoFindings(c: ParsedCert, selfSigned: boolean, file: string, ref?: string): Finding[] {
+export function cryptoFindings(c: CertFacts, selfSigned: boolean, file: string, ref?: string): Finding[] {
   const out: Finding[] = [];
   const bits = c.publicKey.bits;
   if (c.publicKey.type === 'rsa' && bits !== undefined) {
@@ -37,7 +37,7 @@ export function cryptoFindings(c: ParsedCert, selfSigned: boolean, file: string,
 }
 
 /** Why a certificate cannot sign others (RFC 5280 §4.2.1.3, §4.2.1.9; Go's CheckSignatureFrom). */
-export function caDefects(c: ParsedCert): string[] {
+export function caDefects(c: CertFacts): string[] {
   const out: string[] = [];
   if (!c.basicConstraints?.ca) out.push(c.basicConstraints ? 'basicConstraints CA:FALSE' : 'no basicConstraints CA:TRUE');
   if (c.keyUsage && !c.keyUsage.usages.includes('keyCertSign')) out.push('keyUsage without keyCertSign');
@@ -45,7 +45,7 @@ export function caDefects(c: ParsedCert): string[] {
 }
 
 /** EKUs and KU for a role's usages. */
-export function usageFindings(c: ParsedCert, want: readonly string[], file: string, ref?: string): Finding[] {
+export function usageFindings(c: CertFacts, want: readonly string[], file: string, ref?: string): Finding[] {
   const have = c.extKeyUsage ?? [];
   const missing = want.filter((u) => !have.includes(u) && !have.includes('anyExtendedKeyUsage'));
   const out: Finding[] = [];

@@ -25,6 +25,7 @@ for (const f of fixtures) {
     const plan = join(FIXTURES, f);
     assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
     const atIssue = readStateFile(out);
+    const factsAtIssue = readFileSync(join(out, 'pki/facts.json'), 'utf8');
     const leaves = Object.keys(atIssue.verified ?? {}).length;
     assert.ok(leaves > 0, 'verified records written');
     assert.is(Object.keys(atIssue.readings ?? {}).length, leaves, 'one reading per leaf');
@@ -35,6 +36,8 @@ for (const f of fixtures) {
     assert.is(r.status, 0, r.stderr);
     assert.is((JSON.parse(r.stdout) as { changed: boolean }).changed, false);
     assert.equal(readStateFile(out).readings, atIssue.readings);
+    // ... and the certificate facts check uses, made from the files, equal those made when issuing.
+    assert.is(readFileSync(join(out, 'pki/facts.json'), 'utf8'), factsAtIssue);
 
     // Another kpki version's readings are not used (and are replaced by this version's).
     const other = Object.fromEntries(Object.keys(atIssue.readings!).map((k) => [k, ['x']]));

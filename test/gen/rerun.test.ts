@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashTree, kpki, sh, tempDir, writePlan } from '../support/cli.js';
+import { BOOKKEEPING, hashTree, kpki, sh, tempDir, writePlan } from '../support/cli.js';
 import { generate } from '../../pki/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 
@@ -42,7 +42,7 @@ const cleanup = (work: string) => rmSync(work, { recursive: true, force: true })
 /** Changed credential files; backups and the store's record of verified pairs are bookkeeping. */
 function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
   return [...new Set([...before.keys(), ...after.keys()])]
-    .filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/') && f !== 'pki/state.json' && f !== 'pki/plan.json')
+    .filter((f) => before.get(f) !== after.get(f) && !f.startsWith('backup/') && !BOOKKEEPING.includes(f))
     .sort();
 }
 
@@ -117,7 +117,7 @@ test('adding a node issues only that node\'s files; every CA and existing file i
   const back = kpki(['gen', '--plan', join(dir, 'cluster.yaml'), '--out', copy]);
   assert.match(back.stderr, /warning: nodes\/worker-2 is not in the plan any more/);
   assert.match(back.stdout, /Nothing to do/);
-  const credentials = (tree: Map<string, string>) => [...tree].filter(([f]) => f !== 'pki/state.json' && f !== 'pki/plan.json');
+  const credentials = (tree: Map<string, string>) => [...tree].filter(([f]) => !BOOKKEEPING.includes(f));
   assert.equal(credentials(hashTree(copy)), credentials(after));
   cleanup(work);
 });

@@ -31,6 +31,7 @@ export const STORE_FILES: readonly string[] = [
   // kpki's own bookkeeping (init node, verified pairs; hashes only), 0600.
   'pki/state.json',
   'pki/plan.json',
+  'pki/facts.json',
 ].sort();
 
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ export interface FixtureExpectation {
 /** Mode a file must have, by name. */
 export function fileMode(path: string): number {
   if (path.endsWith('.crt')) return 0o644;
-  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub') || path.endsWith('state.json') || path.endsWith('plan.json')) return 0o600;
+  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub') || path.endsWith('state.json') || path.endsWith('plan.json') || path.endsWith('facts.json')) return 0o600;
   throw new Error(`no mode rule for ${path}`);
 }
 

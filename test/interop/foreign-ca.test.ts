@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { hashTree, kpki, listFiles, sh, tempDir, writePlan } from '../support/cli.js';
+import { BOOKKEEPING, hashTree, kpki, listFiles, sh, tempDir, writePlan } from '../support/cli.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -281,8 +281,8 @@ test('an EC leaf that still carries keyEncipherment (as kubeadm writes it) is ke
   // "Nothing written": the adopted P-521 CA differs from the plan's key type, which gen reports but keeps.
   assert.match(r.stdout, /Nothing written: the \d+ credentials in .* are current/);
   assert.is(readFileSync(crt, 'utf8'), legacy, 'the openssl-signed leaf is kept byte for byte');
-  // Every credential file is untouched; only kpki's bookkeeping (pki/state.json, pki/plan.json) records the check.
-  const credentials = (tree: Map<string, string>) => [...tree].filter(([p]) => p !== 'pki/state.json' && p !== 'pki/plan.json');
+  // Every credential file is untouched; only kpki's bookkeeping (pki/state.json, ...) records the check.
+  const credentials = (tree: Map<string, string>) => [...tree].filter(([p]) => !BOOKKEEPING.includes(p));
   assert.equal(credentials(hashTree(out)), credentials(before));
 });
 

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
 export const FIXTURES = join(ROOT, 'fixtures');
+/** kpki's own bookkeeping in a store: rewritten as it likes, never a credential. */
+export const BOOKKEEPING: readonly string[] = ['pki/state.json', 'pki/plan.json', 'pki/facts.json'];
 
 export function tempDir(prefix = 'kpki-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -1,0 +1,74 @@
+/**
+ * `kpki check --out` on a store gen remembered (pki/state.json readings, pki/facts.json
+ * certificate facts) reads unchanged files without parsing them. The shortcut must change
+ * nothing: the report with them equals the report with the facts removed, for every
+ * fixture, with and without the plan, and after files are swapped or damaged.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { check } from '../../pki/check/check.js';
+import { discover } from '../../pki/check/discover.js';
+import { diskSink } from '../../pki/sinks/disk.js';
+import { readState } from '../../pki/state.js';
+import { factsFile } from '../../pki/facts-file.js';
+import { parsePlan } from '../../pki/plan/parse.js';
+
+const factsPath = (out: string) => join(out, 'pki/facts.json');
+
+/** The same check with the facts moved away: every certificate parsed from its file. */
+async function withoutReadings(out: string, run: () => Promise<unknown>): Promise<unknown> {
+  renameSync(factsPath(out), `${factsPath(out)}.away`);
+  try {
+    return await run();
+  } finally {
+    renameSync(`${factsPath(out)}.away`, factsPath(out));
+  }
+}
+
+const now = new Date(Date.now() + 3 * 86_400_000);
+
+for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
+  test(`${f}: check with remembered readings equals check reading every file`, async () => {
+    const out = join(tempDir(), 'out');
+    assert.is(kpki(['gen', '--plan', join(FIXTURES, f), '--out', out]).status, 0);
+    const state = JSON.parse(readFileSync(join(out, 'pki/state.json'), 'utf8')) as { readings: Record<string, unknown[]> };
+    const keys = Object.keys(state.readings);
+    const factLines = readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(' ')));
+    assert.equal(factLines, [...keys].sort(), 'facts for every remembered leaf');
+    // The shortcut is taken: every leaf gen issued is found remembered.
+    const obs = await diskSink(out).observe(['pki', 'nodes']);
+    const readings = readState(obs.files.get('pki/state.json')?.content).readings;
+    const found = discover(obs.files, { resolveRef: (_k, ref) => ref, readings, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
+    assert.is(found.creds.filter((c) => c.remembered).length, keys.length);
+    const plan = parsePlan(readFileSync(join(FIXTURES, f), 'utf8'), f);
+    for (const options of [{ out, now }, { out, now, plan }]) {
+      const fast = await check(options);
+      assert.ok(fast.certificates.length > 0);
+      assert.equal(fast, await withoutReadings(out, () => check(options)));
+    }
+  });
+}
+
+test('files changed after gen are read, not remembered: a swapped kubelet pair and a damaged kubeconfig', async () => {
+  const out = join(tempDir(), 'out');
+  assert.is(kpki(['gen', '--plan', join(FIXTURES, 'single-cp.yaml'), '--out', out]).status, 0);
+  const pki = (n: string, file: string) => join(out, 'nodes', n, 'var/lib/kubelet/pki', file);
+  for (const file of ['kubelet.crt', 'kubelet.key']) {
+    copyFileSync(pki('worker-1', file), join(out, file));
+    copyFileSync(pki('worker-2', file), pki('worker-1', file));
+    copyFileSync(join(out, file), pki('worker-2', file));
+  }
+  const kubeconfig = join(out, 'nodes/worker-1/etc/kubernetes/kubelet.conf');
+  writeFileSync(kubeconfig, readFileSync(kubeconfig, 'utf8').replace('client-key-data: ', 'client-key-data: AAAA'));
+  const plan = parsePlan(readFileSync(join(FIXTURES, 'single-cp.yaml'), 'utf8'), 'single-cp.yaml');
+  const fast = await check({ out, now, plan });
+  assert.equal(fast, await withoutReadings(out, () => check({ out, now, plan })));
+  const codes = (file: string) => fast.findings.filter((x) => x.file === file).map((x) => x.code);
+  assert.ok(codes('nodes/worker-1/var/lib/kubelet/pki/kubelet.crt').includes('identity-mismatch'), JSON.stringify(fast.findings));
+  assert.ok(codes('nodes/worker-1/etc/kubernetes/kubelet.conf').length > 0, JSON.stringify(fast.findings));
+});
+
+test.run();
