@@ -8,7 +8,7 @@ import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps, KeyMaterial } from './deps.js';
 import { storeCaPaths } from './layout.js';
-import type { Decisions } from './reconcile.js';
+import type { Decisions, ExistingLeaf } from './reconcile.js';
 import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from './x509/certificate.js';
 import { parseCertPem } from './x509/read.js';
 import { publicKeyPem, spkiOf } from './x509/keys.js';
@@ -70,13 +70,26 @@ export function serialFrom(bytes: Uint8Array): string {
  * kubeconfig kpki wrote is carried as found (rendering it again gives the same text).
  */
 export function keptCredential(d: Extract<Decisions['leaves'][number], { action: 'keep' | 'rewrite' }>): Credential {
-  const e = d.existing;
-  return {
-    get certPem() { return e.cert.pem; },
-    get keyPem() { return e.keyPem; },
-    notAfter: e.cert.notAfter,
-    ...(d.action === 'keep' && e.ownKubeconfig !== undefined ? { kubeconfig: e.ownKubeconfig } : {}),
-  };
+  return new KeptCredential(d.existing, d.action === 'keep' ? d.existing.ownKubeconfig : undefined);
+}
+
+/** A class, so thousands of kept leaves share their accessors. */
+class KeptCredential implements Credential {
+  readonly notAfter: Date;
+  constructor(
+    private readonly existing: ExistingLeaf,
+    readonly kubeconfig: string | undefined,
+  ) {
+    this.notAfter = existing.cert.notAfter;
+  }
+
+  get certPem(): string {
+    return this.existing.cert.pem;
+  }
+
+  get keyPem(): string {
+    return this.existing.keyPem;
+  }
 }
 
 export async function issueAll(

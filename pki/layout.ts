@@ -156,21 +156,21 @@ export function leafPaths(leaf: ResolvedLeaf, layout: Layout = leaf.layout): { c
  * files, creates the new paths and removes the old ones (backed up, with the reason).
  */
 export function readThroughLayouts(pki: ResolvedPki, observed: Observation): Observation {
-  const files = new Map<string, ObservedFile>(observed.files);
-  let moved = false;
+  // Copied only when a leaf is found elsewhere: a store in its own layout is passed through.
+  let files: Map<string, ObservedFile> | undefined;
   for (const leaf of pki.leaves) {
     const here = Object.values(leafPaths(leaf));
-    if (here.some((p) => files.has(p))) continue;
+    if (here.some((p) => (files ?? observed.files).has(p))) continue;
     for (const other of LAYOUTS) {
       if (other === leaf.layout) continue;
       const there = Object.values(leafPaths(leaf, other));
       if (!there.every((p) => observed.files.has(p))) continue;
-      here.forEach((p, i) => files.set(p, observed.files.get(there[i]!)!));
-      moved = true;
+      files ??= new Map(observed.files);
+      for (let i = 0; i < here.length; i++) files.set(here[i]!, observed.files.get(there[i]!)!);
       break;
     }
   }
-  return moved ? { ...observed, files } : observed;
+  return files ? { ...observed, files } : observed;
 }
 
 interface Owner {

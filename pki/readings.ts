@@ -85,16 +85,18 @@ function fromStored(v: unknown): LeafReading | undefined {
   if (!extras || (isCa !== 0 && isCa !== 1)) return undefined;
   let kubeconfig: KubeconfigReading | undefined;
   if (kc !== 0) {
-    if (!Array.isArray(kc) || kc.length !== 5 || typeof kc[4] !== 'number' || !strings(kc.slice(0, 4))) return undefined;
-    const [server, clusterName, user, ca, own] = kc as [string, string, string, string, number];
+    if (!Array.isArray(kc) || kc.length !== 5) return undefined;
+    const [server, clusterName, user, ca, own] = kc as unknown[];
+    if (typeof server !== 'string' || typeof clusterName !== 'string' || typeof user !== 'string' || typeof ca !== 'string' || (own !== 0 && own !== 1)) return undefined;
     kubeconfig = { server, clusterName, user, caDigest: ca, own: own === 1 };
   }
+  // One object shape for every reading (thousands are built per run).
   return {
     caDigest, certDigest,
-    ...((KEY_ALGORITHMS as readonly string[]).includes(alg) ? { algorithm: alg as KeyAlgorithm } : {}),
+    algorithm: (KEY_ALGORITHMS as readonly string[]).includes(alg) ? (alg as KeyAlgorithm) : undefined,
     notBefore: new Date(nb), notAfter: new Date(na),
     profile: { cn, o, extras, dns, ips, usages, isCa: isCa === 1 },
-    ...(kubeconfig ? { kubeconfig } : {}),
+    kubeconfig,
   };
 }
 
