@@ -20,7 +20,7 @@
  * the hard checks that decide validity (openssl verify, key types, key matching) stay independent.
  */
 import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalIp } from '../pki/plan/net.js';
 import { parseCertificate, type ParsedCert } from '../pki/x509/parse.js';

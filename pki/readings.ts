@@ -8,9 +8,7 @@
  * Any changed byte in any of the files, or another CA, reads everything again.
  */
 import { hash } from 'node:crypto';
-import type { KeyAlgorithm } from './plan/types.js';
-import { KEY_ALGORITHMS } from './plan/types.js';
-import type { SubjectExtras } from './plan/types.js';
+import { KEY_ALGORITHMS, type KeyAlgorithm, type SubjectExtras } from './plan/types.js';
 import type { ObservedProfile } from './x509/read.js';
 
 /** A kubeconfig's fields as `reconcile` compares them. */
