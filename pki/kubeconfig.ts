@@ -96,11 +96,11 @@ interface RawKubeconfig {
 
 const OWN_CA_DATA = 'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ';
 
-/** The base64 CA data of a kubeconfig in kpki's own layout (its fourth line), without reading the rest. */
-export function ownKubeconfigCaData(text: string): string | undefined {
+/** The CA of a kubeconfig in kpki's own layout (its fourth line), without reading the rest. */
+export function ownKubeconfigCaPem(text: string): string | undefined {
   if (!text.startsWith(OWN_CA_DATA)) return undefined;
   const end = text.indexOf('\n', OWN_CA_DATA.length);
-  return end === -1 ? undefined : text.slice(OWN_CA_DATA.length, end);
+  return end === -1 ? undefined : caPemOf(text.slice(OWN_CA_DATA.length, end));
 }
 
 /**

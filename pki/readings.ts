@@ -9,6 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { KEY_ALGORITHMS, type KeyAlgorithm, type SubjectExtras } from './plan/types.js';
+import { isStrings } from './x509/facts.js';
 import type { ObservedProfile } from './x509/read.js';
 
 /** A kubeconfig's fields as `reconcile` compares them. */
@@ -67,18 +68,13 @@ function extrasOf(v: unknown): SubjectExtras | undefined {
   return out;
 }
 
-function strings(v: unknown): v is string[] {
-  if (!Array.isArray(v)) return false;
-  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
-  return true;
-}
 
 /** One stored reading, or undefined for anything not exactly the shape written (never trusted half-way). */
 function fromStored(v: unknown): LeafReading | undefined {
   if (!Array.isArray(v) || v.length !== 13) return undefined;
   const [caDigest, certDigest, alg, nb, na, cn, o, ex, dns, ips, usages, isCa, kc] = v as unknown[];
   if (typeof caDigest !== 'string' || typeof certDigest !== 'string' || typeof alg !== 'string' || typeof cn !== 'string') return undefined;
-  if (typeof nb !== 'number' || typeof na !== 'number' || !strings(o) || !strings(dns) || !strings(ips) || !strings(usages)) return undefined;
+  if (typeof nb !== 'number' || typeof na !== 'number' || !isStrings(o) || !isStrings(dns) || !isStrings(ips) || !isStrings(usages)) return undefined;
   const extras = extrasOf(ex);
   if (!extras || (isCa !== 0 && isCa !== 1)) return undefined;
   let kubeconfig: KubeconfigReading | undefined;

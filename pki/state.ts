@@ -58,24 +58,14 @@ interface StoredState {
   readings?: Record<string, unknown>;
 }
 
-/**
- * The CLI reads the state twice in one run (the plan memo before the store walk, the rest
- * after it): the last text's JSON is kept, so a large state parses once. Only the parsed
- * JSON is shared, never the StoreState built from it.
- */
-let lastParsed: { text: string; json: StoredState } | undefined;
-
 function parseStored(text: string): StoredState {
-  if (lastParsed?.text === text) return lastParsed.json;
-  let json: StoredState = {};
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null) json = value as StoredState;
+    if (typeof value === 'object' && value !== null) return value as StoredState;
   } catch {
     // fall through: nothing is trusted, everything is checked
   }
-  lastParsed = { text, json };
-  return json;
+  return {};
 }
 
 /** Parses the stored state; an unreadable file is an empty state (every check runs). */

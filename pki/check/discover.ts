@@ -5,7 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
-import { ownKubeconfigCaData, readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
+import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
 import type { FactsFile } from '../facts-file.js';
 import { readingKey, type LeafReadings } from '../readings.js';
 import type { ObservedFile } from '../sinks/types.js';
@@ -126,19 +126,6 @@ class RememberedKeyFile implements KeyFile {
   }
 }
 
-/** The base64 CA data of a kubeconfig kpki wrote, decoded once per distinct text. */
-const caData = new Map<string, string>();
-function caPemOf(text: string): string | undefined {
-  const b64 = ownKubeconfigCaData(text);
-  if (b64 === undefined) return undefined;
-  let pem = caData.get(b64);
-  if (pem === undefined) {
-    if (caData.size > 64) caData.clear();
-    caData.set(b64, (pem = Buffer.from(b64, 'base64').toString('utf8')));
-  }
-  return pem;
-}
-
 export function discover(files: ReadonlyMap<string, ObservedFile>, options: DiscoverOptions): Discovered {
   const creds: Credential[] = [];
   const privateKeys: KeyFile[] = [];
@@ -190,7 +177,7 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
   };
   for (const [file, f] of kubeconfigs) {
     const known = remembered([f.content!]);
-    const knownCa = known?.reading.own ? caPemOf(f.content!) : undefined;
+    const knownCa = known?.reading.own ? ownKubeconfigCaPem(f.content!) : undefined;
     if (known && knownCa !== undefined) {
       const cert = new RememberedKubeconfigCert(f.content!, file, known.facts);
       privateKeys.push(new RememberedKeyFile(file, f.mode, cert));

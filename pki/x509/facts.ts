@@ -68,7 +68,8 @@ export function storeFacts(p: ParsedCert, fingerprint: string, chain: boolean): 
   };
 }
 
-function isStrings(v: unknown): v is string[] {
+/** An array of strings (stored bookkeeping is checked field by field before use). */
+export function isStrings(v: unknown): v is string[] {
   if (!Array.isArray(v)) return false;
   for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
   return true;

@@ -11,7 +11,8 @@ export interface Node {
   lengthOctets?: number[];
 }
 
-function read(der: Uint8Array, off: number): { node: Node; end: number } {
+/** The TLV at `off`, leniently: its tag, and where its content starts and ends. */
+export function tlv(der: Uint8Array, off: number): { tag: number; start: number; end: number } {
   const tag = der[off] as number;
   let len = der[off + 1] as number;
   let p = off + 2;
@@ -21,6 +22,12 @@ function read(der: Uint8Array, off: number): { node: Node; end: number } {
     for (let i = 0; i < n; i++) len = len * 256 + (der[p + i] as number);
     p += n;
   }
+  return { tag, start: p, end: p + len };
+}
+
+function read(der: Uint8Array, off: number): { node: Node; end: number } {
+  const { tag, start: p, end } = tlv(der, off);
+  const len = end - p;
   const content = der.subarray(p, p + len);
   if (tag & 0x20) {
     const children: Node[] = [];

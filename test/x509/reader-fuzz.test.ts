@@ -15,6 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { CertParseError, parseCertificate, type ParsedCert } from '../../pki/x509/parse.js';
 import { parsePem, PemFormatError } from '../../pki/x509/pem.js';
+import { tlv } from './der-edit.js';
 
 /**
  * Fixed seed certificates, so the whole run is reproducible: written once by reader-fixtures.ts
@@ -59,15 +60,8 @@ function headers(der: Uint8Array): number[] {
   const walk = (start: number, end: number): void => {
     for (let p = start; p < end; ) {
       out.push(p);
-      const tag = der[p] as number;
-      let len = der[p + 1] as number;
-      let q = p + 2;
-      if (len & 0x80) {
-        const n = len & 0x7f;
-        len = 0;
-        for (let i = 0; i < n; i++) len = len * 256 + (der[q + i] as number);
-        q += n;
-      }
+      const { tag, start: q, end: e } = tlv(der, p);
+      const len = e - q;
       // Descend into constructed values and into OCTET / BIT STRINGs that wrap DER (extensions, keys).
       if (tag & 0x20) walk(q, q + len);
       else if ((tag === 0x04 || tag === 0x03) && der[q + (tag === 0x03 ? 1 : 0)] === 0x30) {
