@@ -5,7 +5,8 @@
  */
 import { dirname } from 'node:path/posix';
 import { KpkiError } from './errors.js';
-import type { Change, ChangeSet, Observation, WantedFile } from './sinks/types.js';
+import { fileDigest, textDigest } from './digest.js';
+import type { Change, ChangeSet, Observation, ObservedFile, WantedFile } from './sinks/types.js';
 
 export const SECRET_DIR_MODE = 0o700;
 export const PUBLIC_DIR_MODE = 0o755;
@@ -34,6 +35,15 @@ export interface PlanChangesOptions {
   readonly root: string;
 }
 
+/**
+ * Whether a found file already holds the wanted content. A file the sink vouches for by
+ * digest is compared by digest, so it is not read; otherwise the texts are compared.
+ */
+function sameContent(found: ObservedFile, w: WantedFile): boolean {
+  if (found.digest !== undefined) return found.digest === (w.digest ?? (w.content === undefined ? undefined : textDigest(w.content)));
+  return found.content !== undefined && w.content !== undefined && found.content === w.content;
+}
+
 export function planChanges(wanted: readonly WantedFile[], observed: Observation, options: PlanChangesOptions): ChangeSet {
   const changes: Change[] = [];
   const wantedPaths = new Set<string>();
@@ -42,8 +52,8 @@ export function planChanges(wanted: readonly WantedFile[], observed: Observation
     const found = observed.files.get(w.path);
     if (!found) {
       changes.push({ op: 'create', path: w.path, mode: w.mode, content: w.content });
-    } else if (found.content === undefined || w.content === undefined || found.content !== w.content) {
-      if (w.protected && found.content !== undefined && w.content !== undefined) {
+    } else if (!sameContent(found, w)) {
+      if (w.protected && fileDigest(found) !== undefined && w.content !== undefined) {
         throw new KpkiError('ERR_STORE_CONFLICT', `${options.root}/${w.path} exists with other content; kpki never overwrites it`);
       }
       changes.push({ op: 'update', path: w.path, mode: w.mode, content: w.content, backup: !w.bookkeeping });

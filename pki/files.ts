@@ -14,7 +14,7 @@ import type { WantedFile } from './sinks/types.js';
 export interface Credentials {
   readonly cas: ReadonlyMap<CaId, Pick<Credential, 'certPem' | 'keyPem'>>;
   readonly keypairs: ReadonlyMap<string, { keyPem: string; pubPem: string }>;
-  readonly leaves: ReadonlyMap<string, Pick<Credential, 'certPem' | 'keyPem' | 'kubeconfig'>>;
+  readonly leaves: ReadonlyMap<string, Pick<Credential, 'certPem' | 'keyPem' | 'asFound'>>;
 }
 
 /** Store files are never replaced once they exist with other content. */
@@ -40,8 +40,12 @@ export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeC
       const cred = creds.leaves.get(s.ref);
       const leaf = leafByRef.get(s.ref)!;
       const caPem = creds.cas.get(leaf.signer)?.certPem;
+      const kept = cred?.asFound?.[s.part];
+      if (kept) {
+        // Kept as found: compared by digest, read only if it is written somewhere.
+        return { path: spec.path, mode: spec.mode, digest: kept.digest, get content() { return kept.text; }, protected: isProtected(spec.path) };
+      }
       if (s.part !== 'kubeconfig') content = s.part === 'crt' ? cred?.certPem : cred?.keyPem;
-      else if (cred?.kubeconfig !== undefined) content = cred.kubeconfig;
       else if (cred && caPem !== undefined) {
         content = renderKubeconfig({
           clusterName: pki.plan.clusterName, server: leaf.server!, caPem, user: leaf.profile.cn, certPem: cred.certPem, keyPem: cred.keyPem,

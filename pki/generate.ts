@@ -24,7 +24,8 @@ import { factsFile, FACTS_PATH, type FactsFile } from './facts-file.js';
 import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
-import { readingKey } from './readings.js';
+import { readingKey, type LeafReadings } from './readings.js';
+import { textDigest } from './digest.js';
 import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, STATE_PATH, type StateInUse, type StoreState } from './state.js';
 import { readCert } from './x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
@@ -158,7 +159,9 @@ const dryApplied = (set: ChangeSet): Applied[] =>
  * next run over the same files reads none of them.
  */
 function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], memory: Pick<StoreState, 'verified' | 'readings'> & { facts: FactsFile }): StateInUse {
-  const content = new Map(wanted.map((f) => [f.path, f.content]));
+  // The wanted files themselves: their content is looked at for issued leaves only (a kept
+  // file's content may not even have been read).
+  const byPath = new Map(wanted.map((f) => [f.path, f]));
   const certDigests: string[] = [];
   const readingKeys: string[] = [];
   for (const l of d.leaves) {
@@ -171,18 +174,32 @@ function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: 
     certDigests.push(pemDigest(cred.certPem));
     const paths = leafPaths(l.item);
     const files = 'kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key];
-    const texts = files.map((p) => content.get(p));
+    const texts = files.map((p) => byPath.get(p)?.content);
     if (texts.some((t) => t === undefined)) continue;
     const caPem = issued.cas.get(l.item.signer)!.certPem;
-    const key = readingKey(texts as string[]);
+    const key = readingKey((texts as string[]).map(textDigest));
     const kubeconfig = l.item.server === undefined ? undefined
       : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest: pemDigest(caPem), own: true };
     const cert = readCert(cred.certPem, files[0]!);
-    memory.readings.set(key, leafReading(cert, pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig));
-    memory.facts.set(key, certFacts(cert));
+    const reading = leafReading(cert, pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig);
+    memory.readings.set(key, reading);
+    memory.facts.set(key, certFacts(cert, reading));
     readingKeys.push(key);
   }
   return { certDigests, readingKeys };
+}
+
+/**
+ * Facts for kept leaves whose line is missing or from an older format (a store written by an
+ * earlier kpki): read once, when the file is being written anyway, so check never has to.
+ */
+function completeFacts(d: Decisions, readings: LeafReadings, facts: FactsFile): void {
+  for (const l of d.leaves) {
+    if (l.action !== 'keep' || l.existing.readingKey === undefined) continue;
+    const key = l.existing.readingKey;
+    const reading = readings.get(key);
+    if (reading && !facts.get(key)) facts.set(key, certFacts(l.existing.cert, reading));
+  }
 }
 
 /** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
@@ -287,7 +304,10 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     const content = serialiseState(chosenInit, { verified, readings }, inUse);
     wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
     // Rewritten only when this run read or issued a leaf: an unchanged store leaves it unread.
-    if (facts.changed()) wanted.push({ path: FACTS_PATH, mode: 0o600, content: facts.render(inUse.readingKeys), protected: false, bookkeeping: true });
+    if (facts.changed()) {
+      completeFacts(decisions, readings, facts);
+      wanted.push({ path: FACTS_PATH, mode: 0o600, content: facts.render(inUse.readingKeys), protected: false, bookkeeping: true });
+    }
     const memo = serialisePlanMemo(plan);
     if (memo) wanted.push({ path: PLAN_MEMO_PATH, mode: 0o600, content: memo, protected: false, bookkeeping: true });
   }

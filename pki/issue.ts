@@ -8,7 +8,7 @@ import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
 import type { CaId } from './catalog/types.js';
 import type { Deps, KeyMaterial } from './deps.js';
 import { storeCaPaths } from './layout.js';
-import type { Decisions, ExistingLeaf } from './reconcile.js';
+import type { AsFound, Decisions, ExistingLeaf } from './reconcile.js';
 import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from './x509/certificate.js';
 import { parseCertPem } from './x509/read.js';
 import { publicKeyPem, spkiOf } from './x509/keys.js';
@@ -18,8 +18,8 @@ export interface Credential {
   readonly certPem: string;
   readonly keyPem: string;
   readonly notAfter: Date;
-  /** A kept kubeconfig's text, exactly as it is to be written. */
-  readonly kubeconfig?: string;
+  /** Files of a kept leaf to write exactly as found (read only if they move). */
+  readonly asFound?: AsFound;
 }
 
 export interface Issued {
@@ -66,11 +66,11 @@ export function serialFrom(bytes: Uint8Array): string {
 }
 
 /**
- * A kept leaf as a credential. Its PEM texts are read only if rendering needs them: a kept
- * kubeconfig kpki wrote is carried as found (rendering it again gives the same text).
+ * A kept leaf as a credential. Its PEM texts are read only if rendering needs them: files
+ * that rendering would give byte for byte are carried as found.
  */
 export function keptCredential(d: Extract<Decisions['leaves'][number], { action: 'keep' | 'rewrite' }>): Credential {
-  return new KeptCredential(d.existing, d.action === 'keep' ? d.existing.ownKubeconfig : undefined);
+  return new KeptCredential(d.existing, d.action === 'keep' ? d.existing.asFound : undefined);
 }
 
 /** A class, so thousands of kept leaves share their accessors. */
@@ -78,7 +78,7 @@ class KeptCredential implements Credential {
   readonly notAfter: Date;
   constructor(
     private readonly existing: ExistingLeaf,
-    readonly kubeconfig: string | undefined,
+    readonly asFound: AsFound | undefined,
   ) {
     this.notAfter = existing.cert.notAfter;
   }

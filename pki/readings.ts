@@ -1,6 +1,6 @@
 /**
  * What reading a leaf's files found, remembered in the store's state by the SHA-256 of the
- * files' exact texts: the certificate's dates and profile, the kubeconfig's fields, and that
+ * files' exact texts (readingKey): the certificate's dates and profile, the kubeconfig's fields, and that
  * the key matched and the certificate verified against a CA (by that CA's digest). Reading is
  * a pure function of the texts, so a re-run whose files are byte for byte the same skips the
  * base64 decoding, the certificate parse and the key check (on a thousand-node cluster most
@@ -35,20 +35,17 @@ export interface LeafReading {
   readonly kubeconfig?: KubeconfigReading;
 }
 
-/** The digest of one leaf's file texts: the kubeconfig, or the certificate and the key. */
-export function readingKey(texts: readonly string[]): string {
-  // One-shot hashing (createHash's stream object costs more than hashing a few kilobytes),
-  // and a kubeconfig's text as it is, without a copy.
-  return hash('sha256', texts.length === 1 ? texts[0]! : texts.join('\0'), 'base64url');
+/**
+ * The key of one leaf's reading, from its files' digests (digest.ts): a kubeconfig's own
+ * digest, or one digest over the certificate's and the key's. The disk sink vouches for
+ * unchanged files' digests, so an unchanged leaf is recognised without reading its files.
+ */
+export function readingKey(digests: readonly string[]): string {
+  return digests.length === 1 ? digests[0]! : hash('sha256', digests.join('\0'), 'base64url');
 }
 
 export interface LeafReadings {
   get(key: string): LeafReading | undefined;
-  /**
-   * Only what `kpki check` needs of a reading: the CA it verified against, and whether the
-   * kubeconfig is kpki's own. Cheaper than `get` (no profile built).
-   */
-  vouch(key: string): { readonly caDigest: string; readonly own: boolean } | undefined;
   set(key: string, reading: LeafReading): void;
   /** The readings under the given keys only (what the store still holds). */
   toJSON(keep: Iterable<string>): Record<string, unknown>;
@@ -115,14 +112,6 @@ export function leafReadings(stored: Record<string, unknown>): LeafReadings {
         if (r) fresh.set(key, r);
       }
       return r;
-    },
-    vouch(key) {
-      const r = fresh.get(key);
-      if (r) return { caDigest: r.caDigest, own: r.kubeconfig?.own === true };
-      const v = Object.hasOwn(stored, key) ? stored[key] : undefined;
-      if (!Array.isArray(v) || v.length !== 13 || typeof v[0] !== 'string') return undefined;
-      const kc: unknown = v[12];
-      return { caDigest: v[0], own: Array.isArray(kc) && kc[4] === 1 };
     },
     set(key, reading) {
       fresh.set(key, reading);

@@ -13,7 +13,8 @@ import { readKubeconfig, type FoundKubeconfig } from './kubeconfig.js';
 import { leafPaths, nodeRoot, storeCaPaths, storeKeyPairPaths } from './layout.js';
 import type { KeyAlgorithm } from './plan/types.js';
 import { BACKDATE_MS } from './issue.js';
-import type { Observation } from './sinks/types.js';
+import { fileDigest } from './digest.js';
+import type { Observation, ObservedFile } from './sinks/types.js';
 import { readingKey, type KubeconfigReading, type LeafReading, type LeafReadings } from './readings.js';
 import { pemDigest, type VerifiedPairs } from './state.js';
 import { signatureSchemeFor } from './x509/certificate.js';
@@ -35,8 +36,12 @@ export interface ExistingLeaf extends Existing {
   readonly certDigest: string;
   /** readingKey of its files, when its reading is remembered (readings.ts). */
   readonly readingKey?: string;
-  /** A kept kubeconfig kpki wrote: its text as found, which is exactly what rendering would give. */
-  readonly ownKubeconfig?: string;
+  /**
+   * Files to carry over as found, because rendering would give them byte for byte: a kept
+   * kubeconfig kpki wrote, or a remembered certificate and key. Compared by digest, so an
+   * unchanged leaf's files are not even read.
+   */
+  readonly asFound?: AsFound;
 }
 
 /** What the store remembers from earlier runs (state.ts); absent parts are simply not used. */
@@ -334,16 +339,28 @@ export function readLeaf(item: ResolvedLeaf, obs: Observation): FoundLeaf {
   return { certFile, keyFile, certPem, keyPem, kubeconfig: k, problems: [] };
 }
 
-/** The texts a leaf's reading is remembered by: its kubeconfig, or its certificate and key. */
-function leafTexts(item: ResolvedLeaf, obs: Observation): string[] | undefined {
+/** The files a leaf's reading is remembered by (its kubeconfig, or its certificate and key), if all are readable. */
+function leafFiles(item: ResolvedLeaf, obs: Observation): ObservedFile[] | undefined {
   const paths = leafPaths(item);
-  if ('kubeconfig' in paths) {
-    const text = obs.files.get(paths.kubeconfig)?.content;
-    return text === undefined ? undefined : [text];
+  const files = ('kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key]).map((p) => obs.files.get(p));
+  return files.every((f) => f !== undefined && fileDigest(f) !== undefined) ? (files as ObservedFile[]) : undefined;
+}
+
+export type AsFound = Partial<Readonly<Record<'crt' | 'key' | 'kubeconfig', KeptText>>>;
+
+/** A file's text as found, read only if asked for (the disk sink may know only its digest). */
+export class KeptText {
+  constructor(private readonly file: ObservedFile, private readonly path: string) {}
+
+  get text(): string {
+    const t = this.file.content;
+    if (t === undefined) throw new KpkiError('ERR_IO', `${this.path} changed while kpki was reading it (${this.file.error}); run again`);
+    return t;
   }
-  const crt = obs.files.get(paths.crt)?.content;
-  const key = obs.files.get(paths.key)?.content;
-  return crt === undefined || key === undefined ? undefined : [crt, key];
+
+  get digest(): string | undefined {
+    return fileDigest(this.file);
+  }
 }
 
 /**
@@ -362,13 +379,16 @@ class RememberedLeaf implements FoundLeaf, ObservedCert {
   #kubeconfig?: FoundKubeconfig;
   #parsed?: ReturnType<typeof parseCertPem>;
 
+  readonly texts: readonly KeptText[];
+
   constructor(
-    private readonly texts: readonly string[],
+    files: readonly ObservedFile[],
     paths: ReturnType<typeof leafPaths>,
     reading: LeafReading,
   ) {
     this.certFile = 'kubeconfig' in paths ? paths.kubeconfig : paths.crt;
     this.keyFile = 'kubeconfig' in paths ? paths.kubeconfig : paths.key;
+    this.texts = files.map((f, i) => new KeptText(f, i === 0 ? this.certFile : this.keyFile));
     this.profile = reading.profile;
     this.notBefore = reading.notBefore;
     this.notAfter = reading.notAfter;
@@ -377,12 +397,12 @@ class RememberedLeaf implements FoundLeaf, ObservedCert {
   /** The kubeconfig read again (base64 decoded), for a kubeconfig leaf only. */
   #read(): FoundKubeconfig | undefined {
     if (this.texts.length !== 1) return undefined;
-    return (this.#kubeconfig ??= readKubeconfig(this.texts[0]!, this.certFile));
+    return (this.#kubeconfig ??= readKubeconfig(this.texts[0]!.text, this.certFile));
   }
 
   get pem(): string {
     const k = this.#read();
-    return k ? k.certPem! : this.texts[0]!;
+    return k ? k.certPem! : this.texts[0]!.text;
   }
 
   get certPem(): string {
@@ -391,7 +411,7 @@ class RememberedLeaf implements FoundLeaf, ObservedCert {
 
   get keyPem(): string | undefined {
     const k = this.#read();
-    return k ? k.keyPem : this.texts[1];
+    return k ? k.keyPem : this.texts[1]!.text;
   }
 
   get parsed(): ReturnType<typeof parseCertPem> {
@@ -416,8 +436,8 @@ function decideLeaf(
     decision: { item, action: 'issue', reasons: findings.map((f) => f.message), replaces } as const,
     findings,
   });
-  const texts = memory.readings ? leafTexts(item, obs) : undefined;
-  const key = texts && readingKey(texts);
+  const files = memory.readings ? leafFiles(item, obs) : undefined;
+  const key = files && readingKey(files.map((f) => fileDigest(f)!));
   const caDigest = signer.cert && pemDigest(signer.cert.pem);
   const hit = key !== undefined && caDigest !== undefined ? memory.readings!.get(key) : undefined;
   const reading = hit?.caDigest === caDigest ? hit : undefined;
@@ -427,7 +447,7 @@ function decideLeaf(
   let kubeconfig: KubeconfigFacts | undefined;
   let own = false;
   if (reading) {
-    found = cert = new RememberedLeaf(texts!, leafPaths(item), reading);
+    found = cert = new RememberedLeaf(files!, leafPaths(item), reading);
     const k = reading.kubeconfig;
     if (k) {
       kubeconfig = { server: k.server, clusterName: k.clusterName, user: k.user, ca: k.caDigest === caDigest ? 'current' : 'other', byPath: false };
@@ -460,13 +480,14 @@ function decideLeaf(
     const stale = kubeconfigFindings(item, kubeconfig, pki.plan.clusterName, found.certFile);
     if (stale.length) return { decision: { item, action: 'rewrite', existing, reasons: stale.map((f) => f.message) }, findings: stale };
   }
-  if (own && texts) existing.ownKubeconfig = texts[0];
+  if (own && files) existing.asFound = { kubeconfig: found instanceof RememberedLeaf ? found.texts[0]! : new KeptText(files[0]!, found.certFile) };
+  else if (found instanceof RememberedLeaf && found.texts.length === 2) existing.asFound = { crt: found.texts[0]!, key: found.texts[1]! };
   return { decision: { item, action: 'keep', existing }, findings };
 }
 
 /** A leaf to keep; its key text is read from the files only if asked for. */
 class KeptLeaf implements ExistingLeaf {
-  ownKubeconfig?: string;
+  asFound?: AsFound;
   constructor(
     readonly cert: ObservedCert,
     private readonly found: FoundLeaf,
@@ -489,18 +510,22 @@ function remember(memory: Memory, key: string, cert: ObservedCert, keyPem: strin
   const v = memory.verified?.lookup(cert.pem, keyPem, signer.cert.pem);
   if (!v) return false;
   if (k && (k.certFile !== undefined || k.keyFile !== undefined || k.caPem === undefined)) return false;
-  memory.readings.set(key, leafReading(cert, pemDigest(signer.cert.pem), v.algorithm, k && {
+  const reading = leafReading(cert, pemDigest(signer.cert.pem), v.algorithm, k && {
     server: k.server, clusterName: k.clusterName, user: k.user, caDigest: pemDigest(k.caPem!), own: k.own === true,
-  }));
-  memory.facts?.set(key, certFacts(cert));
+  });
+  memory.readings.set(key, reading);
+  memory.facts?.set(key, certFacts(cert, reading));
   return true;
 }
 
 const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
 
-/** What `kpki check` needs to know of a certificate read in full (x509/facts.ts). */
-export function certFacts(cert: ObservedCert): StoredFacts {
-  return storeFacts(cert.parsed, hash('sha256', cert.der, 'hex'), cert.pem.indexOf(CERT_BEGIN) !== cert.pem.lastIndexOf(CERT_BEGIN));
+/** What `kpki check` needs to know of a certificate read in full (x509/facts.ts), and what its reading vouches for. */
+export function certFacts(cert: ObservedCert, reading: LeafReading): StoredFacts {
+  const k = reading.kubeconfig;
+  return storeFacts(cert.parsed, hash('sha256', cert.der, 'hex'), cert.pem.indexOf(CERT_BEGIN) !== cert.pem.lastIndexOf(CERT_BEGIN), {
+    ca: reading.caDigest, ...(k?.own ? { kca: k.caDigest } : {}),
+  });
 }
 
 /** A reading of a certificate known to be good: what the next run needs to skip reading it. */

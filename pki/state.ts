@@ -8,7 +8,7 @@
  * byte misses the record and takes the full check. No secret is stored, only digests and
  * certificate facts.
  */
-import { hash } from 'node:crypto';
+import { textDigest } from './digest.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlanMemo } from './plan/load.js';
@@ -24,17 +24,9 @@ export const STATE_PATH = 'pki/state.json';
  */
 export const PLAN_MEMO_PATH = 'pki/plan.json';
 
-/**
- * SHA-256 of a PEM, memoised per text: every leaf of a CA hashes the same CA text, and the
- * state is written from the same certificate texts that were looked up.
- */
-const digests = new Map<string, string>();
-export const pemDigest = (s: string): string => sha(s);
-const sha = (s: string) => {
-  let d = digests.get(s);
-  if (d === undefined) digests.set(s, (d = hash('sha256', s, 'base64url')));
-  return d;
-};
+/** SHA-256 of a PEM (memoised per text: every leaf of a CA hashes the same CA text). */
+export const pemDigest = textDigest;
+const sha = textDigest;
 
 export interface VerifiedPairs {
   lookup(certPem: string, keyPem: string, caPem: string): { algorithm: KeyAlgorithm | undefined } | undefined;

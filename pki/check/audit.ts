@@ -44,7 +44,7 @@ export interface AuditInput {
   readonly verified?: VerifiedPairs;
   /** Leaf readings remembered by gen (pki/state.json): `--plan` judges unchanged leaves without reading them again. */
   readonly readings?: LeafReadings;
-  /** Certificate facts gen wrote (pki/facts.json): with the readings, unchanged leaves are audited without parsing. */
+  /** Certificate facts gen wrote (pki/facts.json): unchanged leaves are audited without parsing. */
   readonly facts?: FactsFile;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
@@ -89,7 +89,7 @@ interface CaCandidate {
 
 export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   const { now, thresholds } = options;
-  const found = discover(input.files, { resolveRef: input.resolveRef, ...(input.readings ? { readings: input.readings } : {}), ...(input.facts ? { facts: input.facts } : {}) });
+  const found = discover(input.files, { resolveRef: input.resolveRef, ...(input.facts ? { facts: input.facts } : {}) });
   const findings: Finding[] = [...found.problems];
   const add = (f: Finding | Finding[]) => (Array.isArray(f) ? findings.push(...f) : findings.push(f));
 
@@ -342,6 +342,8 @@ function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefi
 /** Whether a credential's key is known to match and its certificate to verify against this CA's text. */
 function vouchedBy(c: Credential, caPem: string, verified: VerifiedPairs | undefined): boolean {
   if (c.remembered) return c.remembered.caDigest === pemDigest(caPem);
+  // The records hold leaves only: a CA is checked against itself (and the state is not read for it).
+  if (c.cert.pem === caPem) return false;
   return c.keyPem !== undefined && verified?.lookup(c.cert.pem, c.keyPem, caPem) !== undefined;
 }
 

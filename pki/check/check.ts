@@ -16,7 +16,7 @@ import { chooseInitNode, leafPaths, storeCaPaths } from '../layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { factsFile, FACTS_PATH } from '../facts-file.js';
-import { readState, STATE_PATH } from '../state.js';
+import { readState, STATE_PATH, type StoreState } from '../state.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
@@ -49,11 +49,13 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
   if (!obs.dirs.has('pki') && !obs.dirs.has('nodes')) {
     throw new KpkiError('ERR_IO', `${out} holds no kpki store (no pki/ or nodes/ directory); to read any other directory, pass it as a path: kpki check ${out}`);
   }
-  const state = readState(obs.files.get(STATE_PATH)?.content);
+  // The state is large and, without a plan, needed only for what facts.json does not vouch for.
+  let read: StoreState | undefined;
+  const state = () => (read ??= readState(obs.files.get(STATE_PATH)?.content));
   let pki: ResolvedPki | undefined;
   if (plan) {
     // The same init node gen would choose, so super-admin.conf is expected where gen keeps it.
-    const initNode = chooseInitNode(plan, state.initNode, (p) => obs.files.has(p));
+    const initNode = chooseInitNode(plan, state().initNode, (p) => obs.files.has(p));
     pki = resolve({ ...plan, initNode });
   }
   return {
@@ -64,8 +66,12 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
       const { tree } = storeTree(kubeconfig);
       return ref.startsWith('/') ? `${tree}/${ref.replace(/^\/+/, '')}` : posix.join(posix.dirname(kubeconfig), ref);
     },
-    verified: state.verified,
-    readings: state.readings,
+    verified: {
+      lookup: (certPem, keyPem, caPem) => state().verified.lookup(certPem, keyPem, caPem),
+      record: (certPem, keyPem, caPem, algorithm) => state().verified.record(certPem, keyPem, caPem, algorithm),
+      toJSON: (keep) => state().verified.toJSON(keep),
+    },
+    ...(plan ? { readings: state().readings } : {}),
     facts: factsFile(() => obs.files.get(FACTS_PATH)?.content),
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };

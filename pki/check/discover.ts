@@ -7,7 +7,9 @@ import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
 import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
 import type { FactsFile } from '../facts-file.js';
-import { readingKey, type LeafReadings } from '../readings.js';
+import { fileDigest } from '../digest.js';
+import { readingKey } from '../readings.js';
+import { KeptText } from '../reconcile.js';
 import type { ObservedFile } from '../sinks/types.js';
 import { parseCertificate, type ParsedCert } from '../x509/parse.js';
 import { parsePem } from '../x509/pem.js';
@@ -80,8 +82,7 @@ function keyCandidates(file: string): string[] {
 /** Options the edge provides: how a kubeconfig's path reference maps to an observed file. */
 export interface DiscoverOptions {
   readonly resolveRef: (kubeconfig: string, ref: string) => string;
-  /** A kpki store's remembered readings and certificate facts: files unchanged since gen read them are not parsed again. */
-  readonly readings?: LeafReadings;
+  /** A kpki store's certificate facts: files unchanged since gen read them are not parsed again. */
   readonly facts?: FactsFile;
 }
 
@@ -89,12 +90,12 @@ export interface DiscoverOptions {
 class RememberedKubeconfigCert implements CheckedCert {
   readonly parsed: RememberedFacts;
   #found?: FoundKubeconfig;
-  constructor(private readonly text: string, private readonly file: string, facts: StoredFacts) {
+  constructor(private readonly text: KeptText, private readonly file: string, facts: StoredFacts) {
     this.parsed = new RememberedFacts(facts, () => readCert(this.pem, file).parsed);
   }
 
   found(): FoundKubeconfig {
-    return (this.#found ??= readKubeconfig(this.text, this.file));
+    return (this.#found ??= readKubeconfig(this.text.text, this.file));
   }
 
   get pem(): string {
@@ -106,11 +107,15 @@ class RememberedKubeconfigCert implements CheckedCert {
   }
 }
 
-/** A certificate file remembered with its key. */
+/** A certificate file remembered with its key: its text is read only if asked for. */
 class RememberedFileCert implements CheckedCert {
   readonly parsed: RememberedFacts;
-  constructor(readonly pem: string, file: string, facts: StoredFacts) {
-    this.parsed = new RememberedFacts(facts, () => readCert(pem, file).parsed);
+  constructor(private readonly text: KeptText, file: string, facts: StoredFacts) {
+    this.parsed = new RememberedFacts(facts, () => readCert(this.pem, file).parsed);
+  }
+
+  get pem(): string {
+    return this.text.text;
   }
 
   get der(): Uint8Array {
@@ -156,41 +161,47 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
   const consumed = new Set<string>(); // files listed as part of another credential
   // ... and their contents: the kubelet's dated client file is the same bytes as the link kubelet.conf names.
   const consumedText = new Set<string>();
-  const kubeconfigs: Array<[string, ObservedFile]> = [];
   const unreadable = (file: string, message: string, code: 'unreadable' | 'not-a-certificate' = 'unreadable') => problems.push(finding(code, file, message));
+
+  const remembered = (digests: readonly (string | undefined)[]) => {
+    if (!options.facts || digests.some((d) => d === undefined)) return undefined;
+    const facts = options.facts.get(readingKey(digests as string[]));
+    return facts && !facts.chain ? facts : undefined;
+  };
+  // A remembered kubeconfig's CA is found by its digest among the files the sink vouches for
+  // (the store's ca.crt): the kubeconfig itself is not read.
+  let byDigest: Map<string, ObservedFile> | undefined;
+  const vouchedText = (digest: string | undefined): string | undefined => {
+    if (digest === undefined) return undefined;
+    if (!byDigest) {
+      byDigest = new Map();
+      for (const f of files.values()) if (f.digest !== undefined) byDigest.set(f.digest, f);
+    }
+    return byDigest.get(digest)?.content;
+  };
 
   // Kubeconfigs first: the files they reference belong to them.
   for (const [file, f] of files) {
     if (!KUBECONFIG_NAME.test(file)) continue;
+    const known = remembered([fileDigest(f)]);
+    const knownCa = known?.kca !== undefined ? vouchedText(known.kca) ?? (f.content === undefined ? undefined : ownKubeconfigCaPem(f.content)) : undefined;
+    if (known && knownCa !== undefined) {
+      const cert = new RememberedKubeconfigCert(new KeptText(f, file), file, known);
+      privateKeys.push(new RememberedKeyFile(file, f.mode, cert));
+      creds.push({
+        file, source: 'kubeconfig', certFile: file, cert, fingerprint: known.fp, chain: [], keyFile: file,
+        get keyPem() { return cert.found().keyPem; },
+        kubeconfigCaPem: knownCa, remembered: { caDigest: known.ca },
+      });
+      continue;
+    }
     if (f.content === undefined) {
       unreadable(file, `cannot be read (${f.error})`);
       continue;
     }
-    kubeconfigs.push([file, f]);
-  }
-  const remembered = (texts: string[]) => {
-    if (!options.readings || !options.facts) return undefined;
-    const key = readingKey(texts);
-    const r = options.readings.vouch(key);
-    const facts = r && options.facts.get(key);
-    return r && facts && !facts.chain ? { reading: r, facts } : undefined;
-  };
-  for (const [file, f] of kubeconfigs) {
-    const known = remembered([f.content!]);
-    const knownCa = known?.reading.own ? ownKubeconfigCaPem(f.content!) : undefined;
-    if (known && knownCa !== undefined) {
-      const cert = new RememberedKubeconfigCert(f.content!, file, known.facts);
-      privateKeys.push(new RememberedKeyFile(file, f.mode, cert));
-      creds.push({
-        file, source: 'kubeconfig', certFile: file, cert, fingerprint: known.facts.fp, chain: [], keyFile: file,
-        get keyPem() { return cert.found().keyPem; },
-        kubeconfigCaPem: knownCa, remembered: { caDigest: known.reading.caDigest },
-      });
-      continue;
-    }
     let k: FoundKubeconfig;
     try {
-      k = readKubeconfig(f.content!, file);
+      k = readKubeconfig(f.content, file);
     } catch (e) {
       unreadable(file, (e as Error).message.replace(`${file}: `, ''));
       continue;
@@ -231,8 +242,28 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
     });
   }
 
+  // Certificate and key files gen remembered as a pair: neither is read (kpki writes them
+  // apart, a certificate without a key block, so the pairing is the one gen made).
+  const pairFiles = new Set<string>(); // both files of each remembered pair
+  if (consumedText.size === 0) {
+    for (const [file, f] of files) {
+      if (KUBECONFIG_NAME.test(file) || consumed.has(file) || !/\.(crt|cer|pem)$/i.test(file) || /-key\.pem$/i.test(file)) continue;
+      const pairedKey = keyCandidates(file).find((c) => files.has(c));
+      const kf = pairedKey === undefined ? undefined : files.get(pairedKey)!;
+      const known = kf && remembered([fileDigest(f), fileDigest(kf)]);
+      if (!known || pairFiles.has(pairedKey!)) continue;
+      const keyText = new KeptText(kf, pairedKey!);
+      pairFiles.add(pairedKey!).add(file);
+      privateKeys.push({ file: pairedKey!, mode: kf.mode, get pem() { return privateKeyBlock(keyText.text) ?? keyText.text; } });
+      creds.push({
+        file, source: 'file', certFile: file, cert: new RememberedFileCert(new KeptText(f, file), file, known), fingerprint: known.fp,
+        chain: [], keyFile: pairedKey!, get keyPem() { return keyText.text; }, remembered: { caDigest: known.ca },
+      });
+    }
+  }
+
   for (const [file, f] of files) {
-    if (KUBECONFIG_NAME.test(file) || consumed.has(file) || file.endsWith('/') || !CANDIDATE.test(file)) {
+    if (KUBECONFIG_NAME.test(file) || consumed.has(file) || pairFiles.has(file) || file.endsWith('/') || !CANDIDATE.test(file)) {
       if (file.endsWith('/')) unreadable(file, f.error ?? 'not readable');
       continue;
     }
@@ -244,16 +275,6 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
     if (consumedText.has(body)) continue;
     const keyBlock = privateKeyBlock(body);
     if (body.includes(CERT)) {
-      const pairedKey = keyBlock ? undefined : keyCandidates(file).find((c) => files.has(c));
-      const keyText = pairedKey === undefined ? undefined : files.get(pairedKey)?.content;
-      const known = keyText !== undefined ? remembered([body, keyText]) : undefined;
-      if (known && pairedKey !== undefined) {
-        creds.push({
-          file, source: 'file', certFile: file, cert: new RememberedFileCert(body, file, known.facts), fingerprint: known.facts.fp,
-          chain: [], keyFile: pairedKey, keyPem: keyText!, remembered: { caDigest: known.reading.caDigest },
-        });
-        continue;
-      }
       let cert: ObservedCert;
       try {
         cert = parse(body, file);

@@ -15,126 +15,14 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KpkiError } from '../errors.js';
-import type { Applied, ApplyOptions, ChangeSet, Observation, ObservedFile, Sink } from './types.js';
+import { indexEntry, Walker, type Seen } from './disk-walk.js';
+import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE, type IndexEntry, type TreeIndex } from './tree-index.js';
+import type { Applied, ApplyOptions, ChangeSet, Observation, Sink } from './types.js';
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
 function ioError(what: string, err: unknown): KpkiError {
   return new KpkiError('ERR_IO', `${what}: ${(err as Error).message}`, { cause: err });
-}
-
-// Opening never follows a link (ELOOP instead) and never blocks on a FIFO; fstat on the open
-// descriptor gives the mode, so a file costs open + fstat + read + close and no lstat.
-const OPEN_FOR_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
-
-function modeOf(abs: string): number {
-  try {
-    return fs.lstatSync(abs).mode & 0o777;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Larger files are read when their content is first asked for: the store's bookkeeping
- * (pki/facts.json, megabytes for a large cluster) is not needed by a re-run that changes
- * nothing, and on this VM every megabyte read costs ~4 ms in page faults alone.
- */
-const READ_ON_DEMAND_ABOVE = 512 * 1024;
-
-class ReadOnDemand implements ObservedFile {
-  #read?: { content?: string; error?: string };
-  constructor(private readonly abs: string, readonly mode: number) {}
-
-  #get(): { content?: string; error?: string } {
-    if (!this.#read) {
-      try {
-        this.#read = { content: fs.readFileSync(this.abs, 'utf8') };
-      } catch (err) {
-        this.#read = { error: errno(err) ?? String(err) };
-      }
-    }
-    return this.#read;
-  }
-
-  get content(): string | undefined {
-    return this.#get().content;
-  }
-
-  get error(): string | undefined {
-    return this.#get().error;
-  }
-}
-
-/** One buffer reused for every file read: thousands of small files allocate nothing but their text. */
-let scratch = Buffer.allocUnsafe(1 << 16);
-
-function readRegular(abs: string): ObservedFile {
-  let fd: number;
-  try {
-    fd = fs.openSync(abs, OPEN_FOR_READ);
-  } catch (err) {
-    // Rare paths (a link, no permission, gone since the listing): lstat for the mode.
-    const mode = modeOf(abs);
-    return errno(err) === 'ELOOP' ? { mode, error: 'a symbolic link' } : { mode, error: errno(err) ?? String(err) };
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    const mode = st.mode & 0o777;
-    if (!st.isFile()) return { mode, error: 'not a regular file' };
-    if (st.size > READ_ON_DEMAND_ABOVE) return new ReadOnDemand(abs, mode);
-    // A size of 0 may be a file that is still being written (or a pseudo-file): read to EOF.
-    if (st.size === 0) return { mode, content: fs.readFileSync(fd, 'utf8') };
-    if (st.size >= scratch.length) scratch = Buffer.allocUnsafe(st.size + 1);
-    let n = 0;
-    for (let got = -1; got !== 0 && n < scratch.length; n += got) got = fs.readSync(fd, scratch, n, scratch.length - n, n);
-    // Grown past the buffer since fstat: read it whole instead.
-    if (n === scratch.length) return { mode, content: fs.readFileSync(abs, 'utf8') };
-    return { mode, content: scratch.toString('utf8', 0, n) };
-  } catch (err) {
-    return { mode: 0, error: errno(err) ?? String(err) };
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Walks the directory `rel` (mode already known) below `root`: files with mode and content,
- * directories with mode. The directory entry's type saves an lstat per file. Never throws
- * for one file or directory.
- */
-function walkDir(root: string, rel: string, mode: number, files: Map<string, ObservedFile>, dirs: Map<string, number>): void {
-  dirs.set(rel, mode);
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(join(root, rel), { withFileTypes: true });
-  } catch (err) {
-    files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
-    return;
-  }
-  for (const e of entries) {
-    const path = `${rel}/${e.name}`;
-    if (e.isDirectory()) walk(root, path, files, dirs);
-    else if (e.isFile()) files.set(path, readRegular(join(root, path)));
-    // kpki writes regular files only; a link or device in its output is reported, never followed.
-    else files.set(path, { mode: modeOf(join(root, path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
-  }
-}
-
-/** Walks `rel` below `root`, whatever it is. Never throws for one file. */
-function walk(root: string, rel: string, files: Map<string, ObservedFile>, dirs: Map<string, number>): void {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(join(root, rel));
-  } catch (err) {
-    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return;
-    files.set(rel, { mode: 0, error: errno(err) ?? String(err) });
-    return;
-  }
-  const mode = st.mode & 0o777;
-  if (st.isDirectory()) walkDir(root, rel, mode, files, dirs);
-  else if (st.isFile()) files.set(rel, readRegular(join(root, rel)));
-  else files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
 }
 
 function writeNew(file: string, content: string | Buffer, mode: number): void {
@@ -199,26 +87,117 @@ function ensureDirectories(root: string, modes: ReadonlyMap<string, number>): vo
   }
 }
 
+function listNodes(root: string): string[] {
+  try {
+    return fs.readdirSync(join(root, 'nodes'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (err) {
+    if (errno(err) !== 'ENOENT') throw ioError(`cannot list ${join(root, 'nodes')}`, err);
+    return [];
+  }
+}
+
+/**
+ * The tree index as kpki's user wrote it: a regular file, not a link, owned by this user
+ * and writable by no one else. Anything else is ignored (everything is read).
+ */
+function readTreeIndex(root: string): TreeIndex | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(join(root, TREE_INDEX_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile() || (st.mode & 0o022) !== 0 || (uid !== undefined && st.uid !== uid)) return undefined;
+    return parseTreeIndex(fs.readFileSync(fd, 'utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The index after applying `set` over what the last walk saw: written files and restored
+ * modes stamped again (content as written), removed paths dropped, and every directory whose
+ * entries or mode changed stamped again. It describes the trees walked, and nothing else.
+ */
+function nextIndex(root: string, last: { walked: Walker; trees: readonly string[] }, set: ChangeSet): Map<string, IndexEntry> {
+  const inTrees = (p: string) => last.trees.some((t) => p === t || p.startsWith(`${t}/`));
+  const next = new Map<string, Seen>(last.walked.seen);
+  const stat = (p: string) => fs.lstatSync(join(root, p), { throwIfNoEntry: false });
+  const stamp = stampOf;
+  const touchedDirs = new Set<string>();
+  for (const c of set.changes) {
+    touchedDirs.add(dirname(c.path));
+    const st = c.op === 'remove' ? undefined : stat(c.path);
+    if (c.op === 'remove' || !st || !st.isFile()) {
+      next.delete(c.path);
+      continue;
+    }
+    if (c.op === 'chmod') {
+      const before = next.get(c.path);
+      next.set(c.path, before?.kind === 'file' && 'file' in before ? { kind: 'file', stamp: stamp(st), file: before.file } : { kind: 'other' });
+    } else next.set(c.path, { kind: 'file', stamp: stamp(st), file: { mode: c.mode, ...(c.content !== undefined ? { content: c.content } : {}) } });
+  }
+  for (const d of [...set.dirs.keys(), ...set.emptyDirs]) touchedDirs.add(d).add(dirname(d));
+  for (const d of touchedDirs) {
+    if (!inTrees(d)) continue;
+    const st = stat(d);
+    if (st?.isDirectory()) next.set(d, { kind: 'dir', stamp: stamp(st) });
+    else next.delete(d);
+  }
+  const out = new Map<string, IndexEntry>();
+  for (const [p, s] of next) out.set(p, indexEntry(s));
+  return out;
+}
+
+/** Writes the index (0600, atomically). A cache: failing to write it only costs the next walk. */
+function writeTreeIndex(root: string, entries: ReadonlyMap<string, IndexEntry>): void {
+  const file = join(root, TREE_INDEX_FILE);
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    try {
+      // Its own mtime, from the file system's clock: entries changed since are not vouched for.
+      const writtenAt = fs.fstatSync(fd).mtimeMs;
+      fs.writeFileSync(fd, serialiseTreeIndex(entries, writtenAt));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 export function diskSink(root: string): Sink {
+  let last: { walked: Walker; trees: readonly string[] } | undefined;
   return {
     name: root,
     async observe(trees) {
-      const files = new Map<string, ObservedFile>();
-      const dirs = new Map<string, number>();
-      for (const t of trees) walk(root, t, files, dirs);
-      let nodes: string[] = [];
-      try {
-        nodes = fs.readdirSync(join(root, 'nodes'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-      } catch (err) {
-        if (errno(err) !== 'ENOENT') throw ioError(`cannot list ${join(root, 'nodes')}`, err);
-      }
-      return { files, dirs, nodes } satisfies Observation;
+      const index = readTreeIndex(root);
+      const walked = new Walker(root, index);
+      for (const t of trees) walked.walk(t);
+      last = { walked, trees };
+      let nodes: string[];
+      if (walked.dirs.has('nodes')) {
+        const err = walked.files.get('nodes')?.error;
+        if (err !== undefined) throw new KpkiError('ERR_IO', `cannot list ${join(root, 'nodes')}: ${err}`);
+        nodes = [...walked.dirs.keys()].filter((d) => d.startsWith('nodes/') && d.indexOf('/', 6) === -1).map((d) => d.slice(6)).sort();
+      } else nodes = listNodes(root);
+      return { files: walked.files, dirs: walked.dirs, nodes } satisfies Observation;
     },
     async apply(set: ChangeSet, options: ApplyOptions) {
       const results: Applied[] = [];
       const writes = set.changes.filter((c) => c.op === 'create' || c.op === 'update');
       const saved = set.changes.filter((c) => (c.op === 'update' && c.backup) || c.op === 'remove');
-      if (!set.changes.length && !set.dirDrift.size) return results;
+      if (!set.changes.length && !set.dirDrift.size) {
+        if (last?.walked.stale) writeTreeIndex(root, nextIndex(root, last, set));
+        return results;
+      }
       const written: string[] = [];
       const temps: Array<[string, string]> = [];
       const backups = new Map<string, string>();
@@ -264,6 +243,7 @@ export function diskSink(root: string): Sink {
       } catch (err) {
         throw ioError(`updating ${root} failed part way; previous versions are in ${join(root, 'backup', options.backupStamp)}`, err);
       }
+      if (last) writeTreeIndex(root, nextIndex(root, last, set));
       options.onProgress?.(writes.length, writes.length);
       for (const c of set.changes) {
         const backup = backups.get(c.path);

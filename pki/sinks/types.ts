@@ -12,6 +12,11 @@ export interface ObservedFile {
   readonly content?: string;
   /** Why the file could not be read (`EACCES`, `a symbolic link`, ...). */
   readonly error?: string;
+  /**
+   * SHA-256 of the content (digest.ts), when the sink vouches for it without having read the
+   * file (the disk sink's tree index); `content` is then read only if asked for.
+   */
+  readonly digest?: string;
 }
 
 export interface Observation {
@@ -28,6 +33,8 @@ export interface WantedFile {
   readonly path: string;
   readonly mode: number;
   readonly content?: string;
+  /** SHA-256 of `content` when known without hashing it (a file kept as found). */
+  readonly digest?: string;
   /** Never replaced once it exists with other content (the store's CA and SA files). */
   readonly protected: boolean;
   /** kpki's own bookkeeping (pki/verified.json): replaced without a backup. */

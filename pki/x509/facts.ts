@@ -21,8 +21,16 @@ export interface CertFacts
   readonly publicKey: Pick<PublicKeyInfo, 'type' | 'bits' | 'curve' | 'spkiDer'>;
 }
 
-/** CertFacts as JSON (byte strings in base64), plus the certificate's SHA-256 fingerprint. */
-export interface StoredFacts {
+/** The checks gen made of a leaf, which `kpki check` need not make again (readings.ts holds the same). */
+export interface Vouched {
+  /** Digest of the CA certificate the key and signature checks passed against. */
+  readonly ca: string;
+  /** A kubeconfig kpki wrote: the digest of the CA it embeds. */
+  readonly kca?: string;
+}
+
+/** CertFacts as JSON (byte strings in base64), plus the certificate's SHA-256 fingerprint and what gen vouched for. */
+export interface StoredFacts extends Vouched {
   readonly fp: string;
   /** The text held more certificates after this one (a chain), which check reads as well. */
   readonly chain: boolean;
@@ -53,9 +61,10 @@ const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'base64');
 const hexText = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-export function storeFacts(p: ParsedCert, fingerprint: string, chain: boolean): StoredFacts {
+export function storeFacts(p: ParsedCert, fingerprint: string, chain: boolean, vouched: Vouched): StoredFacts {
   const name = (n: Name): StoredName => ({ der: hexText(n.der), cn: n.cn, o: [...n.o], text: n.text });
   return {
+    ca: vouched.ca, ...(vouched.kca !== undefined ? { kca: vouched.kca } : {}),
     fp: fingerprint, chain, serial: p.serialHex, sig: p.signatureAlgorithm.name, subject: name(p.subject), issuer: name(p.issuer),
     nb: p.notBefore.getTime(), na: p.notAfter.getTime(),
     key: { type: p.publicKey.type, ...(p.publicKey.bits !== undefined ? { bits: p.publicKey.bits } : {}), ...(p.publicKey.curve !== undefined ? { curve: p.publicKey.curve } : {}) },
@@ -84,6 +93,7 @@ export function asStoredFacts(v: unknown): StoredFacts | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const f = v as StoredFacts;
   const ok =
+    typeof f.ca === 'string' && (f.kca === undefined || typeof f.kca === 'string') &&
     typeof f.fp === 'string' && typeof f.chain === 'boolean' && typeof f.serial === 'string' && typeof f.sig === 'string' && isName(f.subject) && isName(f.issuer) &&
     typeof f.nb === 'number' && typeof f.na === 'number' && typeof f.key === 'object' && f.key !== null && typeof f.key.type === 'string' &&
     (f.bc === undefined || (typeof f.bc === 'object' && typeof f.bc.ca === 'boolean')) &&

@@ -40,8 +40,7 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
     assert.equal(factLines, [...keys].sort(), 'facts for every remembered leaf');
     // The shortcut is taken: every leaf gen issued is found remembered.
     const obs = await diskSink(out).observe(['pki', 'nodes']);
-    const readings = readState(obs.files.get('pki/state.json')?.content).readings;
-    const found = discover(obs.files, { resolveRef: (_k, ref) => ref, readings, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
+    const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
     assert.is(found.creds.filter((c) => c.remembered).length, keys.length);
     const plan = parsePlan(readFileSync(join(FIXTURES, f), 'utf8'), f);
     for (const options of [{ out, now }, { out, now, plan }]) {

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
 export const FIXTURES = join(ROOT, 'fixtures');
-/** kpki's own bookkeeping in a store: rewritten as it likes, never a credential. */
-export const BOOKKEEPING: readonly string[] = ['pki/state.json', 'pki/plan.json', 'pki/facts.json'];
+/** kpki's own bookkeeping: the store's state, plan memo and facts, and the disk sink's tree index.
+ * Rewritten as kpki likes, never a credential. */
+export const BOOKKEEPING: readonly string[] = ['pki/state.json', 'pki/plan.json', 'pki/facts.json', '.kpki-tree-index'];
 
 export function tempDir(prefix = 'kpki-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

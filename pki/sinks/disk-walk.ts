@@ -1,0 +1,242 @@
+/**
+ * Reading trees from disk for the disk sink: every file with its mode and content, every
+ * directory with its mode, errors as data. With the tree index of the last write
+ * (tree-index.ts), a directory or file whose stamp is unchanged costs one lstat: its names
+ * come from the index and its content is read only if asked for. A thousand-node store is
+ * 8,000 directories and 5,000 files, and on a VM each syscall counts: a readdir is five of
+ * them, reading a file four.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { textDigest } from '../digest.js';
+import { stampOf, type IndexEntry, type Stamp, type TreeIndex } from './tree-index.js';
+import type { ObservedFile } from './types.js';
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+// Opening never follows a link (ELOOP instead) and never blocks on a FIFO; fstat on the open
+// descriptor gives the mode, so a file costs open + fstat + read + close and no lstat.
+const OPEN_FOR_READ = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+export function modeOf(abs: string): number {
+  try {
+    return fs.lstatSync(abs).mode & 0o777;
+  } catch {
+    return 0;
+  }
+}
+
+function readWhole(abs: string): { content?: string; error?: string } {
+  try {
+    return { content: fs.readFileSync(abs, 'utf8') };
+  } catch (err) {
+    return { error: errno(err) ?? String(err) };
+  }
+}
+
+/**
+ * Larger files are read when their content is first asked for: the store's bookkeeping
+ * (pki/facts.json, megabytes for a large cluster) is not needed by a re-run that changes
+ * nothing, and on this VM every megabyte read costs ~4 ms in page faults alone.
+ */
+const READ_ON_DEMAND_ABOVE = 512 * 1024;
+
+class ReadOnDemand implements ObservedFile {
+  #read?: { content?: string; error?: string };
+  constructor(private readonly abs: string, readonly mode: number) {}
+
+  get content(): string | undefined {
+    return (this.#read ??= readWhole(this.abs)).content;
+  }
+
+  get error(): string | undefined {
+    return (this.#read ??= readWhole(this.abs)).error;
+  }
+}
+
+/**
+ * A file the index vouches for: its digest is known, its text read on first use (once per
+ * digest: a thousand copies of ca.crt are one read) and checked against the digest. A file
+ * changed since its lstat reads as an error, never as other bytes under the old digest.
+ */
+class IndexedFile implements ObservedFile {
+  #read?: { content?: string; error?: string };
+  constructor(private readonly abs: string, readonly mode: number, readonly digest: string, private readonly texts: Map<string, string>) {}
+
+  #get(): { content?: string; error?: string } {
+    if (!this.#read) {
+      const known = this.texts.get(this.digest);
+      if (known !== undefined) this.#read = { content: known };
+      else {
+        const r = readWhole(this.abs);
+        if (r.content !== undefined && textDigest(r.content) !== this.digest) this.#read = { error: 'changed while kpki was reading it' };
+        else {
+          if (r.content !== undefined) this.texts.set(this.digest, r.content);
+          this.#read = r;
+        }
+      }
+    }
+    return this.#read;
+  }
+
+  get content(): string | undefined {
+    return this.#get().content;
+  }
+
+  get error(): string | undefined {
+    return this.#get().error;
+  }
+}
+
+/** One buffer reused for every file read: thousands of small files allocate nothing but their text. */
+let scratch = Buffer.allocUnsafe(1 << 16);
+
+/** An index entry in the making: a file's digest is taken from the observation only when the index is written. */
+export type Seen = IndexEntry | { readonly kind: 'file'; readonly stamp?: Stamp; readonly file: ObservedFile };
+
+/** The digest a seen entry records, hashing a file read in full only now. */
+export function indexEntry(s: Seen): IndexEntry {
+  if (s.kind !== 'file' || !('file' in s)) return s;
+  const f = s.file;
+  const digest = f.digest ?? (f.content !== undefined && f.error === undefined ? textDigest(f.content) : undefined);
+  return digest === undefined || s.stamp === undefined ? { kind: 'other' } : { kind: 'file', stamp: s.stamp, digest };
+}
+
+export interface Walked {
+  readonly files: Map<string, ObservedFile>;
+  readonly dirs: Map<string, number>;
+  /** What the next index holds for the walked paths. */
+  readonly seen: Map<string, Seen>;
+  /** Whether some path differed from the index (or there was none): the index is worth writing again. */
+  stale: boolean;
+}
+
+export class Walker implements Walked {
+  readonly files = new Map<string, ObservedFile>();
+  readonly dirs = new Map<string, number>();
+  readonly seen = new Map<string, Seen>();
+  stale = false;
+  /** Texts read through the index, by digest. */
+  readonly #texts = new Map<string, string>();
+
+  constructor(private readonly root: string, private readonly index: TreeIndex | undefined) {
+    if (!index) this.stale = true;
+  }
+
+  /** Walks `rel` below the root, whatever it is. Never throws for one file. */
+  walk(rel: string): void {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(join(this.root, rel));
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') {
+        if (this.index?.kind(rel)) this.stale = true;
+        return;
+      }
+      this.files.set(rel, { mode: 0, error: errno(err) ?? String(err) });
+      this.#other(rel);
+      return;
+    }
+    const mode = st.mode & 0o777;
+    if (st.isDirectory()) this.#dir(rel, mode, st);
+    else if (st.isFile()) this.#file(rel, st);
+    else {
+      this.files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
+      this.#other(rel);
+    }
+  }
+
+  #other(rel: string): void {
+    this.seen.set(rel, { kind: 'other' });
+    if (this.index?.kind(rel) !== 'o') this.stale = true;
+  }
+
+  /** A directory: its names from the index when its stamp is unchanged, else from readdir. */
+  #dir(rel: string, mode: number, st: fs.Stats): void {
+    this.dirs.set(rel, mode);
+    const stamp = stampOf(st);
+    const names = this.index?.names(rel, stamp);
+    if (names) {
+      this.seen.set(rel, { kind: 'dir', stamp });
+      for (const name of names) this.walk(`${rel}/${name}`);
+      return;
+    }
+    this.stale = true;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(join(this.root, rel), { withFileTypes: true });
+    } catch (err) {
+      this.files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
+      this.seen.set(rel, { kind: 'dir' });
+      return;
+    }
+    this.seen.set(rel, { kind: 'dir', stamp });
+    for (const e of entries) {
+      const path = `${rel}/${e.name}`;
+      if (e.isDirectory()) this.walk(path);
+      else if (e.isFile()) {
+        // Its parent changed, not necessarily the file: an lstat may still spare the read.
+        if (this.index?.kind(path) === 'f') this.walk(path);
+        else this.#read(path);
+      } else {
+        // kpki writes regular files only; a link or device in its output is reported, never followed.
+        this.files.set(path, { mode: modeOf(join(this.root, path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
+        this.#other(path);
+      }
+    }
+  }
+
+  /** A regular file seen by lstat: vouched for by the index, or read. */
+  #file(rel: string, st: fs.Stats): void {
+    const stamp = stampOf(st);
+    const digest = this.index?.digest(rel, stamp);
+    if (digest !== undefined) {
+      const file = new IndexedFile(join(this.root, rel), st.mode & 0o777, digest, this.#texts);
+      this.files.set(rel, file);
+      this.seen.set(rel, { kind: 'file', stamp, file });
+      return;
+    }
+    this.#read(rel);
+  }
+
+  /** Reads a file: open + fstat + read + close. */
+  #read(rel: string): void {
+    this.stale = true;
+    const abs = join(this.root, rel);
+    let fd: number;
+    try {
+      fd = fs.openSync(abs, OPEN_FOR_READ);
+    } catch (err) {
+      // Rare paths (a link, no permission, gone since the listing): lstat for the mode.
+      const mode = modeOf(abs);
+      this.files.set(rel, errno(err) === 'ELOOP' ? { mode, error: 'a symbolic link' } : { mode, error: errno(err) ?? String(err) });
+      this.seen.set(rel, { kind: 'other' });
+      return;
+    }
+    let file: ObservedFile;
+    let stamp: Stamp | undefined;
+    try {
+      const st = fs.fstatSync(fd);
+      const mode = st.mode & 0o777;
+      stamp = stampOf(st);
+      if (!st.isFile()) file = { mode, error: 'not a regular file' };
+      else if (st.size > READ_ON_DEMAND_ABOVE) file = new ReadOnDemand(abs, mode);
+      // A size of 0 may be a file that is still being written (or a pseudo-file): read to EOF.
+      else if (st.size === 0) file = { mode, content: fs.readFileSync(fd, 'utf8') };
+      else {
+        if (st.size >= scratch.length) scratch = Buffer.allocUnsafe(st.size + 1);
+        // One read gives the whole file when its size is what fstat said; read on only if it grew.
+        let n = fs.readSync(fd, scratch, 0, scratch.length, 0);
+        if (n > st.size) for (let got = -1; got !== 0 && n < scratch.length; n += got) got = fs.readSync(fd, scratch, n, scratch.length - n, n);
+        // Grown past the buffer since fstat: read it whole instead.
+        file = n === scratch.length ? { mode, content: fs.readFileSync(abs, 'utf8') } : { mode, content: scratch.toString('utf8', 0, n) };
+      }
+    } catch (err) {
+      file = { mode: 0, error: errno(err) ?? String(err) };
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.files.set(rel, file);
+    this.seen.set(rel, file.error !== undefined || !stamp ? { kind: 'other' } : { kind: 'file', stamp, file });
+  }
+}

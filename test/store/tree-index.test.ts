@@ -1,0 +1,182 @@
+/**
+ * The disk sink's tree index (pki/sinks/tree-index.ts) lets a walk skip readdir and reads
+ * for paths whose stamp is unchanged. It must change nothing: after each kind of change a
+ * person or tool can make to a store (made with plain fs calls and the shell, not with kpki),
+ * an observation through the index equals one made without it, content and modes included.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { diskSink } from '../../pki/sinks/disk.js';
+import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE } from '../../pki/sinks/tree-index.js';
+import type { Observation } from '../../pki/sinks/types.js';
+
+const TREES = ['pki', 'nodes'];
+
+/** Everything an observation says, content read through whatever getter the sink gave. */
+function snapshot(o: Observation): unknown {
+  return {
+    files: [...o.files].map(([p, f]) => [p, f.mode, f.content, f.error]).sort(),
+    dirs: [...o.dirs].sort(),
+    nodes: o.nodes,
+  };
+}
+
+/** Observes `out` with its index, and again with the index moved away. */
+async function both(out: string): Promise<{ indexed: Observation; plain: Observation }> {
+  const indexed = await diskSink(out).observe(TREES);
+  const index = join(out, TREE_INDEX_FILE);
+  renameSync(index, `${index}.away`);
+  try {
+    return { indexed, plain: await diskSink(out).observe(TREES) };
+  } finally {
+    renameSync(`${index}.away`, index);
+  }
+}
+
+const vouched = (o: Observation) => [...o.files.values()].filter((f) => f.digest !== undefined).length;
+
+const gen = (out: string) => {
+  const r = kpki(['gen', '--plan', join(FIXTURES, 'single-cp.yaml'), '--out', out]);
+  assert.is(r.status, 0, r.stderr);
+};
+
+function store(): string {
+  const out = join(tempDir(), 'out');
+  gen(out);
+  return out;
+}
+
+const regular = (o: Observation) => [...o.files.values()].filter((f) => f.error === undefined).length;
+
+test('after gen, the index vouches for the files (all of them after a re-run): nothing is read, and the observation is the same', async () => {
+  const out = store();
+  // Files written in the index's own clock tick are "racy" and read again next time (on a
+  // kernel with coarse timestamps, the last few the run wrote).
+  let { indexed, plain } = await both(out);
+  assert.ok(regular(plain) > 40);
+  assert.ok(vouched(indexed) >= regular(plain) * 0.8, `${vouched(indexed)} of ${regular(plain)} vouched for`);
+  assert.is(vouched(plain), 0);
+  assert.equal(snapshot(indexed), snapshot(plain));
+  gen(out); // the no-op re-run writes the index again if some entries were racy
+  ({ indexed, plain } = await both(out));
+  assert.is(vouched(indexed), regular(plain), 'every regular file vouched for by digest');
+  assert.equal(snapshot(indexed), snapshot(plain));
+});
+
+const kubelet = 'nodes/worker-1/var/lib/kubelet/pki';
+const changes: Array<[string, (out: string) => void]> = [
+  ['a certificate rewritten in place with the same size (its directory unchanged)', (out) => {
+    const f = join(out, kubelet, 'kubelet.crt');
+    const text = readFileSync(f, 'utf8');
+    const i = text.indexOf('\n') + 10;
+    writeFileSync(f, text.slice(0, i) + (text[i] === 'A' ? 'B' : 'A') + text.slice(i + 1));
+  }],
+  ['a key made 0644', (out) => chmodSync(join(out, kubelet, 'kubelet.key'), 0o644)],
+  ['a key directory made 0755', (out) => chmodSync(join(out, kubelet), 0o755)],
+  ['a foreign file added', (out) => writeFileSync(join(out, 'nodes/worker-1/etc/kubernetes/extra.conf'), 'x')],
+  ['a file removed', (out) => rmSync(join(out, kubelet, 'kubelet.key'))],
+  ['a file replaced by a symbolic link', (out) => {
+    rmSync(join(out, kubelet, 'kubelet.crt'));
+    symlinkSync('/etc/hostname', join(out, kubelet, 'kubelet.crt'));
+  }],
+  ['a file replaced by a directory', (out) => {
+    rmSync(join(out, kubelet, 'kubelet.crt'));
+    mkdirSync(join(out, kubelet, 'kubelet.crt'));
+  }],
+  ['two files swapped by rename', (out) => {
+    const a = join(out, 'nodes/worker-1/etc/kubernetes/kubelet.conf');
+    const b = join(out, 'nodes/worker-2/etc/kubernetes/kubelet.conf');
+    renameSync(a, `${a}.tmp`);
+    renameSync(b, a);
+    renameSync(`${a}.tmp`, b);
+  }],
+  ['a node tree renamed', (out) => renameSync(join(out, 'nodes/worker-2'), join(out, 'nodes/worker-9'))],
+  ['only the times changed (touch -d)', (out) => utimesSync(join(out, kubelet, 'kubelet.crt'), new Date(2020, 1, 1), new Date(2020, 1, 1))],
+  ['a file copied over another with cp -p (same mtime as before)', (out) => {
+    execFileSync('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
+  }],
+  ['a FIFO in a node tree', (out) => execFileSync('mkfifo', [join(out, kubelet, 'fifo.crt')])],
+];
+
+for (const [what, change] of changes) {
+  test(`${what}: the observation through the index equals the one without`, async () => {
+    const out = store();
+    change(out);
+    const { indexed, plain } = await both(out);
+    assert.equal(snapshot(indexed), snapshot(plain));
+  });
+}
+
+test('a re-run after a change writes the index again: the next walk vouches for the changed files too', async () => {
+  const out = store();
+  chmodSync(join(out, kubelet, 'kubelet.key'), 0o644);
+  writeFileSync(join(out, 'nodes/worker-1/etc/kubernetes/extra.conf'), 'x');
+  gen(out);
+  assert.is((await diskSink(out).observe(TREES)).files.get(`${kubelet}/kubelet.key`)?.mode, 0o600, 'the mode was restored');
+  gen(out); // as above: racy entries of the last write are vouched for after one more run
+  const { indexed, plain } = await both(out);
+  assert.equal(snapshot(indexed), snapshot(plain));
+  assert.is(vouched(indexed), regular(plain));
+});
+
+test('an index that is damaged, foreign, a link or writable by others is not used', async () => {
+  const out = store();
+  gen(out);
+  const index = join(out, TREE_INDEX_FILE);
+  const good = readFileSync(index, 'utf8');
+  const cases: Array<[string, () => void]> = [
+    ['garbage', () => writeFileSync(index, 'not an index\n')],
+    ['another version', () => writeFileSync(index, good.replace(/^kpki-tree-index \d+/, 'kpki-tree-index 999'))],
+    ['group-writable', () => { writeFileSync(index, good); chmodSync(index, 0o660); }],
+    ['a symbolic link', () => { writeFileSync(`${index}.real`, good, { mode: 0o600 }); rmSync(index); symlinkSync(`${index}.real`, index); }],
+  ];
+  for (const [what, damage] of cases) {
+    damage();
+    const o = await diskSink(out).observe(TREES);
+    assert.is(vouched(o), 0, what);
+    rmSync(index, { force: true });
+    writeFileSync(index, good, { mode: 0o600 });
+  }
+  // Digests that are not digests are never vouched for, whatever the stamp says.
+  writeFileSync(index, good.replace(/\t[A-Za-z0-9_-]{43}$/m, '\tnot-a-digest'), { mode: 0o600 });
+  const { indexed, plain } = await both(out);
+  assert.is(vouched(indexed), regular(plain) - 1);
+  assert.equal(snapshot(indexed), snapshot(plain));
+});
+
+test('a file changed after its lstat reads as an error, never as other bytes under the old digest', async () => {
+  const out = store();
+  const o = await diskSink(out).observe(TREES);
+  const f = o.files.get(`${kubelet}/kubelet.crt`)!;
+  assert.ok(f.digest !== undefined);
+  writeFileSync(join(out, kubelet, 'kubelet.crt'), 'changed');
+  assert.is(f.content, undefined);
+  assert.match(f.error ?? '', /changed while kpki was reading it/);
+});
+
+test('serialise/parse: stamps round-trip; racy entries (ctime not older than the index) and unsafe names are not vouched for', () => {
+  const st = { ino: 12, size: 570, mtimeMs: 1795798554055.0042, ctimeMs: 1795798554055.1 };
+  const stamp = stampOf(st);
+  const digest = 'A'.repeat(43);
+  const entries = new Map([
+    ['pki', { kind: 'dir' as const, stamp }],
+    ['pki/ca.crt', { kind: 'file' as const, stamp, digest }],
+    ['odd', { kind: 'dir' as const, stamp }],
+    ['odd/a\tb', { kind: 'file' as const, stamp, digest }],
+  ]);
+  const later = parseTreeIndex(serialiseTreeIndex(entries, st.ctimeMs + 1))!;
+  assert.equal(later.names('pki', stamp), ['ca.crt']);
+  assert.is(later.digest('pki/ca.crt', stamp), digest);
+  assert.is(later.digest('pki/ca.crt', stampOf({ ...st, ctimeMs: st.ctimeMs + 1 })), undefined);
+  assert.is(later.names('odd', stamp), undefined, 'a directory holding a name a line cannot hold is read');
+  const racy = parseTreeIndex(serialiseTreeIndex(entries, st.ctimeMs))!;
+  assert.is(racy.names('pki', stamp), undefined);
+  assert.is(racy.digest('pki/ca.crt', stamp), undefined);
+  assert.is(racy.kind('pki/ca.crt'), 'f');
+});
+
+test.run();
