@@ -12,10 +12,14 @@ import { asStoredFacts, type StoredFacts } from './x509/facts.js';
 export const FACTS_PATH = 'pki/facts.json';
 
 const header = () => `kpki-facts ${KPKI_VERSION}`;
+/** How every line storeFacts writes begins (the vouched CA digest first); older lines do not. */
+const CURRENT = '{"ca":"';
 
 export interface FactsFile {
   /** The facts under `key`, if present and well formed. */
   get(key: string): StoredFacts | undefined;
+  /** Whether `key` has a line in this format (cheap: not parsed, so a damaged line still reads as absent only in `get`). */
+  has(key: string): boolean;
   /** Facts made in this run. */
   set(key: string, facts: StoredFacts): void;
   /** Whether this run made facts (the file is to be written). */
@@ -48,6 +52,9 @@ export function factsFile(text: () => string | undefined): FactsFile {
       } catch {
         return undefined;
       }
+    },
+    has(key) {
+      return (made.get(key) ?? found().get(key))?.startsWith(CURRENT) === true;
     },
     set(key, facts) {
       made.set(key, JSON.stringify(facts));

@@ -197,8 +197,9 @@ function completeFacts(d: Decisions, readings: LeafReadings, facts: FactsFile): 
   for (const l of d.leaves) {
     if (l.action !== 'keep' || l.existing.readingKey === undefined) continue;
     const key = l.existing.readingKey;
+    if (facts.has(key)) continue;
     const reading = readings.get(key);
-    if (reading && !facts.get(key)) facts.set(key, certFacts(l.existing.cert, reading));
+    if (reading) facts.set(key, certFacts(l.existing.cert, reading));
   }
 }
 
