@@ -128,7 +128,6 @@ function nextIndex(root: string, last: { walked: Walker; trees: readonly string[
   const inTrees = (p: string) => last.trees.some((t) => p === t || p.startsWith(`${t}/`));
   const next = new Map<string, Seen>(last.walked.seen);
   const stat = (p: string) => fs.lstatSync(join(root, p), { throwIfNoEntry: false });
-  const stamp = stampOf;
   const touchedDirs = new Set<string>();
   for (const c of set.changes) {
     touchedDirs.add(dirname(c.path));
@@ -139,14 +138,14 @@ function nextIndex(root: string, last: { walked: Walker; trees: readonly string[
     }
     if (c.op === 'chmod') {
       const before = next.get(c.path);
-      next.set(c.path, before?.kind === 'file' && 'file' in before ? { kind: 'file', stamp: stamp(st), file: before.file } : { kind: 'other' });
-    } else next.set(c.path, { kind: 'file', stamp: stamp(st), file: { mode: c.mode, ...(c.content !== undefined ? { content: c.content } : {}) } });
+      next.set(c.path, before?.kind === 'file' && 'file' in before ? { kind: 'file', stamp: stampOf(st), file: before.file } : { kind: 'other' });
+    } else next.set(c.path, { kind: 'file', stamp: stampOf(st), file: { mode: c.mode, ...(c.content !== undefined ? { content: c.content } : {}) } });
   }
   for (const d of [...set.dirs.keys(), ...set.emptyDirs]) touchedDirs.add(d).add(dirname(d));
   for (const d of touchedDirs) {
     if (!inTrees(d)) continue;
     const st = stat(d);
-    if (st?.isDirectory()) next.set(d, { kind: 'dir', stamp: stamp(st) });
+    if (st?.isDirectory()) next.set(d, { kind: 'dir', stamp: stampOf(st) });
     else next.delete(d);
   }
   const out = new Map<string, IndexEntry>();
