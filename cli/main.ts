@@ -9,6 +9,15 @@ import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 
+// A reader that stops early (`kpki check --json | head`) is not kpki's failure: the output
+// it no longer wants is dropped and the run finishes as it would (a gen still completes its
+// writes and releases the store's lock).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 function read(rel: string): string | undefined {
   try {
     return readFileSync(new URL(rel, import.meta.url), 'utf8');

@@ -192,6 +192,20 @@ test('catalog --json lists every kind, each with a signer', () => {
   }
 });
 
+test('a reader that stops early (| head) ends the output quietly: exit 0, no stack trace', () => {
+  const dir = tempDir();
+  const workers = Array.from({ length: 40 }, (_, i) => `  - { name: w-${i}, address: 10.1.0.${i + 1}, roles: [worker] }`).join('\n');
+  const plan = writePlan(`apiVersion: kpki/v1alpha1\nkind: Cluster\nnodes:\n  - { name: cp, address: 10.0.0.1, roles: [control-plane] }\n${workers}\n`, dir);
+  const out = join(dir, 'out');
+  assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
+  // Well over a pipe's 64 KiB, so the write meets a closed pipe (EPIPE).
+  assert.ok(kpki(['check', '--out', out, '--json']).stdout.length > 100_000);
+  const r = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check --out ${out} --json | head -c 1 >/dev/null`], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, /EPIPE|Unhandled/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('progress bar: on a terminal after the delay, and none under CI or with --json', () => {
   // Three tiny runs on a pseudo-terminal (util-linux \`script\`). The test-only variable
   // KPKI_TEST_PROGRESS_AFTER_MS=0 removes the one-second delay that keeps short runs quiet;
