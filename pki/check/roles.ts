@@ -35,7 +35,9 @@ function byLongest<T>(rules: PathRule<T>[]): PathRule<T>[] {
   return rules.sort((a, b) => b.suffix.length - a.suffix.length);
 }
 
-const endsWith = (file: string, suffix: string) => file === suffix || file.endsWith(`/${suffix}`);
+/** `file` is `suffix` or ends with `/suffix` (checked without building a string: thousands of files × dozens of rules). */
+const endsWith = (file: string, suffix: string) =>
+  file.endsWith(suffix) && (file.length === suffix.length || file.charCodeAt(file.length - suffix.length - 1) === 47);
 
 let leafRules: PathRule<LeafRoleEntry>[] | undefined;
 function leafPathRules(): PathRule<LeafRoleEntry>[] {
@@ -53,7 +55,8 @@ function leafPathRules(): PathRule<LeafRoleEntry>[] {
 
 let caRules: PathRule<CaId>[] | undefined;
 function caPathRules(): PathRule<CaId>[] {
-  return (caRules ??= byLongest(CAS.flatMap((ca) => suffixes(`pki/${ca.stem}.crt`, 2).map((suffix) => ({ suffix, value: ca.id as CaId })))));
+  // kubeadm's `ca.crt` and the same name as `.pem` (cfssl-style trees).
+  return (caRules ??= byLongest(CAS.flatMap((ca) => [`pki/${ca.stem}.crt`, `pki/${ca.stem}.pem`].flatMap((p) => suffixes(p, 2).map((suffix) => ({ suffix, value: ca.id as CaId }))))));
 }
 
 /** The catalog role a file's path names, if any. */
@@ -63,7 +66,7 @@ export function roleByPath(file: string): LeafRoleEntry | undefined {
 
 /** The catalog CA a CA certificate is: by path, else by the CN kubeadm gives it. `sure` is false for a guess from a CN. */
 export function caRole(file: string, cert: CertFacts): { id: CaId; sure: boolean } | undefined {
-  const byPath = caPathRules().find((r) => endsWith(file, r.suffix) || endsWith(file, r.suffix.replace(/\.crt$/, '.pem')));
+  const byPath = caPathRules().find((r) => endsWith(file, r.suffix));
   if (byPath) return { id: byPath.value, sure: true };
   const cn = cert.subject.cn;
   const exact = CAS.find((c) => c.cn === cn);
@@ -90,11 +93,16 @@ function contexts(): { a: NodeContext; b: NodeContext } {
 }
 
 /** True when the entry's identity depends on the node (`system:node:<name>`, etcd members). */
+const perNode = new Map<LeafRoleEntry, boolean>();
 export function identityIsPerNode(entry: LeafRoleEntry): boolean {
-  const { a, b } = contexts();
-  const x = entry.identity(a);
-  const y = entry.identity(b);
-  return x.cn !== y.cn || x.o.join() !== y.o.join();
+  let known = perNode.get(entry);
+  if (known === undefined) {
+    const { a, b } = contexts();
+    const x = entry.identity(a);
+    const y = entry.identity(b);
+    perNode.set(entry, (known = x.cn !== y.cn || x.o.join() !== y.o.join()));
+  }
+  return known;
 }
 
 /** The identity the catalog gives the role on `node`; undefined when it depends on an unknown node. */
