@@ -455,6 +455,10 @@ function dedupe(findings: Finding[]): Finding[] {
   });
 }
 
+/** localeCompare's order (the default collator), without setting it up for every comparison. */
+let collator: Intl.Collator | undefined;
+const collate = (a: string, b: string) => (collator ??= new Intl.Collator()).compare(a, b);
+
 function report(input: AuditInput, options: AuditOptions, certs: CertRecord[], cas: CertRecord[], findings: Finding[]): CheckReport {
   const worst = new Map<string, Severity>();
   for (const f of findings) {
@@ -462,10 +466,10 @@ function report(input: AuditInput, options: AuditOptions, certs: CertRecord[], c
     if (!w || RANK[f.severity] > RANK[w]) worst.set(f.file, f.severity);
   }
   const withStatus = (r: CertRecord): CertRecord => ({ ...r, status: worst.get(r.path) ?? 'ok' });
-  const order = (a: CertRecord, b: CertRecord) => (a.node ?? '').localeCompare(b.node ?? '') || a.role.localeCompare(b.role) || a.path.localeCompare(b.path);
+  const order = (a: CertRecord, b: CertRecord) => collate(a.node ?? '', b.node ?? '') || collate(a.role, b.role) || collate(a.path, b.path);
   const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
   const status: Status = count('critical') ? 'CRITICAL' : count('warning') ? 'WARNING' : 'OK';
-  const sorted = [...findings].sort((a, b) => RANK[b.severity] - RANK[a.severity] || a.file.localeCompare(b.file) || a.code.localeCompare(b.code));
+  const sorted = [...findings].sort((a, b) => RANK[b.severity] - RANK[a.severity] || collate(a.file, b.file) || collate(a.code, b.code));
   // Codes from newer modules (probes) carry their hint in the same table; never crash on one.
   const rules = FINDINGS as Readonly<Record<string, FindingRule | undefined>>;
   const rf: ReportFinding[] = sorted.map((f) => ({ ...f, hint: rules[f.code]?.hint ?? '' }));
