@@ -25,8 +25,8 @@ import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
 import { readingKey, type LeafReadings } from './readings.js';
-import { textDigest } from './digest.js';
-import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, STATE_PATH, type StateInUse, type StoreState } from './state.js';
+import { fileDigest, textDigest } from './digest.js';
+import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, stateUnchanged, STATE_PATH, type StateInUse, type StoreState } from './state.js';
 import { readCert } from './x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
 import { checkOutDir } from './store/out-dir.js';
@@ -302,8 +302,13 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
     const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings, facts });
-    const content = serialiseState(chosenInit, { verified, readings }, inUse);
-    wanted.push({ path: STATE_PATH, mode: 0o600, content, protected: false, bookkeeping: true });
+    const found = observed.files.get(STATE_PATH);
+    if (found && stateUnchanged(state, chosenInit, inUse)) {
+      // A no-op re-run: the state stays as found (compared by digest, not serialised again).
+      wanted.push({ path: STATE_PATH, mode: 0o600, digest: fileDigest(found), get content() { return found.content; }, protected: false, bookkeeping: true });
+    } else {
+      wanted.push({ path: STATE_PATH, mode: 0o600, content: serialiseState(chosenInit, { verified, readings }, inUse), protected: false, bookkeeping: true });
+    }
     // Rewritten only when this run read or issued a leaf: an unchanged store leaves it unread.
     if (facts.changed()) {
       completeFacts(decisions, readings, facts);

@@ -49,6 +49,20 @@ export interface LeafReadings {
   set(key: string, reading: LeafReading): void;
   /** The readings under the given keys only (what the store still holds). */
   toJSON(keep: Iterable<string>): Record<string, unknown>;
+  /** Whether toJSON(keep) would give back what was stored: nothing set, and exactly these keys. */
+  unchangedFor(keep: Iterable<string>): boolean;
+}
+
+/** Whether `stored` has exactly the keys in `keep` (duplicates aside). */
+export function holdsExactly(stored: Record<string, unknown>, keep: Iterable<string>): boolean {
+  const wanted = new Set(keep);
+  let n = 0;
+  for (const k in stored) {
+    if (!Object.hasOwn(stored, k)) continue;
+    if (!wanted.has(k)) return false;
+    n++;
+  }
+  return n === wanted.size;
 }
 
 type Stored = [string, string, string, number, number, string, string[], SubjectExtras, string[], string[], string[], number, [string, string, string, string, number] | 0];
@@ -104,6 +118,7 @@ function toStored(r: LeafReading): Stored {
 /** Readings as stored in pki/state.json; entries are checked one by one as they are used. */
 export function leafReadings(stored: Record<string, unknown>): LeafReadings {
   const fresh = new Map<string, LeafReading>();
+  let added = false;
   return {
     get(key) {
       let r = fresh.get(key);
@@ -115,7 +130,9 @@ export function leafReadings(stored: Record<string, unknown>): LeafReadings {
     },
     set(key, reading) {
       fresh.set(key, reading);
+      added = true;
     },
+    unchangedFor: (keep) => !added && holdsExactly(stored, keep),
     toJSON(keep) {
       const out: Record<string, unknown> = {};
       for (const k of [...new Set(keep)].sort()) {

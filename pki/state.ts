@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { PlanMemo } from './plan/load.js';
 import type { KeyAlgorithm, Plan } from './plan/types.js';
 import { KEY_ALGORITHMS } from './plan/types.js';
-import { leafReadings, type LeafReadings } from './readings.js';
+import { holdsExactly, leafReadings, type LeafReadings } from './readings.js';
 import { KPKI_VERSION } from './version.js';
 
 export const STATE_PATH = 'pki/state.json';
@@ -33,6 +33,8 @@ export interface VerifiedPairs {
   record(certPem: string, keyPem: string, caPem: string, algorithm: KeyAlgorithm | undefined): void;
   /** The records for the given certificates only (what is still in use), by pemDigest. */
   toJSON(keepDigests: Iterable<string>): Record<string, string>;
+  /** Whether toJSON(keep) would give back what was stored. */
+  unchangedFor(keepDigests: Iterable<string>): boolean;
 }
 
 export interface StoreState {
@@ -41,9 +43,13 @@ export interface StoreState {
   readonly verified: VerifiedPairs;
   /** What reading each leaf's files found (readings.ts); empty when another kpki version wrote the state. */
   readonly readings: LeafReadings;
+  /** The file was written by this kpki version, as serialiseState writes it. */
+  readonly current: boolean;
 }
 
 interface StoredState {
+  apiVersion?: unknown;
+  kind?: unknown;
   initNode?: unknown;
   verified?: Record<string, unknown>;
   version?: unknown;
@@ -66,6 +72,8 @@ export function readState(stored?: string): StoreState {
   return {
     ...(typeof parsed.initNode === 'string' ? { initNode: parsed.initNode } : {}),
     verified: verifiedPairs(parsed.verified ?? {}),
+    current: parsed.apiVersion === 'kpki/v1alpha1' && parsed.kind === 'StoreState' && parsed.version === KPKI_VERSION &&
+      typeof parsed.verified === 'object' && typeof parsed.readings === 'object',
     // Readings depend on how this version reads files: another version's are read again.
     readings: leafReadings(parsed.version === KPKI_VERSION && KPKI_VERSION !== '' && typeof parsed.readings === 'object' && parsed.readings !== null ? parsed.readings : {}),
   };
@@ -96,6 +104,16 @@ export interface StateInUse {
   readonly readingKeys: Iterable<string>;
 }
 
+/**
+ * Whether serialiseState would write the state as it is: this version's file, the same init
+ * node, nothing recorded, and the same leaves in use (a no-op re-run: then the state is not
+ * serialised at all).
+ */
+export function stateUnchanged(state: StoreState, initNode: string | undefined, inUse: StateInUse): boolean {
+  return state.current && (state.initNode ?? undefined) === (initNode || undefined) &&
+    state.verified.unchangedFor(inUse.certDigests) && state.readings.unchangedFor(inUse.readingKeys);
+}
+
 export function serialiseState(initNode: string | undefined, memory: Pick<StoreState, 'verified' | 'readings'>, inUse: StateInUse): string {
   const state = {
     apiVersion: 'kpki/v1alpha1', kind: 'StoreState', version: KPKI_VERSION, ...(initNode ? { initNode } : {}),
@@ -104,6 +122,16 @@ export function serialiseState(initNode: string | undefined, memory: Pick<StoreS
   };
   // One line: bookkeeping for programs, rewritten on every run that changes something.
   return `${JSON.stringify(state)}\n`;
+}
+
+/** Verified records read only when first consulted (`kpki check` without a plan rarely needs them). */
+export function lazyVerified(get: () => VerifiedPairs): VerifiedPairs {
+  return {
+    lookup: (certPem, keyPem, caPem) => get().lookup(certPem, keyPem, caPem),
+    record: (certPem, keyPem, caPem, alg) => get().record(certPem, keyPem, caPem, alg),
+    toJSON: (keep) => get().toJSON(keep),
+    unchangedFor: (keep) => get().unchangedFor(keep),
+  };
 }
 
 function verifiedPairs(stored: Record<string, unknown>): VerifiedPairs {
@@ -124,6 +152,7 @@ function verifiedPairs(stored: Record<string, unknown>): VerifiedPairs {
     record(certPem, keyPem, caPem, alg) {
       records.set(sha(certPem), value(keyPem, caPem, alg));
     },
+    unchangedFor: (keep) => records.size === 0 && holdsExactly(stored, keep),
     toJSON(keep) {
       const pairs: Record<string, string> = {};
       for (const k of [...new Set(keep)].sort()) {

@@ -16,7 +16,7 @@ import { chooseInitNode, leafPaths, storeCaPaths } from '../layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { factsFile, FACTS_PATH } from '../facts-file.js';
-import { readState, STATE_PATH, type StoreState } from '../state.js';
+import { lazyVerified, readState, STATE_PATH, type StoreState } from '../state.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
@@ -66,11 +66,7 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
       const { tree } = storeTree(kubeconfig);
       return ref.startsWith('/') ? `${tree}/${ref.replace(/^\/+/, '')}` : posix.join(posix.dirname(kubeconfig), ref);
     },
-    verified: {
-      lookup: (certPem, keyPem, caPem) => state().verified.lookup(certPem, keyPem, caPem),
-      record: (certPem, keyPem, caPem, algorithm) => state().verified.record(certPem, keyPem, caPem, algorithm),
-      toJSON: (keep) => state().verified.toJSON(keep),
-    },
+    verified: lazyVerified(() => state().verified),
     ...(plan ? { readings: state().readings } : {}),
     facts: factsFile(() => obs.files.get(FACTS_PATH)?.content),
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
