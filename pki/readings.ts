@@ -72,7 +72,9 @@ const EXTRAS = ['C', 'ST', 'L', 'O', 'OU'] as const;
 function extrasOf(v: unknown): SubjectExtras | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const out: { -readonly [K in keyof SubjectExtras]: string } = {};
-  for (const [k, x] of Object.entries(v)) {
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const x: unknown = (v as Record<string, unknown>)[k];
     if (!(EXTRAS as readonly string[]).includes(k) || typeof x !== 'string') return undefined;
     out[k as (typeof EXTRAS)[number]] = x;
   }
@@ -83,7 +85,9 @@ function extrasOf(v: unknown): SubjectExtras | undefined {
 /** One stored reading, or undefined for anything not exactly the shape written (never trusted half-way). */
 function fromStored(v: unknown): LeafReading | undefined {
   if (!Array.isArray(v) || v.length !== 13) return undefined;
-  const [caDigest, certDigest, alg, nb, na, cn, o, ex, dns, ips, usages, isCa, kc] = v as unknown[];
+  // Indexed, not destructured: thousands of readings per run, and destructuring goes through the iterator.
+  const caDigest: unknown = v[0], certDigest: unknown = v[1], alg: unknown = v[2], nb: unknown = v[3], na: unknown = v[4], cn: unknown = v[5];
+  const o: unknown = v[6], ex: unknown = v[7], dns: unknown = v[8], ips: unknown = v[9], usages: unknown = v[10], isCa: unknown = v[11], kc: unknown = v[12];
   if (typeof caDigest !== 'string' || typeof certDigest !== 'string' || typeof alg !== 'string' || typeof cn !== 'string') return undefined;
   if (typeof nb !== 'number' || typeof na !== 'number' || !isStrings(o) || !isStrings(dns) || !isStrings(ips) || !isStrings(usages)) return undefined;
   const extras = extrasOf(ex);
@@ -91,7 +95,7 @@ function fromStored(v: unknown): LeafReading | undefined {
   let kubeconfig: KubeconfigReading | undefined;
   if (kc !== 0) {
     if (!Array.isArray(kc) || kc.length !== 5) return undefined;
-    const [server, clusterName, user, ca, own] = kc as unknown[];
+    const server: unknown = kc[0], clusterName: unknown = kc[1], user: unknown = kc[2], ca: unknown = kc[3], own: unknown = kc[4];
     if (typeof server !== 'string' || typeof clusterName !== 'string' || typeof user !== 'string' || typeof ca !== 'string' || (own !== 0 && own !== 1)) return undefined;
     kubeconfig = { server, clusterName, user, caDigest: ca, own: own === 1 };
   }

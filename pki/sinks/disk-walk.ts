@@ -7,7 +7,6 @@
  * them, reading a file four.
  */
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import { textDigest } from '../digest.js';
 import { stampOf, type IndexEntry, type Stamp, type TreeIndex } from './tree-index.js';
 import type { ObservedFile } from './types.js';
@@ -119,15 +118,23 @@ export class Walker implements Walked {
   /** Texts read through the index, by digest. */
   readonly #texts = new Map<string, string>();
 
-  constructor(private readonly root: string, private readonly index: TreeIndex | undefined) {
+  /** The root with one trailing slash: paths are joined by concatenation (no normalising 13,000 times). */
+  readonly #prefix: string;
+
+  constructor(root: string, private readonly index: TreeIndex | undefined) {
+    this.#prefix = root.endsWith('/') ? root : `${root}/`;
     if (!index) this.stale = true;
+  }
+
+  #abs(rel: string): string {
+    return this.#prefix + rel;
   }
 
   /** Walks `rel` below the root, whatever it is. Never throws for one file. */
   walk(rel: string): void {
     let st: fs.Stats;
     try {
-      st = fs.lstatSync(join(this.root, rel));
+      st = fs.lstatSync(this.#abs(rel));
     } catch (err) {
       if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') {
         if (this.index?.kind(rel)) this.stale = true;
@@ -164,7 +171,7 @@ export class Walker implements Walked {
     this.stale = true;
     let entries: fs.Dirent[];
     try {
-      entries = fs.readdirSync(join(this.root, rel), { withFileTypes: true });
+      entries = fs.readdirSync(this.#abs(rel), { withFileTypes: true });
     } catch (err) {
       this.files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
       this.seen.set(rel, { kind: 'dir' });
@@ -180,7 +187,7 @@ export class Walker implements Walked {
         else this.#read(path);
       } else {
         // kpki writes regular files only; a link or device in its output is reported, never followed.
-        this.files.set(path, { mode: modeOf(join(this.root, path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
+        this.files.set(path, { mode: modeOf(this.#abs(path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
         this.#other(path);
       }
     }
@@ -191,7 +198,7 @@ export class Walker implements Walked {
     const stamp = stampOf(st);
     const digest = this.index?.digest(rel, stamp);
     if (digest !== undefined) {
-      const file = new IndexedFile(join(this.root, rel), st.mode & 0o777, digest, this.#texts);
+      const file = new IndexedFile(this.#abs(rel), st.mode & 0o777, digest, this.#texts);
       this.files.set(rel, file);
       this.seen.set(rel, { kind: 'file', stamp, file });
       return;
@@ -202,7 +209,7 @@ export class Walker implements Walked {
   /** Reads a file: open + fstat + read + close. */
   #read(rel: string): void {
     this.stale = true;
-    const abs = join(this.root, rel);
+    const abs = this.#abs(rel);
     let fd: number;
     try {
       fd = fs.openSync(abs, OPEN_FOR_READ);
