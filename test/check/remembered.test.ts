@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
 import { check } from '../../pki/check/check.js';
 import { discover } from '../../pki/check/discover.js';
 import { diskSink } from '../../pki/sinks/disk.js';
@@ -36,7 +36,8 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
     assert.is(kpki(['gen', '--plan', join(FIXTURES, f), '--out', out]).status, 0);
     const state = JSON.parse(readFileSync(join(out, 'pki/state.json'), 'utf8')) as { readings: Record<string, unknown[]> };
     const keys = Object.keys(state.readings);
-    const factLines = readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).map((l) => l.slice(0, l.indexOf(' ')));
+    // Leaf lines (`<key> <shape> <facts>`), after the header and the shared shapes (`=<n> ...`).
+    const factLines = readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=')).map((l) => l.slice(0, l.indexOf(' ')));
     assert.equal(factLines, [...keys].sort(), 'facts for every remembered leaf');
     // The shortcut is taken: every leaf gen issued is found remembered.
     const obs = await diskSink(out).observe(['pki', 'nodes']);
@@ -50,6 +51,28 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
     }
   });
 }
+
+test('facts lines missing or in an older format are completed by the next gen that writes facts', async () => {
+  const out = join(tempDir(), 'out');
+  const planText = readFileSync(join(FIXTURES, 'single-cp.yaml'), 'utf8');
+  const dir = tempDir();
+  const plan = writePlan(planText, dir);
+  assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
+  const keys = () => readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=')).map((l) => l.slice(0, l.indexOf(' ')));
+  const all = keys();
+  assert.ok(all.length > 10);
+  // As an earlier kpki left it: another format, which this version does not use.
+  writeFileSync(factsPath(out), readFileSync(factsPath(out), 'utf8').replace(/^kpki-facts 2 /, 'kpki-facts '));
+  // A change that makes gen write facts: one more worker.
+  const grown = writePlan(`${planText.trimEnd()}\n  - { name: worker-9, address: 192.0.2.99, roles: [worker] }\n`, dir);
+  assert.is(kpki(['gen', '--plan', grown, '--out', out]).status, 0);
+  const now = keys();
+  for (const k of all) assert.ok(now.includes(k), `facts for ${k} completed`);
+  assert.ok(now.length > all.length, 'and the new worker\'s');
+  const obs = await diskSink(out).observe(['pki', 'nodes']);
+  const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
+  assert.is(found.creds.filter((c) => c.remembered).length, now.length, 'every leaf audited from its facts');
+});
 
 test('files changed after gen are read, not remembered: a swapped kubelet pair and a damaged kubeconfig', async () => {
   const out = join(tempDir(), 'out');
