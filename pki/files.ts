@@ -8,6 +8,7 @@ import type { CaId } from './catalog/types.js';
 import type { Credential } from './issue.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { fileSpecs, type NodeConfigId } from './layout.js';
+import { AsFoundFile } from './sinks/as-found.js';
 import type { WantedFile } from './sinks/types.js';
 
 /** The credentials known so far: all of them after issuing, the kept ones in a dry run. */
@@ -41,10 +42,7 @@ export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeC
       const leaf = leafByRef.get(s.ref)!;
       const caPem = creds.cas.get(leaf.signer)?.certPem;
       const kept = cred?.asFound?.[s.part];
-      if (kept) {
-        // Kept as found: compared by digest, read only if it is written somewhere.
-        return { path: spec.path, mode: spec.mode, digest: kept.digest, get content() { return kept.text; }, protected: isProtected(spec.path) };
-      }
+      if (kept) return new AsFoundFile(spec.path, spec.mode, kept, isProtected(spec.path));
       if (s.part !== 'kubeconfig') content = s.part === 'crt' ? cred?.certPem : cred?.keyPem;
       else if (cred && caPem !== undefined) {
         content = renderKubeconfig({

@@ -25,7 +25,8 @@ import { diskSink } from './sinks/disk.js';
 import { memorySink, type MemoryFile } from './sinks/memory.js';
 import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
 import { readingKey, type LeafReadings } from './readings.js';
-import { fileDigest, textDigest } from './digest.js';
+import { textDigest } from './digest.js';
+import { AsFoundFile, KeptText } from './sinks/as-found.js';
 import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, stateUnchanged, STATE_PATH, type StateInUse, type StoreState } from './state.js';
 import { readCert } from './x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
@@ -305,7 +306,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     const found = observed.files.get(STATE_PATH);
     if (found && stateUnchanged(state, chosenInit, inUse)) {
       // A no-op re-run: the state stays as found (compared by digest, not serialised again).
-      wanted.push({ path: STATE_PATH, mode: 0o600, digest: fileDigest(found), get content() { return found.content; }, protected: false, bookkeeping: true });
+      wanted.push(new AsFoundFile(STATE_PATH, 0o600, new KeptText(found, STATE_PATH), false, true));
     } else {
       wanted.push({ path: STATE_PATH, mode: 0o600, content: serialiseState(chosenInit, { verified, readings }, inUse), protected: false, bookkeeping: true });
     }

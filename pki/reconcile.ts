@@ -14,6 +14,7 @@ import { leafPaths, nodeRoot, storeCaPaths, storeKeyPairPaths } from './layout.j
 import type { KeyAlgorithm } from './plan/types.js';
 import { BACKDATE_MS } from './issue.js';
 import { fileDigest } from './digest.js';
+import { KeptText } from './sinks/as-found.js';
 import type { Observation, ObservedFile } from './sinks/types.js';
 import { readingKey, type KubeconfigReading, type LeafReading, type LeafReadings } from './readings.js';
 import { pemDigest, type VerifiedPairs } from './state.js';
@@ -347,21 +348,6 @@ function leafFiles(item: ResolvedLeaf, obs: Observation): ObservedFile[] | undef
 }
 
 export type AsFound = Partial<Readonly<Record<'crt' | 'key' | 'kubeconfig', KeptText>>>;
-
-/** A file's text as found, read only if asked for (the disk sink may know only its digest). */
-export class KeptText {
-  constructor(private readonly file: ObservedFile, private readonly path: string) {}
-
-  get text(): string {
-    const t = this.file.content;
-    if (t === undefined) throw new KpkiError('ERR_IO', `${this.path} changed while kpki was reading it (${this.file.error}); run again`);
-    return t;
-  }
-
-  get digest(): string | undefined {
-    return fileDigest(this.file);
-  }
-}
 
 /**
  * A leaf as a remembered reading describes it: the files' texts and the facts read from them

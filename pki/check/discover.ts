@@ -9,7 +9,7 @@ import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kub
 import type { FactsFile } from '../facts-file.js';
 import { fileDigest } from '../digest.js';
 import { readingKey } from '../readings.js';
-import { KeptText } from '../reconcile.js';
+import { KeptText } from '../sinks/as-found.js';
 import type { ObservedFile } from '../sinks/types.js';
 import { parseCertificate, type ParsedCert } from '../x509/parse.js';
 import { parsePem } from '../x509/pem.js';
