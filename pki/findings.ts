@@ -6,6 +6,8 @@
  * check's --warn/--crit) only picks which expiry code applies.
  */
 
+import type { KpkiErrorCode } from './errors.js';
+
 export type Severity = 'critical' | 'warning' | 'info';
 
 /** What gen does about a finding on a leaf it manages. */
@@ -28,6 +30,11 @@ export interface FindingRule {
   readonly remedy: Remedy;
   /** One line: how an operator fixes it. */
   readonly hint: string;
+  /**
+   * gen will not run on a store with this finding (a CA it must never replace is not usable):
+   * it stops with this error code, so the exit status says why (2: a damaged file, 3: refused).
+   */
+  readonly refuses?: KpkiErrorCode;
 }
 
 /** Every finding code, its severity and its remedy. Codes are a public contract (`--json`). */
@@ -65,8 +72,14 @@ export const FINDINGS = {
   'mode': { severity: 'warning', remedy: 'chmod', hint: 'private keys must be 0600 in 0700 directories' },
   'not-needed': { severity: 'warning', remedy: 'remove', hint: 'this node does not need the file any more (its role changed)' },
   // CAs: gen never replaces them, so these stop it or only inform
-  'ca-expired': { severity: 'critical', remedy: 'none', hint: 'extend the CA with its own key (see kpki gen --help), then run kpki gen' },
-  'ca-not-yet-valid': { severity: 'critical', remedy: 'none', hint: 'the CA starts in the future: check the clock of the host that made it' },
+  'ca-incomplete': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'kpki never replaces half of a CA: restore the missing file, or move the other one away' },
+  'ca-unreadable': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate or key is damaged: restore it from a backup' },
+  'ca-damaged': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate\'s self-signature does not verify: restore it from a backup' },
+  'ca-key-mismatch': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'the CA key does not belong to the CA certificate: restore the right pair (kpki never overwrites a CA)' },
+  'ca-key-unsupported': { severity: 'critical', remedy: 'none', refuses: 'ERR_CA_UNUSABLE', hint: 'kpki cannot sign with this kind of CA key: use an RSA, ECDSA or Ed25519 CA' },
+  'ca-expired': { severity: 'critical', remedy: 'none', refuses: 'ERR_CA_UNUSABLE', hint: 'extend the CA with its own key (see kpki gen --help), then run kpki gen' },
+  'ca-not-yet-valid': { severity: 'critical', remedy: 'none', refuses: 'ERR_CA_UNUSABLE', hint: 'the CA starts in the future: check the clock of the host that made it' },
+  'keypair-unreadable': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the service-account key is damaged: restore it from a backup (a new one invalidates every token)' },
   'ca-expiring': { severity: 'warning', remedy: 'none', hint: 'leaves are capped at the CA NotAfter; extend the CA with its own key' },
   'ca-plan-drift': { severity: 'info', remedy: 'none', hint: 'CAs are kept as they are; a CA change needs a CA rotation' },
   // audit (`kpki check`): facts about any PKI, kpki's or not; gen raises none of these itself
@@ -108,3 +121,6 @@ export function finding(code: FindingCode, file: string, message: string, ref?: 
 }
 
 export const remedyOf = (f: Finding): Remedy => FINDINGS[f.code].remedy;
+
+/** The error gen stops with for this finding, if it stops at all. */
+export const refusalOf = (f: Finding): KpkiErrorCode | undefined => (FINDINGS[f.code] as FindingRule).refuses;

@@ -7,21 +7,10 @@ import { canonicalIp, isIp, formatHostPort } from '../plan/net.js';
 import type { Plan, PlanNode } from '../plan/types.js';
 import { CAS, CERTS, deployedOn, inRelease, KEYPAIRS, KUBECONFIGS } from './entries.js';
 import type { CaEntry, CaId, CertEntry, Identity, KeyPairEntry, KubeconfigEntry, NodeSelector, SanInput, Usage } from './types.js';
-import type { Layout, SubjectExtras } from '../plan/types.js';
+import type { Layout } from '../plan/types.js';
+import type { CertProfile } from '../x509/profile.js';
 
-/** The wanted contents of one certificate: what issue writes and audit compares. */
-export interface CertProfile {
-  readonly cn: string;
-  readonly o: readonly string[];
-  /** CA subjects only: the plan's extra attributes. */
-  readonly extras: SubjectExtras;
-  /** Deduplicated and sorted, as kubeadm does. */
-  readonly dns: readonly string[];
-  /** Canonical, deduplicated, in insertion order, as kubeadm does. */
-  readonly ips: readonly string[];
-  readonly usages: readonly Usage[];
-  readonly isCa: boolean;
-}
+export type { CertProfile };
 
 export interface ResolvedCa {
   readonly kind: 'ca';

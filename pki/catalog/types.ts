@@ -4,9 +4,10 @@
  * (see entries.ts); nothing else in kpki lists certificates by hand.
  */
 import type { Plan, PlanNode } from '../plan/types.js';
+import type { Usage } from '../x509/profile.js';
 
 export type CaId = 'ca' | 'front-proxy-ca' | 'etcd-ca';
-export type Usage = 'serverAuth' | 'clientAuth';
+export type { Usage };
 
 /**
  * A program that reads credentials: the one to restart after a renewal. `admin` is the people

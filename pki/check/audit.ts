@@ -13,12 +13,13 @@ import { nodeMatcher } from '../catalog/resolve.js';
 import { CAS } from '../catalog/entries.js';
 import type { CaId } from '../catalog/types.js';
 import { FINDINGS, finding, type Finding, type FindingRule, type Severity } from '../findings.js';
-import { leafPaths, storeCaPaths } from '../layout.js';
-import { reconcile, readLeaf } from '../reconcile.js';
+import { leafPaths, storeCaPaths } from '../layout/layout.js';
+import { decide } from '../decide/decide.js';
+import { readLeaf } from '../observe/leaf.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
-import type { FactsFile } from '../facts-file.js';
-import type { LeafReadings } from '../readings.js';
-import { pemDigest, type VerifiedPairs } from '../state.js';
+import type { FactsFile } from '../store/facts-file.js';
+import type { LeafReadings } from '../store/readings.js';
+import { pemDigest, type VerifiedPairs } from '../store/state.js';
 import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
@@ -403,17 +404,15 @@ function planFindings(
     const r = readLeaf(leaf, obs);
     if (r.certFile !== ('kubeconfig' in paths ? paths.kubeconfig : paths.crt)) catalogFiles.set(r.certFile, leaf);
   }
-  let decided: Finding[];
-  try {
-    decided = [...reconcile(pki, obs, now, { verified: input.verified, readings: input.readings }).findings];
-  } catch (e) {
-    const file = (e as { file?: string }).file ?? 'pki';
+  const decisions = decide(pki, obs, now, { verified: input.verified, readings: input.readings });
+  if (decisions.cas.some((c) => c.action === 'refuse') || decisions.keypairs.some((k) => k.action === 'refuse')) {
     // gen refuses this store (half a CA, a CA key that does not match): say so, judge the rest by content.
-    add([finding('unreadable', file, (e as Error).message.replace(`${file}: `, ''))]);
+    add([...decisions.refusals]);
     catalogFiles.clear();
     catalogCaFiles.clear();
     return;
   }
+  const decided = decisions.findings;
   const out: Finding[] = [];
   for (const f of decided) {
     const leaf = f.ref ? pki.leaves.find((l) => l.ref === f.ref) : undefined;

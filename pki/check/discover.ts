@@ -5,10 +5,10 @@
  */
 import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
-import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig.js';
-import type { FactsFile } from '../facts-file.js';
-import { fileDigest } from '../digest.js';
-import { readingKey } from '../readings.js';
+import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig/kubeconfig.js';
+import type { FactsFile } from '../store/facts-file.js';
+import { fileDigest } from '../sinks/digest.js';
+import { readingKey } from '../store/readings.js';
 import { KeptText } from '../sinks/as-found.js';
 import type { ObservedFile } from '../sinks/types.js';
 import { parseCertificate, type ParsedCert } from '../x509/parse.js';

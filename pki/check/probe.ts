@@ -21,7 +21,7 @@ import { CERTS } from '../catalog/entries.js';
 import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
 import type { CaId, CertEntry, Serves } from '../catalog/types.js';
 import { finding, type Finding } from '../findings.js';
-import { leafPaths } from '../layout.js';
+import { leafPaths } from '../layout/layout.js';
 import { formatHostPort, isIp, parseHostPort } from '../plan/net.js';
 
 export type ServingComponent = Serves['component'];

@@ -4,7 +4,7 @@
  * vouches for (the disk sink's tree index) is never read unless it has to be written
  * somewhere else.
  */
-import { fileDigest } from '../digest.js';
+import { fileDigest } from './digest.js';
 import { KpkiError } from '../errors.js';
 import type { ObservedFile, WantedFile } from './types.js';
 

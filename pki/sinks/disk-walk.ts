@@ -7,7 +7,7 @@
  * them, reading a file four.
  */
 import * as fs from 'node:fs';
-import { textDigest } from '../digest.js';
+import { textDigest } from './digest.js';
 import { stampOf, type IndexEntry, type Stamp, type TreeIndex } from './tree-index.js';
 import type { ObservedFile } from './types.js';
 

@@ -3,7 +3,7 @@
  * Same contract as the disk sink (backups included), no disk touched.
  */
 import { dirname } from 'node:path/posix';
-import { directoryModes } from '../changes.js';
+import { directoryModes } from './changes.js';
 import type { Applied, ObservedFile, Sink } from './types.js';
 
 export interface MemoryFile {

@@ -4,8 +4,7 @@
  * is the fast path: no ASN.1 schema library in the loop.
  */
 import { hash, sign, type KeyObject } from 'node:crypto';
-import type { CertProfile } from '../catalog/resolve.js';
-import type { Usage } from '../catalog/types.js';
+import type { CertProfile, Usage } from './profile.js';
 import { KpkiError } from '../errors.js';
 import { parseIp } from '../plan/net.js';
 import { describeKey } from './keys.js';

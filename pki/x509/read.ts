@@ -3,7 +3,7 @@
  * CertProfile shape issue.ts writes, so a wanted certificate and a found one compare field
  * by field. A file that is not a well-formed certificate is a PemError naming the file.
  */
-import type { CertProfile } from '../catalog/resolve.js';
+import type { CertProfile } from './profile.js';
 import { PemError } from '../errors.js';
 import { CertParseError, parseCertificate, type ParsedCert } from './parse.js';
 import { parsePem, PemFormatError } from './pem.js';

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CAS, CATALOG, CERTS, KUBECONFIGS } from '../../pki/catalog/entries.js';
 import { resolve } from '../../pki/catalog/resolve.js';
-import { fileSpecs } from '../../pki/layout.js';
+import { fileSpecs } from '../../pki/layout/layout.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 
 test('ids are unique', () => {

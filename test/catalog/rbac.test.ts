@@ -21,7 +21,7 @@ import * as assert from 'uvu/assert';
 import { parseAllDocuments } from 'yaml';
 import { parsePlan } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
-import { rbacManifests } from '../../pki/rbac.js';
+import { rbacManifests } from '../../pki/issue/rbac.js';
 
 function plan(version?: string): Plan {
   return parsePlan(`apiVersion: kpki/v1alpha1

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { FIXTURES, kpki, ROOT, tempDir } from '../support/cli.js';
 import { check } from '../../pki/check/check.js';
-import { generate } from '../../pki/generate.js';
+import { generate } from '../../pki/gen/generate.js';
 import { loadPlan } from '../../pki/plan/load.js';
 import { opensslLeaf, run, runCheck } from './tools.js';
 

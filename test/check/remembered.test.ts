@@ -12,8 +12,8 @@ import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
 import { check } from '../../pki/check/check.js';
 import { discover } from '../../pki/check/discover.js';
 import { diskSink } from '../../pki/sinks/disk.js';
-import { readState } from '../../pki/state.js';
-import { factsFile } from '../../pki/facts-file.js';
+import { readState } from '../../pki/store/state.js';
+import { factsFile } from '../../pki/store/facts-file.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 
 const factsPath = (out: string) => join(out, 'pki/facts.json');

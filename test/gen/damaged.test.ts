@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashTree, sh, tempDir } from '../support/cli.js';
-import { generate } from '../../pki/generate.js';
+import { generate } from '../../pki/gen/generate.js';
 import { KpkiError } from '../../pki/errors.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
-import { generateFiles } from '../../pki/generate.js';
+import { generateFiles } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 
 interface State { version?: string; readings?: Record<string, unknown>; verified?: Record<string, unknown> }

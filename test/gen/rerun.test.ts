@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOOKKEEPING, hashTree, kpki, sh, tempDir, writePlan } from '../support/cli.js';
-import { generate } from '../../pki/generate.js';
+import { generate } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 
 const base = (extra: { certSANs?: string[]; workers?: number } = {}) => `apiVersion: kpki/v1alpha1

@@ -10,7 +10,7 @@ import { chmodSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFil
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, hashTree, kpki, listFiles, modeOf, sh, tempDir, writePlan } from '../support/cli.js';
-import { generate, generateFiles } from '../../pki/generate.js';
+import { generate, generateFiles } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import { KpkiError } from '../../pki/errors.js';
 

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolve } from '../../pki/catalog/resolve.js';
 import { preflightChecks, preflightViolations, type KubeadmRole } from '../../pki/kubeadm/preflight.js';
-import { fileSpecs, nodeRoot } from '../../pki/layout.js';
+import { fileSpecs, nodeRoot } from '../../pki/layout/layout.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { loadPlan, planDigest } from '../../pki/plan/load.js';
 import { parsePlan } from '../../pki/plan/parse.js';
-import { PLAN_MEMO_PATH, readPlanMemo, serialisePlanMemo } from '../../pki/state.js';
+import { PLAN_MEMO_PATH, readPlanMemo, serialisePlanMemo } from '../../pki/store/state.js';
 
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
 

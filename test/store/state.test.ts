@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pemDigest, readState, serialiseState, stateUnchanged } from '../../pki/state.js';
+import { pemDigest, readState, serialiseState, stateUnchanged } from '../../pki/store/state.js';
 import { KPKI_VERSION } from '../../pki/version.js';
-import type { LeafReading } from '../../pki/readings.js';
+import type { LeafReading } from '../../pki/store/readings.js';
 
 const reading: LeafReading = {
   caDigest: 'c'.repeat(43), certDigest: 'd'.repeat(43), algorithm: 'ecdsa-p256',

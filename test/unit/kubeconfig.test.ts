@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { parseKubeconfig, renderKubeconfig } from '../../pki/kubeconfig.js';
+import { parseKubeconfig, renderKubeconfig } from '../../pki/kubeconfig/kubeconfig.js';
 
 const pem = (t: string) => `-----BEGIN ${t}-----\nAAAA\n-----END ${t}-----\n`;
 

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { X509Certificate } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { KpkiError, PemError } from '../../pki/errors.js';
-import { profileDiff } from '../../pki/reconcile.js';
+import { profileDiff } from '../../pki/assess/leaf.js';
 import { toPem } from '../../pki/x509/certificate.js';
 import { CertParseError, parseCertificate, type ParsedCert } from '../../pki/x509/parse.js';
 import { looksLikeDer, parsePem, PemFormatError } from '../../pki/x509/pem.js';

@@ -4,14 +4,17 @@
  * ready, so key generation and signing overlap. Pure apart from crypto: no files.
  */
 import { createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
-import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
-import type { CaId } from './catalog/types.js';
-import type { Deps, KeyMaterial } from './deps.js';
-import { storeCaPaths } from './layout.js';
-import type { AsFound, Decisions, ExistingLeaf } from './reconcile.js';
-import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from './x509/certificate.js';
-import { parseCertPem } from './x509/read.js';
-import { publicKeyPem, spkiOf } from './x509/keys.js';
+import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
+import type { CaId } from '../catalog/types.js';
+import { BACKDATE_MS } from '../assess/policy.js';
+import { KpkiError } from '../errors.js';
+import { refusalOf } from '../findings.js';
+import type { Deps, KeyMaterial } from '../deps.js';
+import { storeCaPaths } from '../layout/layout.js';
+import type { AsFound, Decisions, ExistingLeaf } from '../decide/decide.js';
+import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from '../x509/certificate.js';
+import { parseCertPem } from '../x509/read.js';
+import { publicKeyPem, spkiOf } from '../x509/keys.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
 export interface Credential {
@@ -28,8 +31,7 @@ export interface Issued {
   readonly leaves: ReadonlyMap<string, Credential>;
 }
 
-/** kubeadm backdates NotBefore by five minutes to absorb clock skew between hosts. */
-export const BACKDATE_MS = 5 * 60_000;
+export { BACKDATE_MS };
 
 /** A CA ready to sign: what each leaf copies from it, and its key. */
 interface Signer {
@@ -98,6 +100,8 @@ export async function issueAll(
   deps: Deps,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Issued> {
+  // A refused CA or key pair is neither signed with nor replaced (the caller stops first).
+  if (decisions.refusals.length) throw new KpkiError(refusalOf(decisions.refusals[0]!)!, decisions.refusals.map((f) => f.message).join('\n'));
   const alg = pki.plan.pki.keyAlgorithm;
   const now = deps.now();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);

@@ -4,7 +4,7 @@
  * file's digest without reading it.
  */
 import { hash } from 'node:crypto';
-import type { ObservedFile } from './sinks/types.js';
+import type { ObservedFile } from './types.js';
 
 // Memoised per text: every leaf of a CA hashes the same CA text, and a thousand node trees
 // compare the same ca.crt text with what they hold.

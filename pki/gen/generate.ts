@@ -5,33 +5,33 @@
  * a directory; `generateFiles` runs the same pipeline in memory.
  */
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { planChanges } from './changes.js';
-import { resolve, selectNodes, type ResolvedPki } from './catalog/resolve.js';
-import type { CaId } from './catalog/types.js';
-import type { Deps } from './deps.js';
-import { KpkiError } from './errors.js';
-import { renderFiles, type Credentials } from './files.js';
-import { JOIN_PATH, readJoinSecrets, serialiseJoinSecrets, type JoinSecrets } from './join-store.js';
-import { kubeadmConfigs } from './kubeadm/config.js';
-import { rbacManifests } from './rbac.js';
-import type { Finding } from './findings.js';
-import { issueAll, keptCredential, type Issued } from './issue.js';
-import { bootstrapToken, caCertHash, certificateKey } from './join.js';
-import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from './layout.js';
-import type { Plan } from './plan/types.js';
-import { certFacts, leafReading, reconcile, type Decisions } from './reconcile.js';
-import { factsFile, FACTS_PATH, type FactsFile } from './facts-file.js';
-import { diskSink } from './sinks/disk.js';
-import { memorySink, type MemoryFile } from './sinks/memory.js';
-import type { Applied, ChangeSet, Observation, Sink, WantedFile } from './sinks/types.js';
-import { readingKey, type LeafReadings } from './readings.js';
-import { textDigest } from './digest.js';
-import { AsFoundFile, KeptText } from './sinks/as-found.js';
-import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, stateUnchanged, STATE_PATH, type StateInUse, type StoreState } from './state.js';
-import { readCert } from './x509/read.js';
-import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from './store/lock.js';
-import { checkOutDir } from './store/out-dir.js';
-import { generateKey, publicKeyPem } from './x509/keys.js';
+import { planChanges } from '../sinks/changes.js';
+import { resolve, selectNodes, type ResolvedPki } from '../catalog/resolve.js';
+import type { CaId } from '../catalog/types.js';
+import type { Deps } from '../deps.js';
+import { KpkiError, PemError } from '../errors.js';
+import { renderFiles, type Credentials } from '../issue/files.js';
+import { JOIN_PATH, readJoinSecrets, serialiseJoinSecrets, type JoinSecrets } from '../kubeadm/join-secrets.js';
+import { kubeadmConfigs } from '../kubeadm/config.js';
+import { rbacManifests } from '../issue/rbac.js';
+import { refusalOf, type Finding } from '../findings.js';
+import { issueAll, keptCredential, type Issued } from '../issue/credentials.js';
+import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
+import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
+import type { Plan } from '../plan/types.js';
+import { decide, type Decisions } from '../decide/decide.js';
+import { factsFile, FACTS_PATH, type FactsFile } from '../store/facts-file.js';
+import { diskSink } from '../sinks/disk.js';
+import { memorySink, type MemoryFile } from '../sinks/memory.js';
+import type { Applied, ChangeSet, Observation, Sink, WantedFile } from '../sinks/types.js';
+import { certFacts, leafReading, readingKey, type LeafReadings } from '../store/readings.js';
+import { textDigest } from '../sinks/digest.js';
+import { AsFoundFile, KeptText } from '../sinks/as-found.js';
+import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, stateUnchanged, STATE_PATH, type StateInUse, type StoreState } from '../store/state.js';
+import { readCert } from '../x509/read.js';
+import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from '../store/lock.js';
+import { checkOutDir } from '../store/out-dir.js';
+import { generateKey, publicKeyPem } from '../x509/keys.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -106,10 +106,27 @@ const extendHint = (out: string, stem: string) => {
     `then run kpki gen again (kpki ca extend / ca rotate will do this)`;
 };
 
+/**
+ * The error for findings gen will not run with: the first one's code (so the exit status says
+ * why), every such finding's sentence. An expired or not yet valid CA says how to extend it.
+ */
+function refusalError(refusals: readonly Finding[], pki: ResolvedPki, where: string): KpkiError {
+  const code = refusalOf(refusals[0]!)!;
+  const same = refusals.filter((f) => refusalOf(f) === code);
+  const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
+  const sentence = (f: Finding) =>
+    f.code === 'ca-expired' || f.code === 'ca-not-yet-valid'
+      ? `${where}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(where, stem(f.ref)).replace(/^extend/, 'fix it, extend')}`
+      : code === 'ERR_PEM_INVALID' ? `${f.file}: ${f.message}` : f.message;
+  const message = same.map(sentence).join('\n');
+  return code === 'ERR_PEM_INVALID' && same.length === 1 ? new PemError(same[0]!.file, same[0]!.message) : new KpkiError(code, message);
+}
+
 function reportItems(pki: ResolvedPki, d: Decisions, issued: Issued | undefined, now: Date): ReportItem[] {
   const iso = (date?: Date) => date?.toISOString();
   const items: ReportItem[] = [];
   for (const c of d.cas) {
+    if (c.action === 'refuse') continue; // gen stops on a refusal before it reports
     const notAfter = issued?.cas.get(c.item.ref)?.notAfter ?? (c.action === 'keep' ? c.existing.cert.notAfter : undefined);
     items.push({
       ref: c.item.ref, id: c.item.ref, kind: 'ca', cn: c.item.profile.cn, o: [], notAfter: iso(notAfter),
@@ -117,6 +134,7 @@ function reportItems(pki: ResolvedPki, d: Decisions, issued: Issued | undefined,
     });
   }
   for (const k of d.keypairs) {
+    if (k.action === 'refuse') continue;
     items.push({ ref: k.item.ref, id: k.item.ref, kind: 'keypair', action: k.action, reasons: k.action === 'create' ? k.reasons : [] });
   }
   const caNotAfter = new Map(d.cas.map((c) => [c.item.ref, c.action === 'keep' ? c.existing.cert.notAfter.getTime() : now.getTime() + pki.plan.pki.caValidityMs]));
@@ -188,6 +206,20 @@ function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: 
     readingKeys.push(key);
   }
   return { certDigests, readingKeys };
+}
+
+/** What decide verified about kept leaves read in full: remembered so the next run reads none of them. */
+function rememberLearned(d: Decisions, memory: Pick<StoreState, 'verified' | 'readings'> & { facts: FactsFile }): void {
+  for (const l of d.leaves) {
+    if (l.action === 'issue' || !l.existing.learned) continue;
+    const { verified, reading } = l.existing.learned;
+    if (verified) memory.verified.record(verified.certPem, verified.keyPem, verified.caPem, verified.algorithm);
+    const key = l.existing.readingKey;
+    if (reading && key !== undefined) {
+      memory.readings.set(key, reading);
+      memory.facts.set(key, certFacts(l.existing.cert, reading));
+    }
+  }
 }
 
 /**
@@ -262,13 +294,9 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const initNode = chooseInitNode(plan, state.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
-  // decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = reconcile(pki, readThroughLayouts(pki, observed), now, { verified, readings, facts });
-  const unusable = decisions.findings.filter((f) => f.code === 'ca-expired' || f.code === 'ca-not-yet-valid');
-  if (unusable.length) {
-    const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
-    throw new KpkiError('ERR_CA_UNUSABLE', unusable.map((f) => `${sink.name}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(sink.name, stem(f.ref)).replace(/^extend/, 'fix it, extend')}`).join('\n'));
-  }
+  // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
+  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { verified, readings });
+  if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
   const planned = new Set(plan.nodes.map((n) => n.name));
   const gone = observed.nodes.filter((n) => !planned.has(n));
   const warnings = [
@@ -302,6 +330,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   if (issued) {
+    rememberLearned(decisions, { verified, readings, facts });
     const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings, facts });
     const found = observed.files.get(STATE_PATH);
     if (found && stateUnchanged(state, chosenInit, inUse)) {

@@ -17,11 +17,11 @@
  * Identities are read from the catalog, so the manifest follows the plan's Kubernetes version:
  * before 1.29 both identities are in system:masters and nothing is needed.
  */
-import { scalar } from './kubeconfig.js';
-import { CERTS, KUBECONFIGS } from './catalog/entries.js';
-import { selectNodes } from './catalog/resolve.js';
-import type { Identity, NodeContext } from './catalog/types.js';
-import type { Plan } from './plan/types.js';
+import { scalar } from '../kubeconfig/kubeconfig.js';
+import { CERTS, KUBECONFIGS } from '../catalog/entries.js';
+import { selectNodes } from '../catalog/resolve.js';
+import type { Identity, NodeContext } from '../catalog/types.js';
+import type { Plan } from '../plan/types.js';
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 /** Authorization is bypassed for this group; no binding can add to it. */

@@ -3,13 +3,13 @@
  * dry run the credentials still to be issued are unknown: their files come out without
  * content, and the change planner counts them as written.
  */
-import type { ResolvedPki } from './catalog/resolve.js';
-import type { CaId } from './catalog/types.js';
-import type { Credential } from './issue.js';
-import { renderKubeconfig } from './kubeconfig.js';
-import { fileSpecs, type NodeConfigId } from './layout.js';
-import { AsFoundFile } from './sinks/as-found.js';
-import type { WantedFile } from './sinks/types.js';
+import type { ResolvedPki } from '../catalog/resolve.js';
+import type { CaId } from '../catalog/types.js';
+import type { Credential } from './credentials.js';
+import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
+import { fileSpecs, type NodeConfigId } from '../layout/layout.js';
+import { AsFoundFile } from '../sinks/as-found.js';
+import type { WantedFile } from '../sinks/types.js';
 
 /** The credentials known so far: all of them after issuing, the kept ones in a dry run. */
 export interface Credentials {

@@ -4,15 +4,15 @@
  * installers that use `--upload-certs`. Made once by `gen`, reused on every re-run, and shown
  * only when asked (`kpki join-command`, `joinFacts`): never in a report or a log.
  */
-import { formatHostPort } from './plan/net.js';
-import type { Plan, PlanNode } from './plan/types.js';
+import { formatHostPort } from '../plan/net.js';
+import type { Plan, PlanNode } from '../plan/types.js';
 import { caCertHash } from './join.js';
-import { KpkiError } from './errors.js';
-import { nodeRoot, NODE_CONFIGS } from './layout.js';
-import { selectNodes } from './catalog/resolve.js';
-import { diskSink } from './sinks/disk.js';
-import type { ObservedFile, Sink } from './sinks/types.js';
-import { readState, STATE_PATH } from './state.js';
+import { KpkiError } from '../errors.js';
+import { nodeRoot, NODE_CONFIGS } from '../layout/layout.js';
+import { selectNodes } from '../catalog/resolve.js';
+import { diskSink } from '../sinks/disk.js';
+import type { ObservedFile, Sink } from '../sinks/types.js';
+import { readState, STATE_PATH } from '../store/state.js';
 
 export const JOIN_PATH = 'pki/join.json';
 

@@ -8,9 +8,10 @@
  * Any changed byte in any of the files, or another CA, reads everything again.
  */
 import { hash } from 'node:crypto';
-import { KEY_ALGORITHMS, type KeyAlgorithm, type SubjectExtras } from './plan/types.js';
-import { isStrings } from './x509/facts.js';
-import type { ObservedProfile } from './x509/read.js';
+import { KEY_ALGORITHMS, type KeyAlgorithm, type SubjectExtras } from '../plan/types.js';
+import { textDigest } from '../sinks/digest.js';
+import { isStrings, storeFacts, type StoredFacts } from '../x509/facts.js';
+import type { ObservedCert, ObservedProfile } from '../x509/read.js';
 
 /** A kubeconfig's fields as `reconcile` compares them. */
 export interface KubeconfigReading {
@@ -147,4 +148,23 @@ export function leafReadings(stored: Record<string, unknown>): LeafReadings {
       return out;
     },
   };
+}
+
+/** A reading of a certificate known to be good: what the next run needs to skip reading it. */
+export function leafReading(cert: ObservedCert, caDigest: string, algorithm: KeyAlgorithm | undefined, kubeconfig?: KubeconfigReading): LeafReading {
+  return {
+    caDigest, certDigest: textDigest(cert.pem), ...(algorithm ? { algorithm } : {}),
+    notBefore: cert.notBefore, notAfter: cert.notAfter, profile: cert.profile,
+    ...(kubeconfig ? { kubeconfig } : {}),
+  };
+}
+
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+
+/** What `kpki check` needs to know of a certificate read in full (x509/facts.ts), and what its reading vouches for. */
+export function certFacts(cert: ObservedCert, reading: LeafReading): StoredFacts {
+  const k = reading.kubeconfig;
+  return storeFacts(cert.parsed, hash('sha256', cert.der, 'hex'), cert.pem.indexOf(CERT_BEGIN) !== cert.pem.lastIndexOf(CERT_BEGIN), {
+    ca: reading.caDigest, ...(k?.own ? { kca: k.caDigest } : {}),
+  });
 }

@@ -3,8 +3,8 @@
  * Formats are kubeadm's, so the values paste straight into `kubeadm join`.
  */
 import { createHash, randomBytes as nodeRandomBytes, X509Certificate } from 'node:crypto';
-import type { Deps } from './deps.js';
-import { PemError } from './errors.js';
+import type { Deps } from '../deps.js';
+import { PemError } from '../errors.js';
 
 /**
  * `sha256:<hex>` over the CA's DER SubjectPublicKeyInfo, as `--discovery-token-ca-cert-hash`

@@ -15,8 +15,8 @@
  *
  * Carrying unchanged lines over costs a split, not a parse.
  */
-import { KPKI_VERSION } from './version.js';
-import { asStoredFacts, type StoredFacts } from './x509/facts.js';
+import { KPKI_VERSION } from '../version.js';
+import { asStoredFacts, type StoredFacts } from '../x509/facts.js';
 
 export const FACTS_PATH = 'pki/facts.json';
 

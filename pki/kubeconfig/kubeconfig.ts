@@ -3,7 +3,7 @@
  * context `<user>@<cluster>`, CA and client credentials embedded as base64.
  */
 import { createRequire } from 'node:module';
-import { PemError } from './errors.js';
+import { PemError } from '../errors.js';
 
 export interface KubeconfigData {
   readonly clusterName: string;

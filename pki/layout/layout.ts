@@ -7,14 +7,14 @@
  * (`etc/kubernetes/pki/...`, derived from the catalog) or the cfssl guides' (layouts/cfssl-names.ts).
  * The same layout says where a re-run reads a leaf back from and names unwanted files.
  */
-import type { ResolvedLeaf, ResolvedPki } from './catalog/resolve.js';
-import { nodeMatcher, selectNodes } from './catalog/resolve.js';
-import { CAS, CERTS, deployedOn, KEYPAIRS, KUBECONFIGS } from './catalog/entries.js';
-import type { CaId, NodeSelector } from './catalog/types.js';
-import { cfsslPath, type CatalogId } from './layouts/cfssl-names.js';
-import type { Deploy, Layout, Plan } from './plan/types.js';
-import { LAYOUTS } from './plan/types.js';
-import type { Observation, ObservedFile } from './sinks/types.js';
+import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
+import { nodeMatcher, selectNodes } from '../catalog/resolve.js';
+import { CAS, CERTS, deployedOn, KEYPAIRS, KUBECONFIGS } from '../catalog/entries.js';
+import type { CaId, NodeSelector } from '../catalog/types.js';
+import { cfsslPath, type CatalogId } from './cfssl-names.js';
+import type { Deploy, Layout, Plan } from '../plan/types.js';
+import { LAYOUTS } from '../plan/types.js';
+import type { Observation, ObservedFile } from '../sinks/types.js';
 
 export const NODE_PKI = 'etc/kubernetes/pki';
 

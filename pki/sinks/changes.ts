@@ -4,9 +4,9 @@
  * touched. Trees named as `exact` must end up holding the wanted files and nothing else.
  */
 import { dirname } from 'node:path/posix';
-import { KpkiError } from './errors.js';
+import { KpkiError } from '../errors.js';
 import { fileDigest, textDigest } from './digest.js';
-import type { Change, ChangeSet, Observation, ObservedFile, WantedFile } from './sinks/types.js';
+import type { Change, ChangeSet, Observation, ObservedFile, WantedFile } from './types.js';
 
 export const SECRET_DIR_MODE = 0o700;
 export const PUBLIC_DIR_MODE = 0o755;

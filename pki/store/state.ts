@@ -8,14 +8,14 @@
  * byte misses the record and takes the full check. No secret is stored, only digests and
  * certificate facts.
  */
-import { textDigest } from './digest.js';
+import { textDigest } from '../sinks/digest.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PlanMemo } from './plan/load.js';
-import type { KeyAlgorithm, Plan } from './plan/types.js';
-import { KEY_ALGORITHMS } from './plan/types.js';
+import type { PlanMemo } from '../plan/load.js';
+import type { KeyAlgorithm, Plan } from '../plan/types.js';
+import { KEY_ALGORITHMS } from '../plan/types.js';
 import { holdsExactly, leafReadings, type LeafReadings } from './readings.js';
-import { KPKI_VERSION } from './version.js';
+import { KPKI_VERSION } from '../version.js';
 
 export const STATE_PATH = 'pki/state.json';
 /**
