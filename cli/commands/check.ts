@@ -6,7 +6,7 @@ import { renderText } from '../../pki/check/report.js';
 import { STATUS_EXIT } from '../../pki/check/types.js';
 import { parseDuration } from '../../pki/plan/duration.js';
 import { loadPlan } from '../../pki/plan/load.js';
-import { readPlanMemo } from '../../pki/state.js';
+import { readPlanMemo } from '../../pki/store/state.js';
 import { bold, dim, green, red, yellow } from '../output/style.js';
 
 export interface CheckCliOptions {

@@ -1,6 +1,6 @@
 /** `kpki gen`: options → one library call → a printer. */
 import { readPlanFile } from './plan-file.js';
-import { generate, type GenerateReport, type ReportItem } from '../../pki/generate.js';
+import { generate, type GenerateReport, type ReportItem } from '../../pki/gen/generate.js';
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';

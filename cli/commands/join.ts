@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { bootstrapToken, caCertHash, certificateKey } from '../../pki/join.js';
+import { bootstrapToken, caCertHash, certificateKey } from '../../pki/kubeadm/join.js';
 import { KpkiError, PemError } from '../../pki/errors.js';
 import { EXIT } from '../exit.js';
 
@@ -41,7 +41,7 @@ export async function certKey(o: { json: boolean }): Promise<number> {
 /** `kpki join-command NODE`: the full kubeadm join line, token included (shown only here). */
 export async function joinCommandLine(o: { node: string; plan: string; out: string }): Promise<number> {
   const { readPlanFile } = await import('./plan-file.js');
-  const { joinFacts, joinCommand, recordedInitNode } = await import('../../pki/join-store.js');
+  const { joinFacts, joinCommand, recordedInitNode } = await import('../../pki/kubeadm/join-secrets.js');
   const plan = await readPlanFile(o.plan, o.out);
   if (plan.deploy !== 'kubeadm') {
     throw new KpkiError('ERR_BAD_ARGUMENT', `${o.plan} says deploy: ${plan.deploy}; kubeadm join is for deploy: kubeadm plans`);

@@ -2,7 +2,7 @@
 import { KpkiError, PlanError } from '../../pki/errors.js';
 import { loadPlan } from '../../pki/plan/load.js';
 import type { Plan } from '../../pki/plan/types.js';
-import { readPlanMemo } from '../../pki/state.js';
+import { readPlanMemo } from '../../pki/store/state.js';
 
 /** `out`: the store whose record of the last plan may spare the parse (see loadPlan). */
 export async function readPlanFile(path: string, out?: string): Promise<Plan> {
