@@ -4,7 +4,7 @@
  * (and, with --json, into a JSON error document on stdout as well).
  *
  * `main.ts` answers `--version` and `--help` without loading this module; it prints the help
- * this module renders, captured at build time (scripts/build-help.mjs).
+ * this module renders, captured at build time (scripts/build-cli.mjs).
  */
 import yargs, { type ArgumentsCamelCase, type InferredOptionTypes, type Options } from 'yargs';
 import { EXIT, exitCodeFor } from './exit.js';

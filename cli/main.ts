@@ -2,7 +2,7 @@
 /**
  * The `kpki` executable. `kpki --version` and `kpki [command] --help` are answered here, from
  * package.json and from the help text the build captured from the real command table
- * (dist/cli/help.json, written by scripts/build-help.mjs; a test holds the two equal), so they
+ * (dist/cli/help.json, written by scripts/build-cli.mjs; a test holds the two equal), so they
  * start as fast as Node itself instead of loading yargs. Everything else goes to app.ts.
  */
 import { readFileSync } from 'node:fs';

@@ -70,11 +70,6 @@ export const NODE_CONFIGS = [
 ] as const satisfies readonly { id: string; title: string; deploy: Deploy; on: NodeSelector; path: string; mode: number }[];
 export type NodeConfigId = (typeof NODE_CONFIGS)[number]['id'];
 
-/** The path of a node's kubeadm configuration, relative to the output directory. */
-export function kubeadmConfigPath(node: string): string {
-  return `${nodeRoot(node)}/${NODE_CONFIGS[0].path}`;
-}
-
 const modeOf = (part: string) => (part === 'crt' ? 0o644 : 0o600);
 
 export function storeCaPaths(stem: string) {

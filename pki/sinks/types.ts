@@ -37,7 +37,7 @@ export interface WantedFile {
   readonly digest?: string;
   /** Never replaced once it exists with other content (the store's CA and SA files). */
   readonly protected: boolean;
-  /** kpki's own bookkeeping (pki/verified.json): replaced without a backup. */
+  /** kpki's own bookkeeping (pki/state.json, facts.json, plan.json): replaced without a backup. */
   readonly bookkeeping?: boolean;
 }
 
