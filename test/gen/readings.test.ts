@@ -107,25 +107,25 @@ test('with every reading remembered, the clock and the plan still decide', async
     return i && { action: i.action, cn: i.cn, dns: i.dns, ips: i.ips, notAfter: i.notAfter };
   };
   const DNS = ['cp-1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
-  assert.equal(apiserver(first), { action: 'issue', cn: 'kube-apiserver', dns: DNS, ips: ['10.96.0.1', '192.0.2.10'], notAfter: '2027-01-01T00:00:00.000Z' });
+  assert.equal(apiserver(first), { action: 'issue', cn: 'kube-apiserver', dns: DNS, ips: ['10.96.0.1', '192.0.2.10'], notAfter: '2027-01-01T00:00:00.000Z' }, 'apiserver@cp-1 as issued');
   // A day later: nothing to do.
   const second = await generateFiles(plan, { existing: first.files, deps: { now: () => new Date(t0.getTime() + day) } });
   assert.is(second.report.changed, false);
   // Kept: its NotAfter is the remembered reading's.
-  assert.equal(apiserver(second), { action: 'keep', cn: 'kube-apiserver', dns: undefined, ips: undefined, notAfter: '2027-01-01T00:00:00.000Z' });
+  assert.equal(apiserver(second), { action: 'keep', cn: 'kube-apiserver', dns: undefined, ips: undefined, notAfter: '2027-01-01T00:00:00.000Z' }, 'apiserver@cp-1 kept');
   // Inside renewBefore (720h of an 8760h certValidity): every leaf is due.
   const late = await generateFiles(plan, { existing: second.files, deps: { now: () => new Date(t0.getTime() + 340 * day) } });
   const due = late.report.items.filter((i) => i.action === 'issue');
   assert.is(due.length, leaves);
   assert.ok(due.every((i) => i.reasons.some((r) => /^expires in \d+d$/.test(r))), JSON.stringify(due[0]));
   // Reissued on day 340 (2026-12-07) for another 365 days.
-  assert.is(apiserver(late)?.notAfter, '2027-12-07T00:00:00.000Z');
+  assert.is(apiserver(late)?.notAfter, '2027-12-07T00:00:00.000Z', 'apiserver@cp-1 reissued');
   // A plan change on unchanged files: the apiserver gains a SAN and is reissued, nothing else.
   const grown = parsePlan(text.replace('  bindPort: 6443\n', '  bindPort: 6443\n  certSANs: [192.0.2.99]\n'), 'single-cp.yaml');
   assert.is(grown.apiServer.certSANs.length, plan.apiServer.certSANs.length + 1, 'the SAN is in the grown plan');
   const changed = await generateFiles(grown, { existing: second.files, deps: { now: () => new Date(t0.getTime() + 2 * day) } });
   assert.equal(changed.report.items.filter((i) => i.action !== 'keep').map((i) => i.id), ['apiserver']);
-  assert.equal(apiserver(changed), { action: 'issue', cn: 'kube-apiserver', dns: DNS, ips: ['10.96.0.1', '192.0.2.10', '192.0.2.99'], notAfter: '2027-01-03T00:00:00.000Z' });
+  assert.equal(apiserver(changed), { action: 'issue', cn: 'kube-apiserver', dns: DNS, ips: ['10.96.0.1', '192.0.2.10', '192.0.2.99'], notAfter: '2027-01-03T00:00:00.000Z' }, 'apiserver@cp-1 with the new SAN');
 });
 
 test.run();
