@@ -2,7 +2,8 @@
  * `kpki check --out` on a store gen remembered (pki/state.json readings, pki/facts.json
  * certificate facts) reads unchanged files without parsing them. The shortcut must change
  * nothing: the report with them equals the report with the facts removed, for every
- * fixture, with and without the plan, and after files are swapped or damaged.
+ * fixture, with and without the plan, and after files are swapped or damaged. One known
+ * certificate per fixture is also held to facts written by hand, which both paths must report.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,6 +31,32 @@ async function withoutReadings(out: string, run: () => Promise<unknown>): Promis
 
 const now = new Date(Date.now() + 3 * 86_400_000);
 
+const K8S = ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'];
+/** The first control plane's apiserver certificate, from each fixture by hand (kubeadm's SAN rules). */
+const APISERVER: Record<string, { path: string; dns: string[]; ips: string[]; validityHours: number }> = {
+  'single-cp.yaml': { path: 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt', dns: [...K8S, 'cp-1'], ips: ['10.96.0.1', '192.0.2.10'], validityHours: 8760 },
+  'ha-cluster.yaml': {
+    path: 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt', dns: [...K8S, 'cp-1', 'k8s-api.example.internal'],
+    ips: ['10.96.0.1', '192.0.2.11', '192.0.2.100'], validityHours: 8760,
+  },
+  'external-etcd.yaml': {
+    path: 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt', dns: [...K8S, 'cp-1', 'master.example.internal'],
+    ips: ['10.254.0.1', '10.0.0.21'], validityHours: 87600,
+  },
+  'dual-stack.yaml': {
+    path: 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt', dns: [...K8S, 'cp-1'],
+    ips: ['fd00:10:96::1', '10.96.0.1', 'fd00::11', 'fd00::10', '192.0.2.10', '192.0.2.11'], validityHours: 8760,
+  },
+  'kubeadm-ha.yaml': {
+    path: 'nodes/cp-1.example.internal/etc/kubernetes/pki/apiserver.crt', dns: [...K8S, 'cp-1.example.internal', 'k8s-api.example.internal'],
+    ips: ['10.96.0.1', '192.0.2.11', '192.0.2.100'], validityHours: 8760,
+  },
+  'cfssl-binary.yaml': {
+    path: 'nodes/master-1/etc/kubernetes/ssl/server.pem', dns: [...K8S, 'master-1'],
+    ips: ['10.254.0.1', '10.0.0.21', '10.0.0.20'], validityHours: 8760,
+  },
+};
+
 for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
   test(`${f}: check with remembered readings equals check reading every file`, async () => {
     const out = join(tempDir(), 'out');
@@ -44,10 +71,20 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
     const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
     assert.is(found.creds.filter((c) => c.remembered).length, keys.length);
     const plan = parsePlan(readFileSync(join(FIXTURES, f), 'utf8'), f);
+    const want = APISERVER[f];
+    if (!want) return assert.unreachable(`${f}: no hand-written apiserver entry`);
     for (const options of [{ out, now }, { out, now, plan }]) {
       const fast = await check(options);
       assert.ok(fast.certificates.length > 0);
       assert.equal(fast, await withoutReadings(out, () => check(options)));
+      const api = fast.certificates.find((c) => c.path === want.path);
+      if (!api) return assert.unreachable(`${want.path} not reported`);
+      // NotBefore is backdated five minutes; NotAfter is certValidity after the issue time.
+      assert.equal(
+        [api.role, api.subject.cn, api.authority, [...api.dns].sort(), [...api.ips].sort(), Date.parse(api.notAfter) - Date.parse(api.notBefore), api.status],
+        ['apiserver', 'kube-apiserver', 'ca', [...want.dns].sort(), [...want.ips].sort(), want.validityHours * 3_600_000 + 5 * 60_000, 'ok'],
+        `${want.path}: role, CN, signer, SANs, validity span, status`,
+      );
     }
   });
 }

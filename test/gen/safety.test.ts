@@ -33,6 +33,27 @@ const WORKER_FILES = [
   'var/lib/kubelet/pki/kubelet.key',
 ];
 const ETCD_MEMBER_FILES = ['etcd/healthcheck-client.crt', 'etcd/healthcheck-client.key', 'etcd/peer.crt', 'etcd/peer.key', 'etcd/server.crt', 'etcd/server.key'];
+/** A control plane that is not the init node (stacked etcd, binary install). */
+const CP_FILES = [
+  'etc/kubernetes/admin.conf',
+  'etc/kubernetes/controller-manager.conf',
+  'etc/kubernetes/kube-proxy.conf',
+  'etc/kubernetes/kubelet.conf',
+  ...['apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'front-proxy-client'].flatMap((c) => [`etc/kubernetes/pki/${c}.crt`, `etc/kubernetes/pki/${c}.key`]),
+  'etc/kubernetes/pki/ca.crt',
+  'etc/kubernetes/pki/ca.key',
+  'etc/kubernetes/pki/etcd/ca.crt',
+  ...ETCD_MEMBER_FILES.map((f) => `etc/kubernetes/pki/${f}`),
+  'etc/kubernetes/pki/front-proxy-ca.crt',
+  'etc/kubernetes/pki/sa.key',
+  'etc/kubernetes/pki/sa.pub',
+  'etc/kubernetes/scheduler.conf',
+  'var/lib/kubelet/pki/kubelet.crt',
+  'var/lib/kubelet/pki/kubelet.key',
+];
+const STORE_FILES = ['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'facts.json', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'rbac.yaml', 'sa.key', 'sa.pub', 'state.json'];
+/** kubeadm's modes: certificates (and the RBAC manifest) world-readable, everything else private. */
+const modeFor = (path: string) => (/\.(crt|yaml)$/.test(path) ? 0o644 : 0o600);
 
 function gen(planText: string, out: string, ...flags: string[]) {
   const dir = tempDir();
@@ -220,6 +241,15 @@ test('in memory: the same pipeline, byte for byte what the disk run writes', asy
   // From nothing: the same paths and modes as the disk, and every leaf verifies.
   const fresh = await generateFiles(p);
   assert.equal([...fresh.files.keys()].sort(), written);
+  // Both against the tree written out by hand, so a bug the two sinks share fails too.
+  const want = [
+    ...STORE_FILES.map((f) => `pki/${f}`),
+    ...['cp-1', 'cp-2'].flatMap((n) => CP_FILES.map((f) => `nodes/${n}/${f}`)),
+    'nodes/cp-1/etc/kubernetes/super-admin.conf',
+    ...WORKER_FILES.map((f) => `nodes/worker-1/${f}`),
+  ].map((f) => `${f} ${modeFor(f).toString(8)}`).sort();
+  assert.equal(written.map((f) => `${f} ${modeOf(join(out, f)).toString(8)}`), want, 'the disk run');
+  assert.equal([...fresh.files].map(([f, { mode }]) => `${f} ${mode.toString(8)}`).sort(), want, 'the memory run');
   rmSync(work, { recursive: true, force: true });
 });
 

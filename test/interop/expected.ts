@@ -1,5 +1,6 @@
 /**
- * Hand-written expectations for the interop suites (openssl, tls, kubectl).
+ * Hand-written expectations for the interop suites (openssl, tls, kubectl) and for the fast
+ * in-memory profile check (test/unit/issued-profiles.test.ts).
  *
  * Everything here is derived from the kubeadm (1.29+) layout spec by hand, per fixture, and
  * deliberately does NOT import kpki's catalog or plan code: a bug in kpki must not be able to
@@ -46,7 +47,8 @@ export interface NodeSpec {
 }
 
 export interface FixtureSpec {
-  name: FixtureName;
+  /** The fixture file's stem (fixtures/<name>.yaml). */
+  name: string;
   clusterName: string;
   /** controlPlaneEndpoint, if the plan has one. */
   endpoint?: { host: string; port: number };
@@ -249,7 +251,12 @@ export function normIp(ip: string): string {
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 
 export function expectFixture(name: FixtureName): FixtureExpectation {
-  const spec = SPECS[name];
+  return expectSpec(SPECS[name]);
+}
+
+/** The binary-install (1.29+, kubeadm layout) expectation for any spec written out by hand. */
+export function expectSpec(spec: FixtureSpec): FixtureExpectation {
+  const name = spec.name;
   const cps = spec.nodes.filter((n) => n.roles.includes('control-plane'));
   const first = cps[0];
   if (!first) throw new Error(`${name}: no control plane`);

@@ -2,7 +2,8 @@
  * The plan's two YAML readers give one answer. js-yaml reads valid plans quickly; yaml reads
  * everything else and locates the problems. Whenever the quick reading returns a plan, the
  * located reading must return the same plan, field for field: on every fixture, on every
- * invalid fixture, and on thousands of plans mutated from them (deterministic seed).
+ * invalid fixture, and on thousands of plans mutated from them (deterministic seed). A few
+ * fields of each fixture are also written out by hand, so a misreading both share fails too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,7 +14,8 @@ import { PlanError } from '../../pki/errors.js';
 import { readPlanLocated, readPlanQuickly } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
 
-const valid = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
+const validFiles = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
+const valid = validFiles.map((f) => readFileSync(join(FIXTURES, f), 'utf8'));
 const invalidDir = join(FIXTURES, 'invalid');
 const invalid = readdirSync(invalidDir).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(invalidDir, f), 'utf8'));
 
@@ -32,6 +34,58 @@ test('every valid fixture is read quickly, equal to the located reading', () => 
     const quick = readPlanQuickly(text, 'p.yaml');
     assert.ok(quick, text.slice(0, 200));
     assert.equal(quick, located(text));
+  }
+});
+
+/** Read off fixtures/*.yaml by hand (defaults filled in, addresses canonical). */
+const FIXTURE_FACTS: Record<string, unknown> = {
+  'cfssl-binary.yaml': {
+    cluster: 'kubernetes', minor: 28, deploy: 'binary', layout: 'cfssl', initNode: undefined, endpoint: ['10.0.0.20', 6443], services: ['10.254.0.0/16'],
+    externalEtcd: true, keyAlgorithm: 'rsa-2048', certValidityHours: 8760,
+    nodes: ['etcd-1 10.0.0.11', 'etcd-2 10.0.0.12', 'etcd-3 10.0.0.13', 'master-1 10.0.0.21', 'master-2 10.0.0.22', 'node-1 10.0.0.31'],
+  },
+  'dual-stack.yaml': {
+    cluster: 'dual', minor: undefined, deploy: 'binary', layout: 'kubeadm', initNode: undefined, endpoint: ['fd00::10', 6443], services: ['fd00:10:96::/112', '10.96.0.0/16'],
+    externalEtcd: false, keyAlgorithm: 'ecdsa-p256', certValidityHours: 8760,
+    nodes: ['cp-1 fd00::11', 'cp-2 fd00::12', 'worker-1 fd00::21'],
+  },
+  'external-etcd.yaml': {
+    cluster: 'kubernetes', minor: undefined, deploy: 'binary', layout: 'kubeadm', initNode: undefined, endpoint: ['10.0.0.21', 6443], services: ['10.254.0.0/16'],
+    externalEtcd: true, keyAlgorithm: 'rsa-2048', certValidityHours: 87600,
+    nodes: ['etcd-1 10.0.0.11', 'etcd-2 10.0.0.12', 'etcd-3 10.0.0.13', 'cp-1 10.0.0.21', 'worker-1 10.0.0.31'],
+  },
+  'ha-cluster.yaml': {
+    cluster: 'prod', minor: undefined, deploy: 'binary', layout: 'kubeadm', initNode: undefined, endpoint: ['k8s-api.example.internal', 6443], services: ['10.96.0.0/12'],
+    externalEtcd: false, keyAlgorithm: 'ecdsa-p256', certValidityHours: 8760,
+    nodes: ['lb 192.0.2.100', 'cp-1 192.0.2.11', 'cp-2 192.0.2.12', 'cp-3 192.0.2.13', 'worker-1 192.0.2.21', 'worker-2 192.0.2.22'],
+  },
+  'kubeadm-ha.yaml': {
+    cluster: 'kubernetes', minor: 31, deploy: 'kubeadm', layout: 'kubeadm', initNode: 'cp-1.example.internal', endpoint: ['k8s-api.example.internal', 6443], services: ['10.96.0.0/12'],
+    externalEtcd: false, keyAlgorithm: 'ecdsa-p256', certValidityHours: 8760,
+    nodes: ['lb.example.internal 192.0.2.100', 'cp-1.example.internal 192.0.2.11', 'cp-2.example.internal 192.0.2.12',
+      'cp-3.example.internal 192.0.2.13', 'worker-1.example.internal 192.0.2.21', 'worker-2.example.internal 192.0.2.22'],
+  },
+  'single-cp.yaml': {
+    cluster: 'kubernetes', minor: undefined, deploy: 'binary', layout: 'kubeadm', initNode: undefined, endpoint: ['192.0.2.10', 6443], services: ['10.96.0.0/12'],
+    externalEtcd: false, keyAlgorithm: 'ecdsa-p256', certValidityHours: 8760,
+    nodes: ['cp-1 192.0.2.10', 'worker-1 192.0.2.21', 'worker-2 192.0.2.22'],
+  },
+};
+
+test('the quick reading of every fixture has the hand-written field values', () => {
+  assert.equal([...validFiles].sort(), Object.keys(FIXTURE_FACTS).sort(), 'a hand-written entry per fixture');
+  for (const [i, f] of validFiles.entries()) {
+    const p = readPlanQuickly(valid[i] ?? '', f);
+    if (!p) {
+      assert.unreachable(`${f} is read quickly`);
+      continue;
+    }
+    assert.equal({
+      cluster: p.clusterName, minor: p.kubernetesVersion?.minor, deploy: p.deploy, layout: p.layout, initNode: p.initNode,
+      endpoint: [p.controlPlaneEndpoint.host, p.controlPlaneEndpoint.port], services: p.networking.serviceSubnets.map((c) => c.text),
+      externalEtcd: p.etcd.external, keyAlgorithm: p.pki.keyAlgorithm, certValidityHours: p.pki.certValidityMs / 3_600_000,
+      nodes: p.nodes.map((n) => `${n.name} ${n.address}`),
+    }, FIXTURE_FACTS[f], f);
   }
 });
 

@@ -3,11 +3,13 @@
  * for paths whose stamp is unchanged. It must change nothing: after each kind of change a
  * person or tool can make to a store (made with plain fs calls and the shell, not with kpki),
  * an observation through the index equals one made without it, content and modes included.
+ * Both are also held to what the change made, written by hand (the workers' trees), and to the
+ * bytes plain fs reads, so a mistake both walks share fails too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { diskSink } from '../../pki/sinks/disk.js';
@@ -52,6 +54,32 @@ function store(): string {
 
 const regular = (o: Observation) => [...o.files.values()].filter((f) => f.error === undefined).length;
 
+/** The workers' trees as an observation reports them: `path mode`, directories with a `/`, errors in brackets. */
+function workerTrees(o: Observation): string[] {
+  const ours = (p: string) => p.startsWith('nodes/worker-');
+  return [
+    ...[...o.files].filter(([p]) => ours(p)).map(([p, f]) => `${p} ${f.mode.toString(8)}${f.error === undefined ? '' : ` (${f.error})`}`),
+    ...[...o.dirs].filter(([p]) => ours(p)).map(([p, mode]) => `${p}/ ${mode.toString(8)}`),
+  ].sort();
+}
+
+/** A worker's tree as gen writes it (single-cp.yaml), by hand. */
+const workerTree = (w: string) => [
+  '/ 755', 'etc/ 755', 'etc/kubernetes/ 700', 'etc/kubernetes/kube-proxy.conf 600', 'etc/kubernetes/kubelet.conf 600',
+  'etc/kubernetes/pki/ 755', 'etc/kubernetes/pki/ca.crt 644', 'var/ 755', 'var/lib/ 755', 'var/lib/kubelet/ 755',
+  'var/lib/kubelet/pki/ 700', 'var/lib/kubelet/pki/kubelet.crt 644', 'var/lib/kubelet/pki/kubelet.key 600',
+].map((l) => `nodes/${w}${l.startsWith('/') ? '' : '/'}${l}`);
+const WORKERS = [...workerTree('worker-1'), ...workerTree('worker-2')];
+
+/** Every regular file's content and mode, as plain fs reads them. */
+function matchesFs(o: Observation, out: string) {
+  for (const [p, f] of o.files) {
+    if (f.error !== undefined) continue;
+    assert.is(f.content, readFileSync(join(out, p), 'utf8'), `${p}: content`);
+    assert.is(f.mode, statSync(join(out, p)).mode & 0o777, `${p}: mode`);
+  }
+}
+
 test('after gen, the index vouches for the files (all of them after a re-run): nothing is read, and the observation is the same', async () => {
   const out = store();
   // Files written in the index's own clock tick are "racy" and read again next time (on a
@@ -61,6 +89,8 @@ test('after gen, the index vouches for the files (all of them after a re-run): n
   assert.ok(vouched(indexed) >= regular(plain) * 0.8, `${vouched(indexed)} of ${regular(plain)} vouched for`);
   assert.is(vouched(plain), 0);
   assert.equal(snapshot(indexed), snapshot(plain));
+  assert.equal(workerTrees(indexed), [...WORKERS].sort());
+  matchesFs(indexed, out);
   gen(out); // the no-op re-run writes the index again if some entries were racy
   ({ indexed, plain } = await both(out));
   assert.is(vouched(indexed), regular(plain), 'every regular file vouched for by digest');
@@ -68,46 +98,61 @@ test('after gen, the index vouches for the files (all of them after a re-run): n
 });
 
 const kubelet = 'nodes/worker-1/var/lib/kubelet/pki';
-const changes: Array<[string, (out: string) => void]> = [
+/** The workers' trees after a change, from the hand-written tree: lines dropped and lines added. */
+const edit = (drop: string[], add: string[] = []) => (t: string[]) => [...t.filter((l) => !drop.includes(l)), ...add];
+const same = (t: string[]) => t;
+const changes: Array<[string, (out: string) => void, (tree: string[]) => string[]]> = [
   ['a certificate rewritten in place with the same size (its directory unchanged)', (out) => {
     const f = join(out, kubelet, 'kubelet.crt');
     const text = readFileSync(f, 'utf8');
     const i = text.indexOf('\n') + 10;
     writeFileSync(f, text.slice(0, i) + (text[i] === 'A' ? 'B' : 'A') + text.slice(i + 1));
-  }],
-  ['a key made 0644', (out) => chmodSync(join(out, kubelet, 'kubelet.key'), 0o644)],
-  ['a key directory made 0755', (out) => chmodSync(join(out, kubelet), 0o755)],
-  ['a foreign file added', (out) => writeFileSync(join(out, 'nodes/worker-1/etc/kubernetes/extra.conf'), 'x')],
-  ['a file removed', (out) => rmSync(join(out, kubelet, 'kubelet.key'))],
+  }, same],
+  ['a key made 0644', (out) => chmodSync(join(out, kubelet, 'kubelet.key'), 0o644),
+    edit([`${kubelet}/kubelet.key 600`], [`${kubelet}/kubelet.key 644`])],
+  ['a key directory made 0755', (out) => chmodSync(join(out, kubelet), 0o755),
+    edit([`${kubelet}/ 700`], [`${kubelet}/ 755`])],
+  // Modes set explicitly where the umask would decide them.
+  ['a foreign file added', (out) => {
+    writeFileSync(join(out, 'nodes/worker-1/etc/kubernetes/extra.conf'), 'x');
+    chmodSync(join(out, 'nodes/worker-1/etc/kubernetes/extra.conf'), 0o640);
+  }, edit([], ['nodes/worker-1/etc/kubernetes/extra.conf 640'])],
+  ['a file removed', (out) => rmSync(join(out, kubelet, 'kubelet.key')), edit([`${kubelet}/kubelet.key 600`])],
   ['a file replaced by a symbolic link', (out) => {
     rmSync(join(out, kubelet, 'kubelet.crt'));
     symlinkSync('/etc/hostname', join(out, kubelet, 'kubelet.crt'));
-  }],
+  }, edit([`${kubelet}/kubelet.crt 644`], [`${kubelet}/kubelet.crt 777 (a symbolic link)`])],
   ['a file replaced by a directory', (out) => {
     rmSync(join(out, kubelet, 'kubelet.crt'));
     mkdirSync(join(out, kubelet, 'kubelet.crt'));
-  }],
+    chmodSync(join(out, kubelet, 'kubelet.crt'), 0o750);
+  }, edit([`${kubelet}/kubelet.crt 644`], [`${kubelet}/kubelet.crt/ 750`])],
   ['two files swapped by rename', (out) => {
     const a = join(out, 'nodes/worker-1/etc/kubernetes/kubelet.conf');
     const b = join(out, 'nodes/worker-2/etc/kubernetes/kubelet.conf');
     renameSync(a, `${a}.tmp`);
     renameSync(b, a);
     renameSync(`${a}.tmp`, b);
-  }],
-  ['a node tree renamed', (out) => renameSync(join(out, 'nodes/worker-2'), join(out, 'nodes/worker-9'))],
-  ['only the times changed (touch -d)', (out) => utimesSync(join(out, kubelet, 'kubelet.crt'), new Date(2020, 1, 1), new Date(2020, 1, 1))],
+  }, same],
+  ['a node tree renamed', (out) => renameSync(join(out, 'nodes/worker-2'), join(out, 'nodes/worker-9')),
+    () => [...workerTree('worker-1'), ...workerTree('worker-9')]],
+  ['only the times changed (touch -d)', (out) => utimesSync(join(out, kubelet, 'kubelet.crt'), new Date(2020, 1, 1), new Date(2020, 1, 1)), same],
   ['a file copied over another with cp -p (same mtime as before)', (out) => {
     execFileSync('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
-  }],
-  ['a FIFO in a node tree', (out) => execFileSync('mkfifo', [join(out, kubelet, 'fifo.crt')])],
+  }, same],
+  ['a FIFO in a node tree', (out) => {
+    execFileSync('mkfifo', ['-m', '640', join(out, kubelet, 'fifo.crt')]);
+  }, edit([], [`${kubelet}/fifo.crt 640 (not a regular file)`])],
 ];
 
-for (const [what, change] of changes) {
-  test(`${what}: the observation through the index equals the one without`, async () => {
+for (const [what, change, after] of changes) {
+  test(`${what}: the observation through the index equals the one without, and what the change made`, async () => {
     const out = store();
     change(out);
     const { indexed, plain } = await both(out);
     assert.equal(snapshot(indexed), snapshot(plain));
+    assert.equal(workerTrees(indexed), [...after(WORKERS)].sort(), 'paths and modes');
+    matchesFs(indexed, out);
   });
 }
 
@@ -121,6 +166,9 @@ test('a re-run after a change writes the index again: the next walk vouches for 
   const { indexed, plain } = await both(out);
   assert.equal(snapshot(indexed), snapshot(plain));
   assert.is(vouched(indexed), regular(plain));
+  // The foreign file went (node trees hold exactly what the plan wants), the key is 0600 again.
+  assert.equal(workerTrees(indexed), [...WORKERS].sort());
+  matchesFs(indexed, out);
 });
 
 test('an index that is damaged, foreign, a link or writable by others is not used', async () => {
