@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { x509 } from '../x509/peculiar-lib.js';
 import { FIXTURES } from '../support/cli.js';
-import { generateFiles } from '../../pki/generate.js';
+import { generateFiles } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import type { MemoryFile } from '../../pki/sinks/memory.js';
 import {
