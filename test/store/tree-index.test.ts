@@ -6,10 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { FIXTURES, kpki, sh, tempDir } from '../support/cli.js';
 import { diskSink } from '../../pki/sinks/disk.js';
 import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE } from '../../pki/sinks/tree-index.js';
 import type { Observation } from '../../pki/sinks/types.js';
@@ -97,9 +96,9 @@ const changes: Array<[string, (out: string) => void]> = [
   ['a node tree renamed', (out) => renameSync(join(out, 'nodes/worker-2'), join(out, 'nodes/worker-9'))],
   ['only the times changed (touch -d)', (out) => utimesSync(join(out, kubelet, 'kubelet.crt'), new Date(2020, 1, 1), new Date(2020, 1, 1))],
   ['a file copied over another with cp -p (same mtime as before)', (out) => {
-    execFileSync('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
+    sh('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
   }],
-  ['a FIFO in a node tree', (out) => execFileSync('mkfifo', [join(out, kubelet, 'fifo.crt')])],
+  ['a FIFO in a node tree', (out) => sh('mkfifo', [join(out, kubelet, 'fifo.crt')])],
 ];
 
 for (const [what, change] of changes) {
