@@ -4,7 +4,6 @@
  * `openssl verify` and by a real etcd member started with the guides' unit flags, which point
  * at /etc/etcd/ssl/{ca,server,server-key}.pem (server.pem doubling as the peer certificate).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -19,6 +18,7 @@ import { loadPlan } from '../../pki/plan/load.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { BoundExceeded, SERVER_BOUND_MS, run as runBounded, runSync, start, type BoundedChild } from '../support/proc.js';
 
 test('the table names every catalog id, and nothing else', () => {
   assert.equal(Object.keys(CFSSL_NAMES).sort(), CATALOG.map((e) => e.id).sort());
@@ -88,9 +88,9 @@ for (const fixture of ['single-cp', 'ha-cluster', 'external-etcd', 'dual-stack',
 // ------------------------------------------------------------- a cfssl tree, openssl and etcd
 
 const CFSSL_FIXTURE = readFileSync(join(FIXTURES, 'cfssl-binary.yaml'), 'utf8');
-const HAVE_TOOLS = ['openssl', 'etcd', 'etcdctl'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+const HAVE_TOOLS = ['openssl', 'etcd', 'etcdctl'].every((t) => runSync('sh', ['-c', `command -v ${t}`]).status === 0);
 const work = tempDir('kpki-cfssl-');
-const children = new Set<ChildProcess>();
+const children = new Set<BoundedChild>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
@@ -132,7 +132,7 @@ function cfsslTrees(): { plan: Plan; root: string } {
 }
 
 function openssl(args: readonly string[]): { code: number | null; out: string } {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
+  const r = runSync('openssl', args);
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -147,20 +147,15 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: readonly string[], deadlineMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((ok) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      ok({ code, out });
-    });
-  });
+/** A run killed at its deadline counts as a failed one (code null), as etcdctl's own timeouts do. */
+async function run(cmd: string, args: readonly string[], deadlineMs: number): Promise<{ code: number | null; out: string }> {
+  try {
+    const r = await runBounded(cmd, args, { env: { ...process.env, ETCDCTL_API: '3' }, boundMs: deadlineMs });
+    return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  } catch (err) {
+    if (err instanceof BoundExceeded) return { code: null, out: `${err.stdout}${err.stderr}(killed at its ${deadlineMs / 1000} s deadline)` };
+    throw err;
+  }
 }
 
 if (!HAVE_TOOLS) {
@@ -218,7 +213,7 @@ if (!HAVE_TOOLS) {
     const { root } = tree();
     const ssl = join(root, 'etcd-1', 'etc/etcd/ssl');
     const [client, peer] = [await freePort(), await freePort()];
-    const member = spawn(
+    const member = start(
       'etcd',
       [
         '--name=etcd-1',
@@ -240,7 +235,7 @@ if (!HAVE_TOOLS) {
         '--client-cert-auth',
         '--peer-client-cert-auth',
       ],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', boundMs: SERVER_BOUND_MS },
     );
     children.add(member);
     try {

@@ -11,7 +11,6 @@
  * protobuf, which the stub does not serve; the field names are checked below against the json
  * tags of k8s.io/api/rbac/v1 (ClusterRoleBinding, RoleRef, Subject), written out by hand.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { parseAllDocuments } from 'yaml';
 import { parsePlan } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
 import { rbacManifests } from '../../pki/issue/rbac.js';
+import { run, runSync } from '../support/proc.js';
 
 function plan(version?: string): Plan {
   return parsePlan(`apiVersion: kpki/v1alpha1
@@ -92,10 +92,10 @@ test('every field is a json tag of the rbac/v1 types', () => {
 
 /** The kubectl binary; Google Cloud SDK's dispatcher is bypassed for its newest versioned sibling. */
 function findKubectl(): string | undefined {
-  const v = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  const v = runSync('kubectl', ['version', '--client']);
   if (v.status !== 0) return undefined;
   if (!/dispatcher/i.test(v.stdout)) return 'kubectl';
-  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  const which = runSync('sh', ['-c', 'command -v kubectl']).stdout.trim();
   const dir = dirname(realpathSync(which));
   const best = readdirSync(dir)
     .map((f) => /^kubectl\.1\.(\d+)$/.exec(f))
@@ -148,14 +148,8 @@ if (KUBECTL === undefined) {
     const file = join(work, `m-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, manifest);
     // Async: the stub answers from this process's event loop.
-    return new Promise<{ code: number; stdout: string; stderr: string }>((ok) => {
-      execFile(
-        KUBECTL,
-        ['--server', url, 'apply', '--dry-run=client', '--validate=false', '-f', file],
-        { env: { ...process.env, HOME: work, KUBECONFIG: '' }, encoding: 'utf8' },
-        (err, stdout, stderr) => ok({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+    return run(KUBECTL, ['--server', url, 'apply', '--dry-run=client', '--validate=false', '-f', file], { env: { ...process.env, HOME: work, KUBECONFIG: '' } })
+      .then((r) => ({ code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr }));
   };
 
   test('kubectl apply --dry-run=client accepts the manifests', async () => {

@@ -5,11 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { FIXTURES, kpki, ROOT, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 import { check } from '../../pki/check/check.js';
 import { generate } from '../../pki/gen/generate.js';
 import { loadPlan } from '../../pki/plan/load.js';
@@ -58,7 +58,7 @@ test('--prometheus passes promtool check metrics and carries the exporter metric
   for (const args of [['--out', base], ['--out', faulty(), '--plan', PLAN]]) {
     const r = kpki(['check', ...args, '--prometheus']);
     assert.ok(r.status !== null && r.status <= 2, r.stderr);
-    const lint = spawnSync('promtool', ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
+    const lint = runSync('promtool', ['check', 'metrics'], { input: r.stdout });
     assert.is(lint.status, 0, `${lint.stdout}${lint.stderr}`);
     assert.match(r.stdout, /^x509_cert_not_after\{filename="apiserver\.crt",filepath="nodes\/cp-1\/etc\/kubernetes\/pki\/apiserver\.crt",.*subject_CN="kube-apiserver".*\} \d{10}$/m);
     assert.match(r.stdout, /^x509_cert_expired\{.*filename="admin\.conf",.*embedded_kind="user".*\} 0$/m);

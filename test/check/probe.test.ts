@@ -8,7 +8,6 @@
  * - a real etcd member on 127.0.0.1 with client-cert auth on both ports, started from a copy of
  *   its node tree (as a deployed host holds it) while the probe compares with the kpki tree.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -20,10 +19,11 @@ import { resolve } from '../../pki/catalog/resolve.js';
 import { mapLimit, parseProbeArg, probe, probeTargets, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../../pki/check/probe.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import { kpki, sh, tempDir, writePlan } from '../support/cli.js';
+import { SERVER_BOUND_MS, runSync, start, type BoundedChild } from '../support/proc.js';
 
 const WORK = tempDir('kpki-probe-');
 const servers: (tls.Server | NetServer)[] = [];
-const procs: ChildProcess[] = [];
+const procs: BoundedChild[] = [];
 function cleanup(): void {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   rmSync(WORK, { recursive: true, force: true, maxRetries: 5 });
@@ -434,7 +434,7 @@ async function startEtcd(): Promise<NonNullable<typeof etcd>> {
   while (peer === client) peer = await portOn('127.0.0.1');
   const log = join(WORK, 'etcd.log');
   const fd = openSync(log, 'w');
-  const child = spawn(ETCD, [
+  const child = start(ETCD, [
     '--name=etcd-1', `--data-dir=${join(WORK, 'etcd-data')}`,
     `--listen-client-urls=https://127.0.0.1:${client}`, `--advertise-client-urls=https://127.0.0.1:${client}`,
     `--listen-peer-urls=https://127.0.0.1:${peer}`, `--initial-advertise-peer-urls=https://127.0.0.1:${peer}`,
@@ -444,7 +444,7 @@ async function startEtcd(): Promise<NonNullable<typeof etcd>> {
     '--peer-client-cert-auth', `--peer-trusted-ca-file=${join(HOST, 'ca.crt')}`,
     `--peer-cert-file=${join(HOST, 'peer.crt')}`, `--peer-key-file=${join(HOST, 'peer.key')}`,
     '--listen-metrics-urls=',
-  ], { stdio: ['ignore', fd, fd] });
+  ], { stdio: ['ignore', fd, fd], boundMs: SERVER_BOUND_MS });
   closeSync(fd);
   procs.push(child);
   // Ready when etcdctl (not the code under test) can read through the client port.
@@ -452,8 +452,8 @@ async function startEtcd(): Promise<NonNullable<typeof etcd>> {
   const cp = join(ETCD_OUT, 'nodes/cp-1/etc/kubernetes/pki/apiserver-etcd-client');
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`etcd exited ${child.exitCode}: ${readFileSync(log, 'utf8').slice(-2000)}`);
-    const r = spawnSync('/usr/bin/etcdctl', [`--endpoints=https://127.0.0.1:${client}`, `--cacert=${ca}`, `--cert=${cp}.crt`, `--key=${cp}.key`,
-      '--dial-timeout=2s', '--command-timeout=2s', 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+    const r = runSync('/usr/bin/etcdctl', [`--endpoints=https://127.0.0.1:${client}`, `--cacert=${ca}`, `--cert=${cp}.crt`, `--key=${cp}.key`,
+      '--dial-timeout=2s', '--command-timeout=2s', 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, boundMs: 30_000 });
     if (r.status === 0) return (etcd = { client, peer });
     await new Promise((ok) => setTimeout(ok, 300));
   }

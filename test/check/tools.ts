@@ -2,11 +2,11 @@
  * Test helpers for `kpki check`: certificates made with openssl (never with kpki), the CLI run
  * with --json, and lookups in its report. Every expectation is written in the tests themselves.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 export interface Report {
   status: string;
@@ -18,7 +18,7 @@ export interface Report {
 }
 
 export function runCheck(args: readonly string[]): { status: number | null; report: Report; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'check', ...args, '--json'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = runSync(process.execPath, [CLI, 'check', ...args, '--json'], { env: { ...process.env, NO_COLOR: '1' } });
   let report: Report;
   try {
     report = JSON.parse(r.stdout) as Report;
@@ -29,7 +29,7 @@ export function runCheck(args: readonly string[]): { status: number | null; repo
 }
 
 export function run(cmd: string, args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, env: { ...process.env, ...opts.env } });
+  const r = runSync(cmd, args, { input: opts.input, env: { ...process.env, ...opts.env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }

@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { CLI, FIXTURES, ROOT, kpki, listFiles, sh, tempDir, writePlan } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 const invalid = readdirSync(join(FIXTURES, 'invalid')).filter((f) => f.endsWith('.yaml')).sort();
 
@@ -115,8 +115,8 @@ test('--json: any error is also a JSON document on stdout, with its code and exi
 test('kpki --help and <command> --help: the fast path prints exactly what yargs prints', () => {
   // The slow path, as the CLI takes it for every other command line: yargs, in-process.
   const viaYargs = (args: string[]) =>
-    spawnSync(process.execPath, ['--input-type=module', '-e', 'await (await import(process.argv[1])).runCli(process.argv.slice(2))',
-      pathToFileURL(join(ROOT, 'dist/cli/app.js')).href, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    runSync(process.execPath, ['--input-type=module', '-e', 'await (await import(process.argv[1])).runCli(process.argv.slice(2))',
+      pathToFileURL(join(ROOT, 'dist/cli/app.js')).href, ...args], { env: { ...process.env, NO_COLOR: '1' } });
   for (const args of [['--help'], ...['gen', 'ca-hash', 'token', 'certificate-key', 'catalog', 'schema'].map((c) => [c, '--help'])]) {
     const fast = kpki(args);
     const slow = viaYargs(args);
@@ -133,7 +133,7 @@ test('kpki --help and <command> --help: the fast path prints exactly what yargs 
   const alone = tempDir();
   mkdirSync(join(alone, 'dist', 'cli'), { recursive: true });
   for (const f of ['dist/cli/main.js', 'dist/cli/help.json', 'package.json']) copyFileSync(join(ROOT, f), join(alone, f));
-  const run = (args: string[]) => spawnSync(process.execPath, [join(alone, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  const run = (args: string[]) => runSync(process.execPath, [join(alone, 'dist/cli/main.js'), ...args]);
   assert.is(run(['--help']).stdout, kpki(['--help']).stdout);
   assert.is(run(['gen', '--help']).stdout, kpki(['gen', '--help']).stdout);
   assert.is(run(['--version']).stdout, `${version}\n`);
@@ -200,7 +200,7 @@ test('a reader that stops early (| head) ends the output quietly: exit 0, no sta
   assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
   // Well over a pipe's 64 KiB, so the write meets a closed pipe (EPIPE).
   assert.ok(kpki(['check', '--out', out, '--json']).stdout.length > 100_000);
-  const r = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check --out ${out} --json | head -c 1 >/dev/null`], { encoding: 'utf8' });
+  const r = runSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check --out ${out} --json | head -c 1 >/dev/null`]);
   assert.is(r.status, 0, r.stderr);
   assert.not.match(r.stderr, /EPIPE|Unhandled/);
   rmSync(dir, { recursive: true, force: true });
@@ -219,7 +219,7 @@ nodes:
   - { name: w-1, address: 10.1.0.1, roles: [worker] }
 `, dir);
   const onTty = (args: string, env: NodeJS.ProcessEnv) =>
-    spawnSync('script', ['-qec', `${process.execPath} ${CLI} gen --plan ${plan} ${args}`, '/dev/null'], { encoding: 'utf8', env });
+    runSync('script', ['-qec', `${process.execPath} ${CLI} gen --plan ${plan} ${args}`, '/dev/null'], { env });
   const { CI: _ci, ...noCi } = process.env;
   const now = { ...noCi, KPKI_TEST_PROGRESS_AFTER_MS: '0' };
   const shown = onTty(`--out ${join(dir, 'a')}`, now);

@@ -8,8 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync, cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { CLI, hashTree, kpki, listFiles, modeOf, sh, tempDir, writePlan } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 import { generate, generateFiles } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import { KpkiError } from '../../pki/errors.js';
@@ -150,7 +150,7 @@ test('an expired CA stops gen with exit 3 and the manual step; nothing is writte
   assert.is(gen(short, out).status, 0);
   const before = hashTree(out);
   const dir = tempDir();
-  const r = spawnSync('faketime', ['+3 days', process.execPath, CLI, 'gen', '--plan', writePlan(short, dir), '--out', out], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = runSync('faketime', ['+3 days', process.execPath, CLI, 'gen', '--plan', writePlan(short, dir), '--out', out], { env: { ...process.env, NO_COLOR: '1' } });
   assert.is(r.status, 3, r.stdout + r.stderr);
   assert.match(r.stderr, /pki\/ca\.crt: CA ca expired on \d{4}-\d\d-\d\d; kpki will not issue from it/);
   assert.match(r.stderr, /openssl x509 -in .*pki\/ca\.crt -signkey .*pki\/ca\.key/);
@@ -199,7 +199,7 @@ test('plan changes gen does not apply are said plainly; a shorter certValidity r
   const leaves = items.filter((i) => i.kind === 'cert' || i.kind === 'kubeconfig');
   assert.ok(leaves.every((i) => i.action === 'issue' && i.reasons.some((x) => /valid for 876\dh, longer than certValidity 2160h/.test(x))));
   const apiserver = join(out, 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt');
-  const checkend = (days: number) => spawnSync('openssl', ['x509', '-noout', '-checkend', String(days * 86400), '-in', apiserver]).status;
+  const checkend = (days: number) => runSync('openssl', ['x509', '-noout', '-checkend', String(days * 86400), '-in', apiserver]).status;
   assert.is(checkend(89), 0, 'valid for more than 89 days');
   assert.is(checkend(91), 1, 'but not 91: the new 2160h lifetime');
 });

@@ -6,13 +6,13 @@
  * certificates from another kpki PKI (or none at all) are refused. Each topology starts its
  * cluster once and stops it when its suite ends.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kpki, tempDir, writePlan } from '../support/cli.js';
+import { BoundExceeded, SERVER_BOUND_MS, run, runSync, start, type BoundedChild } from '../support/proc.js';
 
 const ETCD = '/usr/bin/etcd';
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -52,8 +52,7 @@ ${STACKED_MEMBERS.map((m) => `  - { name: ${m.name}, address: ${m.address}, role
 const HEALTH_TIMEOUT_MS = 30_000;
 
 const work = tempDir('kpki-etcd-');
-const procs: ChildProcess[] = []; // etcd members of every topology
-const clients = new Set<ChildProcess>(); // running etcdctl
+const procs: BoundedChild[] = []; // etcd members of every topology
 const spawnErrors: Error[] = [];
 
 const etcdDir = (out: string, node: string) => join(out, 'nodes', node, 'etc/kubernetes/pki/etcd');
@@ -61,7 +60,7 @@ const etcdDir = (out: string, node: string) => join(out, 'nodes', node, 'etc/kub
 // ---- cleanup: never leave an etcd behind --------------------------------------------------------
 
 function killAll(): void {
-  for (const p of [...procs, ...clients]) {
+  for (const p of procs) {
     if (p.exitCode === null && p.signalCode === null) {
       try {
         p.kill('SIGKILL');
@@ -81,7 +80,7 @@ function cleanup(): void {
 }
 
 /** Kills the given members and waits (bounded) until they are gone. */
-async function stop(members: readonly ChildProcess[]): Promise<void> {
+async function stop(members: readonly BoundedChild[]): Promise<void> {
   const alive = members.filter((p) => p.exitCode === null && p.signalCode === null);
   const gone = Promise.all(alive.map((p) => new Promise((r) => p.once('exit', r))));
   for (const p of alive) p.kill('SIGKILL');
@@ -113,29 +112,18 @@ interface Run {
   stderr: string;
 }
 
-/** Runs etcdctl (API v3) asynchronously with a hard deadline. */
-function etcdctl(args: readonly string[], deadlineMs = 10_000): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(ETCDCTL, ['--dial-timeout=2s', '--command-timeout=3s', ...args], {
-      env: { ...process.env, ETCDCTL_API: '3' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    clients.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: `${stderr}${String(err)}` });
-    });
-    child.on('close', (code) => {
-      clients.delete(child);
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/**
+ * Runs etcdctl (API v3) asynchronously with a hard deadline. Killed at the deadline or not
+ * started, it counts as a failed run (code null), which the health loop retries.
+ */
+async function etcdctl(args: readonly string[], deadlineMs = 10_000): Promise<Run> {
+  try {
+    const r = await run(ETCDCTL, ['--dial-timeout=2s', '--command-timeout=3s', ...args], { env: { ...process.env, ETCDCTL_API: '3' }, boundMs: deadlineMs });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    if (err instanceof BoundExceeded) return { code: null, stdout: err.stdout, stderr: `${err.stderr}(killed at its ${deadlineMs / 1000} s deadline)` };
+    return { code: null, stdout: '', stderr: String(err) };
+  }
 }
 
 function tlsArgs(cacert: string, cert?: string, key?: string): string[] {
@@ -196,7 +184,7 @@ function etcdSuite(t: Topology): void {
   const pkiA = join(dir, 'a'); // the cluster's PKI
   const pkiB = join(dir, 'b'); // an unrelated PKI: same plan, different CAs
   const first = t.members[0]!.name;
-  const members: ChildProcess[] = [];
+  const members: BoundedChild[] = [];
   const logs = new Map<string, string>();
   let ports = { client: 0, peer: 0 };
   let ready: Promise<void> | undefined;
@@ -219,7 +207,7 @@ function etcdSuite(t: Topology): void {
       const log = join(dir, `${m.name}.log`);
       logs.set(m.name, log);
       const fd = openSync(log, 'w');
-      const child = spawn(
+      const child = start(
         ETCD,
         [
           `--name=${m.name}`,
@@ -241,7 +229,7 @@ function etcdSuite(t: Topology): void {
           `--peer-key-file=${join(dir, 'peer.key')}`,
           '--listen-metrics-urls=', // no extra http listener
         ],
-        { stdio: ['ignore', fd, fd] },
+        { stdio: ['ignore', fd, fd], boundMs: SERVER_BOUND_MS },
       );
       closeSync(fd);
       child.on('error', (err) => spawnErrors.push(err));
@@ -274,7 +262,7 @@ function etcdSuite(t: Topology): void {
   test('etcd tools are installed', () => {
     assert.ok(existsSync(ETCD), `${ETCD} missing`);
     assert.ok(existsSync(ETCDCTL), `${ETCDCTL} missing`);
-    assert.match(spawnSync(ETCD, ['--version'], { encoding: 'utf8' }).stdout, /etcd Version: 3\./);
+    assert.match(runSync(ETCD, ['--version']).stdout, /etcd Version: 3\./);
   });
 
   test('3 members start with kpki peer/server certs and become healthy (healthcheck-client)', async () => {

@@ -5,10 +5,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 import { expectFixture, type FixtureName } from './expected.js';
 
 /**
@@ -18,10 +18,10 @@ import { expectFixture, type FixtureName } from './expected.js';
  * dispatcher, run its newest versioned sibling directly: same kubectl, fully offline.
  */
 function findKubectl(): string | undefined {
-  const v = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  const v = runSync('kubectl', ['version', '--client']);
   if (v.status !== 0) return undefined;
   if (!/dispatcher/i.test(v.stdout)) return 'kubectl';
-  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  const which = runSync('sh', ['-c', 'command -v kubectl']).stdout.trim();
   try {
     const dir = dirname(realpathSync(which));
     const versioned = readdirSync(dir)
@@ -51,7 +51,7 @@ interface KubeconfigJson {
 }
 
 function kubectl(args: readonly string[]): KubeconfigJson {
-  const r = spawnSync(KUBECTL!, args, { encoding: 'utf8', env: ENV });
+  const r = runSync(KUBECTL!, args, { env: ENV });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as KubeconfigJson;
 }

@@ -5,11 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CLI, FIXTURES, ROOT, listFiles, modeOf, tempDir } from '../support/cli.js';
+import { run as runBounded } from '../support/proc.js';
 import {
   CAS, CA_KEY_USAGE, CA_NAMES, EKU_TEXT, FIXTURE_NAMES, KEY_PEM_HEADER, LEAF_KEY_USAGE, SIG_ALG, STORE_FILES,
   expectFixture, normIp, privateDirs,
@@ -21,18 +21,9 @@ import {
 
 interface RunResult { code: number | null; stdout: string; stderr: string }
 
-function run(cmd: string, args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (input !== undefined) p.stdin.end(input);
-    else p.stdin.end();
-  });
+async function run(cmd: string, args: readonly string[], input?: string): Promise<RunResult> {
+  const r = await runBounded(cmd, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, input });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function mustRun(cmd: string, args: readonly string[], input?: string): Promise<string> {
@@ -427,23 +418,13 @@ for (const name of FIXTURE_NAMES) {
   test(`${name}: kpki ca-hash = sha256 of the CA's DER SPKI (openssl)`, async () => {
     const g = gen(name);
     const pub = await mustRun('openssl', ['x509', '-in', join(g.out, 'pki/ca.crt'), '-pubkey', '-noout']);
-    const der = await new Promise<Buffer>((resolve, reject) => {
-      const p = spawn('openssl', ['pkey', '-pubin', '-outform', 'DER']);
-      const chunks: Buffer[] = [];
-      p.stdout.on('data', (d: Buffer) => chunks.push(d));
-      p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`openssl pkey exited ${code}`))));
-      p.stdin.end(pub);
-    });
+    const pkey = await runBounded('openssl', ['pkey', '-pubin', '-outform', 'DER'], { input: pub });
+    if (pkey.status !== 0) throw new Error(`openssl pkey exited ${pkey.status}`);
+    const der = pkey.stdoutBytes;
     assert.ok(der.length > 0, 'DER SPKI');
-    const dgst = await new Promise<string>((resolve, reject) => {
-      const p = spawn('openssl', ['dgst', '-sha256', '-r']);
-      let s = '';
-      p.stdout.setEncoding('utf8').on('data', (d: string) => (s += d));
-      p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`openssl dgst exited ${code}`))));
-      p.stdin.end(der);
-    });
+    const digest = await runBounded('openssl', ['dgst', '-sha256', '-r'], { input: der });
+    if (digest.status !== 0) throw new Error(`openssl dgst exited ${digest.status}`);
+    const dgst = digest.stdout;
     const want = `sha256:${dgst.trim().split(/\s+/)[0]}`;
     assert.match(want, /^sha256:[0-9a-f]{64}$/);
     // The hash `kpki gen` prints in its join hint.

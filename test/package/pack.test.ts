@@ -3,12 +3,12 @@
  * the way a consumer would — the `kpki` bin through npx, and the library's types through tsc.
  * Runs after the build; packing uses --ignore-scripts so `prepack` does not rebuild.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, FIXTURES, hashTree, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
@@ -26,11 +26,11 @@ interface Run {
   stderr: string;
 }
 
+/** Throws if `cmd` is still running after `timeout` ms. */
 function run(cmd: string, args: readonly string[], cwd: string, timeout = 30_000): Run {
-  const r = spawnSync(cmd, args, {
+  const r = runSync(cmd, args, {
     cwd,
-    encoding: 'utf8',
-    timeout,
+    boundMs: timeout,
     env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_loglevel: 'error' },
   });
   if (r.error) return { status: null, stdout: r.stdout ?? '', stderr: `${String(r.error)}\n${r.stderr ?? ''}` };
@@ -99,7 +99,7 @@ test('the tarball carries the Apache-2.0 text, and installing it runs no build',
   if (scripts.prepare !== undefined) {
     const pkgDir = join(proj, 'node_modules/kpki');
     const before = hashTree(pkgDir);
-    const r = spawnSync('npm', ['run', 'prepare', '--silent'], { cwd: pkgDir, encoding: 'utf8' });
+    const r = runSync('npm', ['run', 'prepare', '--silent'], { cwd: pkgDir });
     assert.is(r.status, 0, r.stderr);
     assert.equal([...hashTree(pkgDir)], [...before], 'prepare changed the installed package');
   }

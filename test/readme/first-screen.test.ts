@@ -6,12 +6,12 @@
  * `npm test` itself is replaced by its build step (`npm run build`): the whole suite would run
  * this test again. The test checks that `npm test` does begin with that step.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 /** Non-comment lines of the README's first ```sh block. */
 function firstScreenCommands(): string[] {
@@ -23,7 +23,7 @@ function firstScreenCommands(): string[] {
 
 /** Tracked and untracked-but-not-ignored files: what a fresh clone of this tree would hold. */
 function projectFiles(): string[] | undefined {
-  const r = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' });
+  const r = runSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT });
   if (r.status !== 0) return undefined;
   return r.stdout.split('\0').filter((f) => f && existsSync(join(ROOT, f)));
 }
@@ -54,7 +54,7 @@ test('README first screen: install, generate, build, `npx kpki --help`, in a fre
     npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'error',
   };
   const sh = (line: string) => {
-    const r = spawnSync('sh', ['-c', line], { cwd: work, env, encoding: 'utf8', timeout: 240_000 });
+    const r = runSync('sh', ['-c', line], { cwd: work, env, boundMs: 240_000 });
     assert.is(r.status, 0, `\`${line}\` exited ${r.status ?? r.error}:\n${r.stderr}\n${r.stdout}`);
     return r.stdout;
   };

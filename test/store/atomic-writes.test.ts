@@ -7,10 +7,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, hashTree, kpki, listFiles, sh, tempDir } from '../support/cli.js';
+import { CLI, FIXTURES, hashTree, kpki, sh, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 const PLAN = join(FIXTURES, 'single-cp.yaml');
 /** The same cluster with a shorter certValidity: every leaf is reissued (backups + new files). */
@@ -42,7 +42,7 @@ function genOnTmpfs(opts: { size: string; plan: string; seed?: string; freeKiB?:
     `echo $? > "${inspect}/status"`,
     `if [ -d "${mnt}/out" ]; then cp -a "${mnt}/out" "${inspect}/out"; else mkdir "${inspect}/out"; fi`,
   ].join('\n');
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 });
+  const r = runSync('unshare', ['-m', 'sh', '-c', script], { env: { ...process.env, NO_COLOR: '1' }, boundMs: 120_000 });
   if (r.status !== 0 && /mount|unshare/.test(r.stderr)) return undefined;
   assert.is(r.status, 0, `the namespace script failed: ${r.stderr}`);
   return { status: Number(readFileSync(join(inspect, 'status'), 'utf8')), stderr: readFileSync(join(inspect, 'stderr'), 'utf8'), out: join(inspect, 'out') };

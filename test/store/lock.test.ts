@@ -2,7 +2,6 @@
  * One writer at a time: concurrent `kpki gen` runs on one store take turns; a lock left by a
  * dead process is taken over; a live holder makes a run wait and then give up with exit 4.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -11,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, ROOT, listFiles, tempDir, writePlan } from '../support/cli.js';
+import { run as runBounded, runSync, start, type BoundedChild, type RunResult } from '../support/proc.js';
 
 const PLAN = `apiVersion: kpki/v1alpha1
 kind: Cluster
@@ -21,35 +21,27 @@ nodes:
   - { name: w-1, address: 192.0.2.21, roles: [worker] }
 `;
 
-interface Done {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+/**
+ * A run that waits for a live holder for at most a second (or not at all) is done in well under
+ * this, even on a loaded machine; one that is not has stopped giving up (the waitMs check).
+ */
+const SHORT_WAIT_BOUND_MS = 20_000;
 
-function run(args: readonly string[]): Promise<Done> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
+/** `kpki <args>`, killed (and the test failed) if still running after `boundMs`. */
+function run(args: readonly string[], boundMs?: number): Promise<RunResult> {
+  return runBounded(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, boundMs });
 }
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 function opensslVerify(caFile: string, certPem: string, what: string): void {
-  const r = spawnSync('openssl', ['verify', '-CAfile', caFile], { input: certPem, encoding: 'utf8' });
+  const r = runSync('openssl', ['verify', '-CAfile', caFile], { input: certPem });
   assert.is(r.status, 0, `${what} does not verify against ${caFile}: ${r.stdout}${r.stderr}`);
 }
 
-/** A process that stays alive until killed, and its start time as /proc/<pid>/stat field 22. */
-function sleeper(): { child: ChildProcess; pid: number; procStart: string } {
-  const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+/** A process that stays alive until killed (or its bound), and its start time as /proc/<pid>/stat field 22. */
+function sleeper(): { child: BoundedChild; pid: number; procStart: string } {
+  const child = start('sleep', ['600'], { stdio: 'ignore' });
   const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
   return { child, pid: child.pid!, procStart: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! };
 }
@@ -121,10 +113,9 @@ test('a lock left by a killed process is taken over, with a warning naming it', 
   const plan = writePlan(PLAN, dir);
   const out = join(dir, 'out');
   const { child, pid, procStart } = sleeper();
-  const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGKILL');
-  await exited;
-  spawnSync('mkdir', ['-p', out]);
+  await child.exited;
+  runSync('mkdir', ['-p', out]);
   writeLock(out, { pid, procStart });
   // Several runs meet the same stale lock at once: one removes it, all succeed.
   const runs = await Promise.all(Array.from({ length: 6 }, () => run(['gen', '--plan', plan, '--out', out])));
@@ -141,11 +132,10 @@ test('a lock whose PID now belongs to another process is stale', async () => {
   const plan = writePlan(PLAN, dir);
   const out = join(dir, 'out');
   const s = sleeper();
-  spawnSync('mkdir', ['-p', out]);
+  runSync('mkdir', ['-p', out]);
   // The PID is alive, but its start time is not the one the holder recorded: the PID was reused.
   writeLock(out, { pid: s.pid, procStart: String(Number(s.procStart) - 1) });
-  const r = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '0']);
-  s.child.kill();
+  const r = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '0'], SHORT_WAIT_BOUND_MS).finally(() => s.child.kill());
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`took over a stale store lock left by PID ${s.pid} .*: PID ${s.pid} is now another process`));
   rmSync(dir, { recursive: true, force: true });
@@ -156,12 +146,16 @@ test('a live holder: gen waits, then exits 4 naming PID and start time; a dry ru
   const plan = writePlan(PLAN, dir);
   const out = join(dir, 'out');
   const s = sleeper();
-  spawnSync('mkdir', ['-p', out]);
+  runSync('mkdir', ['-p', out]);
   const lock = writeLock(out, { pid: s.pid, procStart: s.procStart });
-  const r = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '1s']);
-  const dry = await run(['gen', '--plan', plan, '--out', out, '--dry-run']);
-  const json = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '0', '--json']);
-  s.child.kill();
+  let r: RunResult, dry: RunResult, json: RunResult;
+  try {
+    r = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '1s'], SHORT_WAIT_BOUND_MS);
+    dry = await run(['gen', '--plan', plan, '--out', out, '--dry-run'], SHORT_WAIT_BOUND_MS);
+    json = await run(['gen', '--plan', plan, '--out', out, '--lock-timeout', '0', '--json'], SHORT_WAIT_BOUND_MS);
+  } finally {
+    s.child.kill(); // also when a run failed its bound: the sleeper must not outlive the test
+  }
   assert.is(r.status, 4, r.stderr);
   assert.match(r.stderr, new RegExp(`store ${out} is locked by PID ${s.pid} since 2026-01-02T03:04:05.000Z \\(kpki gen\\); waiting up to 1s`));
   assert.match(r.stderr, new RegExp(`store ${out} is locked by PID ${s.pid} since 2026-01-02T03:04:05.000Z \\(kpki gen\\); gave up`));
@@ -179,16 +173,18 @@ test('SIGINT and SIGTERM release the lock and still end the process by that sign
   const lockJs = pathToFileURL(join(ROOT, 'dist/pki/store/lock.js')).href;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const out = join(dir, signal);
-    const child = spawn(process.execPath, ['--input-type=module', '-e',
+    const child = start(process.execPath, ['--input-type=module', '-e',
       `const { acquireStoreLock } = await import(${JSON.stringify(lockJs)});
        await acquireStoreLock(${JSON.stringify(out)}, { command: 'test' });
        process.stdout.write('locked\\n');
-       setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+       setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'], boundMs: SHORT_WAIT_BOUND_MS });
+    const locked = new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    // A child that dies (or is killed by its bound) before it says so fails the test instead of leaving it waiting.
+    const early = await Promise.race([locked, child.exited]);
+    if (early) assert.unreachable(`${signal}: the child exited before taking the lock (${early.status ?? early.signal})`);
     assert.ok(existsSync(join(out, '.kpki.lock')));
-    const ended = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
     child.kill(signal);
-    assert.is(await ended, signal);
+    assert.is((await child.exited).signal, signal);
     assert.equal(lockLeftovers(out), [], `${signal}: the lock is gone`);
   }
   rmSync(dir, { recursive: true, force: true });

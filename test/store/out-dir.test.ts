@@ -2,12 +2,12 @@
  * An unusable --out: one plain sentence naming the path and the cause, exit 2, nothing written,
  * for the real run and the dry run alike (writability only matters to a real run).
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CLI, FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
 
 const PLAN = join(FIXTURES, 'single-cp.yaml');
 
@@ -45,10 +45,10 @@ test('--out on a read-only filesystem: exit 2 saying so; a dry run may read it',
   mkdirSync(mnt);
   // A read-only tmpfs in a private mount namespace: visible to this command only, gone after it.
   const inNamespace = (args: string) =>
-    spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs ${mnt} && exec ${process.execPath} ${CLI} gen --plan ${PLAN} ${args}`], {
-      encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' },
+    runSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs ${mnt} && exec ${process.execPath} ${CLI} gen --plan ${PLAN} ${args}`], {
+      env: { ...process.env, NO_COLOR: '1' },
     });
-  const probe = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs ${mnt}`], { encoding: 'utf8' });
+  const probe = runSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ro tmpfs ${mnt}`]);
   if (probe.status !== 0) {
     console.log(`  skipped: cannot mount a read-only tmpfs in a private namespace (${probe.stderr.trim() || probe.error}); needs root or CAP_SYS_ADMIN`);
     rmSync(dir, { recursive: true, force: true });
@@ -77,7 +77,7 @@ test('--out where the user may not write: exit 2, permission denied, naming the 
   const plan = join(dir, 'cluster.yaml');
   writeFileSync(plan, readFileSync(PLAN), { mode: 0o644 });
   for (const out of [join(dir, 'out'), dir]) {
-    const r = spawnSync(process.execPath, [CLI, 'gen', '--plan', plan, '--out', out], { encoding: 'utf8', uid: 65534, gid: 65534, cwd: '/' });
+    const r = runSync(process.execPath, [CLI, 'gen', '--plan', plan, '--out', out], { uid: 65534, gid: 65534, cwd: '/' });
     assert.is(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^kpki: ${out}: permission denied \\(cannot write in ${dir}\\)$`, 'm'));
   }

@@ -8,10 +8,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpki, tempDir } from '../support/cli.js';
+import { FIXTURES, kpki, sh, tempDir } from '../support/cli.js';
 import { diskSink } from '../../pki/sinks/disk.js';
 import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE } from '../../pki/sinks/tree-index.js';
 import type { Observation } from '../../pki/sinks/types.js';
@@ -138,10 +137,10 @@ const changes: Array<[string, (out: string) => void, (tree: string[]) => string[
     () => [...workerTree('worker-1'), ...workerTree('worker-9')]],
   ['only the times changed (touch -d)', (out) => utimesSync(join(out, kubelet, 'kubelet.crt'), new Date(2020, 1, 1), new Date(2020, 1, 1)), same],
   ['a file copied over another with cp -p (same mtime as before)', (out) => {
-    execFileSync('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
+    sh('cp', ['-p', join(out, 'nodes/worker-2/var/lib/kubelet/pki/kubelet.crt'), join(out, kubelet, 'kubelet.crt')]);
   }, same],
   ['a FIFO in a node tree', (out) => {
-    execFileSync('mkfifo', ['-m', '640', join(out, kubelet, 'fifo.crt')]);
+    sh('mkfifo', ['-m', '640', join(out, kubelet, 'fifo.crt')]);
   }, edit([], [`${kubelet}/fifo.crt 640 (not a regular file)`])],
 ];
 

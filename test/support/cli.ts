@@ -1,10 +1,10 @@
 /** Helpers shared by the test suites: run the built CLI, make temp dirs, hash trees, run tools. */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, type SyncResult } from './proc.js';
 
 /** Repository root (tests run from dist/test/...). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -18,13 +18,14 @@ export function tempDir(prefix = 'kpki-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function kpki(args: readonly string[], opts: { cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' } });
+/** Runs the built CLI; throws if it is still running after `boundMs` (default: proc.ts's). */
+export function kpki(args: readonly string[], opts: { cwd?: string; boundMs?: number } = {}): SyncResult {
+  return runSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' }, boundMs: opts.boundMs });
 }
 
-/** Runs a tool and returns stdout; throws with stderr on a non-zero exit. */
+/** Runs a tool and returns stdout; throws with stderr on a non-zero exit, or if it outlives its bound. */
 export function sh(cmd: string, args: readonly string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input });
+  const r = runSync(cmd, args, { input });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }

@@ -5,7 +5,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import {
 import { KpkiError } from '../../pki/errors.js';
 import { issueCa, issueLeaf, signingAlgorithmFor, toSigningKey, type Signer } from './peculiar-oracle.js';
 import { x509 } from './peculiar-lib.js';
+import { runSync } from '../support/proc.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -35,7 +35,7 @@ const colonHex = (b: Uint8Array): string => hex(b).toUpperCase().replace(/(..)(?
 const dir = mkdtempSync(join(tmpdir(), 'kpki-x509-'));
 
 function openssl(args: readonly string[]): { code: number | null; out: string } {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
+  const r = runSync('openssl', args);
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

@@ -4,7 +4,6 @@
  * e-mail / URI / otherName / dirName SANs, pathlen, UTF-8 and escaped names, GeneralizedTime
  * after 2049, v1, Ed25519, P-521, RSASSA-PSS, SHA-1 / SHA-512 signatures).
  */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import type { CertProfile } from '../../pki/catalog/resolve.js';
 import type { KeyAlgorithm } from '../../pki/plan/types.js';
 import { createCertificate, encodeName, keyIdentifier } from '../../pki/x509/certificate.js';
+import { runSync } from '../support/proc.js';
 
 export interface Fixture {
   readonly name: string;
@@ -24,7 +24,7 @@ export interface Fixture {
 export const dir = mkdtempSync(join(tmpdir(), 'kpki-reader-'));
 
 export function openssl(args: readonly string[], input?: string): string {
-  const r = spawnSync('openssl', args, { encoding: 'utf8', cwd: dir, input });
+  const r = runSync('openssl', args, { cwd: dir, input });
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
