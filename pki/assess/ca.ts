@@ -51,7 +51,8 @@ export function caUsability(ca: ObservedCa, ref: string): Finding[] {
       try {
         signatureSchemeFor(key, ca.keyFile);
       } catch (e) {
-        return [finding('ca-key-unsupported', ca.keyFile, (e as Error).message.replace(`${ca.keyFile}: `, ''), ref)];
+        // The message names the key file: gen's error is this sentence as it stands.
+        return [finding('ca-key-unsupported', ca.keyFile, (e as Error).message, ref)];
       }
       if (!safe(() => native.checkPrivateKey(key))) {
         return [finding('ca-key-mismatch', ca.keyFile, `${ca.keyFile} does not belong to ${ca.crtFile}; kpki will not overwrite a CA.`, ref)];
