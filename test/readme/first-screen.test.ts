@@ -48,14 +48,16 @@ test('README first screen: install, generate, build, `npx kpki --help`, in a fre
     chmodSync(join(work, f), statSync(join(ROOT, f)).mode & 0o777);
   }
   // Offline from npm's cache where it can; no audit or funding chatter. Set through the
-  // environment so the commands run exactly as the README writes them.
+  // environment so the commands run exactly as the README writes them. npm logs at its warning
+  // level: the install must be quiet (no install-script warnings: see allowScripts in package.json).
   const env = {
     ...process.env, NO_COLOR: '1', npm_config_prefer_offline: 'true', npm_config_audit: 'false',
-    npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'error',
+    npm_config_fund: 'false', npm_config_update_notifier: 'false', npm_config_loglevel: 'warn',
   };
   const sh = (line: string) => {
     const r = runSync('sh', ['-c', line], { cwd: work, env, boundMs: 240_000 });
     assert.is(r.status, 0, `\`${line}\` exited ${r.status ?? r.error}:\n${r.stderr}\n${r.stdout}`);
+    assert.not.match(r.stderr, /npm warn/i, `\`${line}\` printed npm warnings:\n${r.stderr}`);
     return r.stdout;
   };
   const steps = [...commands.map((c) => (c === 'npm test' ? 'npm run build' : c)), 'npx kpki --help'];
