@@ -10,19 +10,9 @@ import type { ObservedCa, ObservedKeyPair } from '../observe/ca.js';
 import { signatureSchemeFor } from '../x509/certificate.js';
 import { describeKey, keyAlgorithmOf } from '../x509/keys.js';
 import type { ObservedCert } from '../x509/read.js';
-import { BACKDATE_MS, type Policy } from './policy.js';
+import { BACKDATE_MS, DAY, days, safe, type Policy } from './policy.js';
 
-const DAY = 86_400_000;
-const days = (ms: number) => `${Math.floor(ms / DAY)}d`;
 const day = (d: Date) => d.toISOString().slice(0, 10);
-
-const safe = (fn: () => boolean) => {
-  try {
-    return fn();
-  } catch {
-    return false;
-  }
-};
 
 /**
  * Whether the CA files can be kept and signed with: both halves present and readable, its own

@@ -11,18 +11,8 @@ import type { KeyAlgorithm } from '../plan/types.js';
 import { keyAlgorithmOf, readPrivateKey } from '../x509/keys.js';
 import type { CertProfile } from '../x509/profile.js';
 import type { ObservedCert, ObservedProfile } from '../x509/read.js';
-import { BACKDATE_MS, type Policy } from './policy.js';
+import { BACKDATE_MS, days, safe, type Policy } from './policy.js';
 
-const DAY = 86_400_000;
-const days = (ms: number) => `${Math.floor(ms / DAY)}d`;
-
-const safe = (fn: () => boolean) => {
-  try {
-    return fn();
-  } catch {
-    return false;
-  }
-};
 
 /** A CA as leaves see it: its certificate, once parsed. */
 export interface SignerView {

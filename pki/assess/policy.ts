@@ -21,3 +21,16 @@ export function policyOf(pki: ResolvedPki, now: Date): Policy {
   const p = pki.plan.pki;
   return { now, renewBeforeMs: p.renewBeforeMs, certValidityMs: p.certValidityMs, keyAlgorithm: p.keyAlgorithm };
 }
+
+export const DAY = 86_400_000;
+/** A duration as whole days, as findings say it. */
+export const days = (ms: number) => `${Math.floor(ms / DAY)}d`;
+
+/** A crypto check that throws on malformed input counts as failed. */
+export const safe = (fn: () => boolean): boolean => {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
+};
