@@ -6,7 +6,6 @@ import { renderText } from '../../pki/check/report.js';
 import { STATUS_EXIT } from '../../pki/check/types.js';
 import { parseDuration } from '../../pki/plan/duration.js';
 import { loadPlan } from '../../pki/plan/load.js';
-import { readPlanMemo } from '../../pki/store/state.js';
 import { bold, dim, green, red, yellow } from '../output/style.js';
 
 export interface CheckCliOptions {
@@ -20,6 +19,8 @@ export interface CheckCliOptions {
   readonly prometheus: boolean;
   readonly probe?: readonly string[];
   readonly probeTimeout?: string;
+  /** false (`--no-cache`): read every file of the store, whatever its record says. */
+  readonly cache?: boolean;
 }
 
 /** Monitoring plugins report UNKNOWN (3) when they could not check: bad arguments, unreadable roots. */
@@ -46,8 +47,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     const critMs = duration('crit', o.crit);
     const warnMs = duration('warn', o.warn);
     if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_IO', `--crit ${o.crit} is longer than --warn ${o.warn}`);
-    const memo = o.plan && o.out ? readPlanMemo(o.out) : undefined;
-    const plan = o.plan ? await loadPlan(o.plan, memo ? { memo } : {}) : undefined;
+    const plan = o.plan ? await loadPlan(o.plan) : undefined;
     const report = await check({
       ...(o.out ? { out: o.out } : {}),
       ...(o.paths.length ? { roots: o.paths } : {}),
@@ -56,6 +56,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
       thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
       ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
       ...(o.probeTimeout ? { probeTimeoutMs: duration('probe-timeout', o.probeTimeout) } : {}),
+      ...(o.cache === false ? { useRecord: false } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (o.prometheus) process.stdout.write(renderPrometheus(report));

@@ -105,7 +105,7 @@ function printHuman(r: GenerateReport, wide: boolean): void {
 }
 
 export async function gen(o: GenOptions): Promise<number> {
-  const plan = await readPlanFile(o.plan, o.out);
+  const plan = await readPlanFile(o.plan);
   const progress = progressBar(!o.json);
   const label = { issue: 'signing', write: 'writing' } as const;
   const report = await generate(plan, {

@@ -41,12 +41,13 @@ export async function certKey(o: { json: boolean }): Promise<number> {
 /** `kpki join-command NODE`: the full kubeadm join line, token included (shown only here). */
 export async function joinCommandLine(o: { node: string; plan: string; out: string }): Promise<number> {
   const { readPlanFile } = await import('./plan-file.js');
-  const { joinFacts, joinCommand, recordedInitNode } = await import('../../pki/kubeadm/join-secrets.js');
-  const plan = await readPlanFile(o.plan, o.out);
+  const { joinFacts, joinCommand } = await import('../../pki/kubeadm/join-secrets.js');
+  const { diskSink } = await import('../../pki/sinks/disk.js');
+  const plan = await readPlanFile(o.plan);
   if (plan.deploy !== 'kubeadm') {
     throw new KpkiError('ERR_BAD_ARGUMENT', `${o.plan} says deploy: ${plan.deploy}; kubeadm join is for deploy: kubeadm plans`);
   }
-  const facts = await joinFacts(plan, o.out);
-  process.stdout.write(`${joinCommand(plan, facts, o.node, plan.initNode ?? (await recordedInitNode(o.out)))}\n`);
+  const facts = await joinFacts(plan, diskSink(o.out));
+  process.stdout.write(`${joinCommand(plan, facts, o.node)}\n`);
   return EXIT.ok;
 }

@@ -17,9 +17,9 @@ import { leafPaths, storeCaPaths } from '../layout/layout.js';
 import { decide } from '../decide/decide.js';
 import { readLeaf } from '../observe/leaf.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
-import type { FactsFile } from '../store/facts-file.js';
 import type { LeafReadings } from '../store/readings.js';
-import { pemDigest, type VerifiedPairs } from '../store/state.js';
+import type { FactsLookup } from '../store/record.js';
+import { textDigest } from '../sinks/digest.js';
 import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
@@ -41,12 +41,10 @@ export interface AuditInput {
   /** A kubeconfig's path reference → the key of the observed file. */
   readonly resolveRef: (kubeconfig: string, ref: string) => string;
   readonly treeOf: (file: string) => TreeInfo;
-  /** Cert/key/CA triples already verified (pki/state.json): hash lookups instead of crypto. */
-  readonly verified?: VerifiedPairs;
-  /** Leaf readings remembered by gen (pki/state.json): `--plan` judges unchanged leaves without reading them again. */
+  /** Leaf readings remembered by gen (pki/record): `--plan` judges unchanged leaves without reading them again. */
   readonly readings?: LeafReadings;
-  /** Certificate facts gen wrote (pki/facts.json): unchanged leaves are audited without parsing. */
-  readonly facts?: FactsFile;
+  /** Certificate facts gen recorded (pki/record): unchanged leaves are audited without parsing. */
+  readonly facts?: FactsLookup;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
 }
@@ -173,7 +171,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
         const cands = (bySubject.get(nameHex(p.issuer)) ?? []).filter((x) => x.fingerprint !== c.fingerprint);
         const aki = p.authorityKeyId ? hex(p.authorityKeyId) : undefined;
         cands.sort((a, b) => Number(aki !== undefined && b.parsed.subjectKeyId !== undefined && hex(b.parsed.subjectKeyId) === aki) - Number(aki !== undefined && a.parsed.subjectKeyId !== undefined && hex(a.parsed.subjectKeyId) === aki));
-        const vouched = (ca: CaCandidate) => ca.source !== undefined && vouchedBy(c, ca.source.pem, input.verified);
+        const vouched = (ca: CaCandidate) => ca.source !== undefined && vouchedBy(c, ca.source.pem);
         issuer = cands.find(vouched) ?? cands.find((ca) => {
           const key = publicKeyOf(ca);
           return key !== null && safe(() => new X509Certificate(Buffer.from(p.der)).verify(key));
@@ -239,10 +237,10 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
       // kubeadm's default kubelet serving certificate is signed by a throwaway CA shipped in the
       // same file (`<host>-ca@<time>`): its identity is the kubelet's own, not a catalog one.
       else if (!(issuer && issuer.file === c.certFile && !issuer.role)) add(roleFindings(c, entry, node, issuer));
-      if (hasKey(c)) add(keyFindings(c, issuer, input.verified));
+      if (hasKey(c)) add(keyFindings(c, issuer));
       else if (c.keyFile !== undefined) add(finding('unreadable', c.keyFile, 'private key cannot be read', ref));
       else if (entry && c.source === 'file' && /\.crt$/.test(c.file)) add(finding('key-missing', c.file, `no private key next to it (${c.file.replace(/\.crt$/, '.key')})`));
-    } else if (isCa && hasKey(c) && !catalogCaFiles.has(c.file)) add(keyFindings(c, undefined, undefined));
+    } else if (isCa && hasKey(c) && !catalogCaFiles.has(c.file)) add(keyFindings(c, undefined));
 
     // Kubeconfig CA data must be the cluster's current CA.
     if (c.source === 'kubeconfig' && !catalogLeaf) {
@@ -340,20 +338,17 @@ function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefi
   return out;
 }
 
-/** Whether a credential's key is known to match and its certificate to verify against this CA's text. */
-function vouchedBy(c: Credential, caPem: string, verified: VerifiedPairs | undefined): boolean {
-  if (c.remembered) return c.remembered.caDigest === pemDigest(caPem);
-  // The records hold leaves only: a CA is checked against itself (and the state is not read for it).
-  if (c.cert.pem === caPem) return false;
-  return c.keyPem !== undefined && verified?.lookup(c.cert.pem, c.keyPem, caPem) !== undefined;
+/** Whether the store's record vouches that this credential's key matches and its certificate verifies against this CA's text. */
+function vouchedBy(c: Credential, caPem: string): boolean {
+  return c.remembered !== undefined && c.remembered.caDigest === textDigest(caPem);
 }
 
 /** A remembered credential has its key (gen checked it); others say so by carrying its text. */
 const hasKey = (c: Credential) => c.remembered !== undefined || c.keyPem !== undefined;
 
-function keyFindings(c: Credential, issuer: CaCandidate | undefined, verified: VerifiedPairs | undefined): Finding[] {
+function keyFindings(c: Credential, issuer: CaCandidate | undefined): Finding[] {
   const keyFile = c.keyFile ?? c.file;
-  if (issuer?.source && vouchedBy(c, issuer.source.pem, verified)) return [];
+  if (issuer?.source && vouchedBy(c, issuer.source.pem)) return [];
   let key: KeyObject;
   try {
     key = createPrivateKey(c.keyPem!);
@@ -404,7 +399,7 @@ function planFindings(
     const r = readLeaf(leaf, obs);
     if (r.certFile !== ('kubeconfig' in paths ? paths.kubeconfig : paths.crt)) catalogFiles.set(r.certFile, leaf);
   }
-  const decisions = decide(pki, obs, now, { verified: input.verified, readings: input.readings });
+  const decisions = decide(pki, obs, now, input.readings ? { readings: input.readings } : {});
   if (decisions.cas.some((c) => c.action === 'refuse') || decisions.keypairs.some((k) => k.action === 'refuse')) {
     // gen refuses this store (half a CA, a CA key that does not match): say so, judge the rest by content.
     add([...decisions.refusals]);

@@ -15,8 +15,7 @@ import type { Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
-import { factsFile, FACTS_PATH } from '../store/facts-file.js';
-import { lazyVerified, readState, STATE_PATH, type StoreState } from '../store/state.js';
+import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
@@ -36,6 +35,8 @@ export interface CheckOptions {
   readonly probe?: boolean | readonly string[];
   readonly probeTimeoutMs?: number;
   readonly probeConcurrency?: number;
+  /** `false`: read every file of an `out` store, whatever its record (pki/record) says (`--no-cache`). */
+  readonly useRecord?: boolean;
 }
 
 /** Which tree a store-relative path is in: the store, or `nodes/<name>`. */
@@ -44,21 +45,19 @@ function storeTree(file: string): TreeInfo {
   return m ? { tree: `nodes/${m[1]}`, node: m[1]! } : { tree: 'pki' };
 }
 
-async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput> {
+async function outInput(out: string, plan: Plan | undefined, useRecord: boolean): Promise<{ input: AuditInput; record: RecordUse }> {
   const obs = await diskSink(out).observe(['pki', 'nodes']);
   if (!obs.dirs.has('pki') && !obs.dirs.has('nodes')) {
     throw new KpkiError('ERR_IO', `${out} holds no kpki store (no pki/ or nodes/ directory); to read any other directory, pass it as a path: kpki check ${out}`);
   }
-  // The state is large and, without a plan, needed only for what facts.json does not vouch for.
-  let read: StoreState | undefined;
-  const state = () => (read ??= readState(obs.files.get(STATE_PATH)?.content));
+  const record = readRecord(obs.files.get(RECORD_PATH), { bypass: !useRecord });
   let pki: ResolvedPki | undefined;
   if (plan) {
     // The same init node gen would choose, so super-admin.conf is expected where gen keeps it.
-    const initNode = chooseInitNode(plan, state().initNode, (p) => obs.files.has(p));
+    const initNode = chooseInitNode(plan, record.initNode, (p) => obs.files.has(p));
     pki = resolve({ ...plan, initNode });
   }
-  return {
+  const input: AuditInput = {
     files: obs.files,
     roots: [out],
     treeOf: storeTree,
@@ -66,11 +65,11 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
       const { tree } = storeTree(kubeconfig);
       return ref.startsWith('/') ? `${tree}/${ref.replace(/^\/+/, '')}` : posix.join(posix.dirname(kubeconfig), ref);
     },
-    verified: lazyVerified(() => state().verified),
-    ...(plan ? { readings: state().readings } : {}),
-    facts: factsFile(() => obs.files.get(FACTS_PATH)?.content),
+    ...(plan ? { readings: { get: (k: string) => record.reading(k) } } : {}),
+    facts: { get: (k) => record.facts(k) },
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };
+  return { input, record: record.use };
 }
 
 function rootsInput(roots: readonly string[], node: string | undefined): AuditInput {
@@ -130,7 +129,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (!options.out && !options.roots?.length) throw new KpkiError('ERR_IO', 'nothing to check: give a directory or --out');
   if (options.out && options.roots?.length) throw new KpkiError('ERR_IO', 'give either --out (a kpki store) or directories, not both');
   if (options.plan && !options.out) throw new KpkiError('ERR_IO', '--plan compares a kpki store with its plan: it needs --out');
-  const input = options.out ? await outInput(options.out, options.plan) : rootsInput(options.roots!, options.node);
+  const { input, record } = options.out ? await outInput(options.out, options.plan, options.useRecord ?? true) : { input: rootsInput(options.roots!, options.node), record: undefined };
   // With a plan, gen's renewBefore is the warning window unless one is given: a leaf check
   // warns about is then exactly a leaf gen would reissue.
   const planWarn = input.plan?.pki.plan.pki.renewBeforeMs;
@@ -139,5 +138,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     warnMs: options.thresholds?.warnMs ?? planWarn ?? DEFAULT_THRESHOLDS.warnMs,
   };
   const extraFindings = options.probe ? await probeFindings(options, input, now) : [];
-  return audit(input, { now, thresholds, extraFindings });
+  const report = audit(input, { now, thresholds, extraFindings });
+  // An audit says what it trusted: whether unchanged leaves were judged from the store's record.
+  return record ? { ...report, record } : report;
 }

@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
 import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig/kubeconfig.js';
-import type { FactsFile } from '../store/facts-file.js';
+import type { FactsLookup } from '../store/record.js';
 import { fileDigest } from '../sinks/digest.js';
 import { readingKey } from '../store/readings.js';
 import { KeptText } from '../sinks/as-found.js';
@@ -34,7 +34,7 @@ export interface Credential {
   /** Further certificates in the same file (a chain: kubeadm's self-signed kubelet.crt holds its CA). */
   readonly chain: readonly ParsedCert[];
   /**
-   * Set when gen remembered these exact files (pki/state.json): the key matched and the
+   * Set when gen recorded these exact files (pki/record): the key matched and the
    * certificate verified against the CA with this digest, so neither is checked again.
    */
   readonly remembered?: { readonly caDigest: string };
@@ -64,7 +64,7 @@ const PUBLIC_KEY = /-----BEGIN PUBLIC KEY-----/;
 const CERT = '-----BEGIN CERTIFICATE-----';
 const KUBECONFIG_NAME = /\.(conf|kubeconfig)$/i;
 const KEY_NAME = /\.key$/i;
-/** Files check reads; others in an observed tree (state.json, CSRs) are not credentials. */
+/** Files check reads; others in an observed tree (pki/record, CSRs) are not credentials. */
 const CANDIDATE = /\.(crt|cer|pem|key|pub)$/i;
 
 export const fingerprintOf = (der: Uint8Array) => hash('sha256', der, 'hex');
@@ -83,7 +83,7 @@ function keyCandidates(file: string): string[] {
 export interface DiscoverOptions {
   readonly resolveRef: (kubeconfig: string, ref: string) => string;
   /** A kpki store's certificate facts: files unchanged since gen read them are not parsed again. */
-  readonly facts?: FactsFile;
+  readonly facts?: FactsLookup;
 }
 
 /** A kubeconfig kpki wrote and remembered: its certificate, key and CA decoded only if asked for. */

@@ -78,5 +78,9 @@ export function renderText(r: CheckReport, paint: Paint = NO_PAINT): string {
   const s = r.summary;
   const line = `${r.status}: ${s.certificates} certificates, ${s.authorities} CAs; ${s.critical} critical, ${s.warning} warning, ${s.info} info`;
   out.push(r.status === 'OK' ? paint.green(line) : r.status === 'WARNING' ? paint.yellow(line) : paint.red(line));
+  // Say what the audit trusted: unchanged leaves judged from the store's record, or every file read.
+  if (r.record) {
+    out.push(paint.dim(r.record.used ? 'Unchanged leaves judged from pki/record, as gen recorded them (--no-cache reads every file).' : `pki/record not used (${r.record.why}): every file read.`));
+  }
   return `${out.join('\n')}\n`;
 }

@@ -78,6 +78,11 @@ export interface CheckReport {
   readonly certificates: readonly CertRecord[];
   readonly authorities: readonly CertRecord[];
   readonly findings: readonly ReportFinding[];
+  /**
+   * `--out` only: whether the store's record (pki/record) was used to judge unchanged leaves
+   * without reading them, and if not, why (`kpki check --no-cache` reads every file).
+   */
+  readonly record?: { readonly used: true } | { readonly used: false; readonly why: string };
   /** Every finding code kpki knows, its severity and hint: tools filter on these. */
   readonly codes: Readonly<Record<string, { readonly severity: Severity; readonly remedy: string; readonly hint: string }>>;
 }

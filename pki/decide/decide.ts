@@ -23,7 +23,6 @@ import { KeptText } from '../sinks/as-found.js';
 import { textDigest } from '../sinks/digest.js';
 import type { Observation } from '../sinks/types.js';
 import { leafReading, type LeafReading, type LeafReadings } from '../store/readings.js';
-import type { VerifiedPairs } from '../store/state.js';
 import type { KeyAlgorithm } from '../plan/types.js';
 import { readCert, type ObservedCert } from '../x509/read.js';
 
@@ -37,16 +36,12 @@ export interface Existing {
 
 /** What a run learned about a kept leaf read in full, for the bookkeeping step to remember. */
 export interface Learned {
-  /** The certificate, key and CA texts whose key match and signature were verified. */
-  readonly verified?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string; readonly algorithm: KeyAlgorithm | undefined };
-  /** A reading of the leaf's exact bytes (under `ExistingLeaf.readingKey`). */
-  readonly reading?: LeafReading;
+  /** A reading of the leaf's exact bytes (under `ExistingLeaf.readingKey`): key matched, signature verified. */
+  readonly reading: LeafReading;
 }
 
-/** A leaf found on disk, and what the store's state needs to remember it by. */
+/** A leaf found on disk, and what the store's record needs to remember it by. */
 export interface ExistingLeaf extends Existing {
-  /** Digest of the certificate's PEM: its verified record. */
-  readonly certDigest: string;
   /** readingKey of its files, when its reading is (or is to be) remembered (store/readings.ts). */
   readonly readingKey?: string;
   /**
@@ -58,10 +53,9 @@ export interface ExistingLeaf extends Existing {
   readonly learned?: Learned;
 }
 
-/** What the store remembers from earlier runs (store/state.ts); looked up, never written here. */
+/** What the store remembers from earlier runs (store/record.ts); looked up, never written here. */
 export interface Memory {
-  readonly verified?: Pick<VerifiedPairs, 'lookup'>;
-  readonly readings?: Pick<LeafReadings, 'get'>;
+  readonly readings?: LeafReadings;
 }
 
 export type CaDecision =
@@ -114,7 +108,6 @@ class KeptLeaf implements ExistingLeaf {
   constructor(
     readonly cert: ObservedCert,
     private readonly found: FoundLeaf,
-    readonly certDigest: string,
     readonly readingKey: string | undefined,
     readonly learned: Learned | undefined,
   ) {}
@@ -130,7 +123,7 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
     findings,
   });
   const caDigest = signer.cert && textDigest(signer.cert.pem);
-  const seen = observeLeaf(item, obs, caDigest, memory.readings as LeafReadings | undefined);
+  const seen = observeLeaf(item, obs, caDigest, memory.readings);
   const reading = seen.remembered?.reading;
 
   let found: FoundLeaf;
@@ -163,16 +156,15 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
       own = found.kubeconfig.own === true;
     }
   }
-  const known = reading ?? (signer.cert ? memory.verified?.lookup(cert.pem, found.keyPem ?? '', signer.cert.pem) : undefined);
-  const assessed = assessLeaf(item, cert, found, signer, policy, known);
+  const assessed = assessLeaf(item, cert, found, signer, policy, reading);
   const findings = assessed.findings;
   if (findings.some((f) => remedyOf(f) === 'reissue')) return issue(findings, true);
 
   // What to remember: a leaf read in full whose key matched and whose signature verified (now
   // or in an earlier run). A kubeconfig that references files (or its CA) is always read
   // again: its reading depends on more than its own text.
-  const learned = reading ? undefined : learn(seen.readingKey, cert, found, signer, known ?? assessed.verified);
-  const existing = new KeptLeaf(cert, found, reading?.certDigest ?? textDigest(cert.pem), reading ? seen.readingKey : learned?.reading ? seen.readingKey : undefined, learned);
+  const learned = reading ? undefined : learn(seen.readingKey, cert, found, signer, assessed.verified);
+  const existing = new KeptLeaf(cert, found, reading || learned ? seen.readingKey : undefined, learned);
   if (kubeconfig) {
     const stale = kubeconfigFindings(item, kubeconfig, pki.plan.clusterName, found.certFile);
     if (stale.length) return { decision: { item, action: 'rewrite', existing, reasons: stale.map((f) => f.message) }, findings: stale };
@@ -183,15 +175,15 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
 }
 
 function learn(key: string | undefined, cert: ObservedCert, found: FoundLeaf, signer: SignerView, verified: { readonly algorithm?: KeyAlgorithm } | undefined): Learned | undefined {
-  if (!verified || !signer.cert) return undefined;
-  const algorithm = verified.algorithm;
-  const record = { certPem: cert.pem, keyPem: found.keyPem!, caPem: signer.cert.pem, algorithm };
+  if (!verified || !signer.cert || key === undefined) return undefined;
   const k = found.kubeconfig;
-  if (key === undefined || (k && (k.certFile !== undefined || k.keyFile !== undefined || k.caPem === undefined))) return { verified: record };
-  const reading = leafReading(cert, textDigest(signer.cert.pem), algorithm, k && {
-    server: k.server, clusterName: k.clusterName, user: k.user, caDigest: textDigest(k.caPem!), own: k.own === true,
-  });
-  return { verified: record, reading };
+  // A kubeconfig that references files (or its CA) depends on more than its own text: read again each time.
+  if (k && (k.certFile !== undefined || k.keyFile !== undefined || k.caPem === undefined)) return undefined;
+  return {
+    reading: leafReading(cert, textDigest(signer.cert.pem), verified.algorithm, k && {
+      server: k.server, clusterName: k.clusterName, user: k.user, caDigest: textDigest(k.caPem!), own: k.own === true,
+    }),
+  };
 }
 
 /** observe → assess → decide for every credential of the plan, against one observation and one clock. */

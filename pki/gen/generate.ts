@@ -20,14 +20,13 @@ import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
 import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { decide, type Decisions } from '../decide/decide.js';
-import { factsFile, FACTS_PATH, type FactsFile } from '../store/facts-file.js';
 import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
-import type { Applied, ChangeSet, Observation, Sink, WantedFile } from '../sinks/types.js';
-import { certFacts, leafReading, readingKey, type LeafReadings } from '../store/readings.js';
+import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
+import { certFacts, leafReading, readingKey } from '../store/readings.js';
+import { readRecord, RECORD_PATH, type StoreRecord } from '../store/record.js';
 import { textDigest } from '../sinks/digest.js';
 import { AsFoundFile, KeptText } from '../sinks/as-found.js';
-import { pemDigest, PLAN_MEMO_PATH, readState, serialisePlanMemo, serialiseState, stateUnchanged, STATE_PATH, type StateInUse, type StoreState } from '../store/state.js';
 import { readCert } from '../x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from '../store/lock.js';
 import { checkOutDir } from '../store/out-dir.js';
@@ -173,71 +172,50 @@ const dryApplied = (set: ChangeSet): Applied[] =>
   );
 
 /**
- * What the state keeps after a real run: the verified records and readings of every leaf in
- * use. Leaves issued in this run are remembered as written (read back once, here), so the
- * next run over the same files reads none of them.
+ * Bookkeeping, after decide, issue and render: the record's lines for the next run (store/
+ * record.ts). Leaves issued now are remembered as they are written (read back once, here);
+ * kept leaves decide read in full and verified, from what it learned; remembered ones carry
+ * over. Returns the keys of every leaf in use: the record keeps those and drops the rest.
  */
-function rememberIssued(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], memory: Pick<StoreState, 'verified' | 'readings'> & { facts: FactsFile }): StateInUse {
+function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], record: StoreRecord): string[] {
   // The wanted files themselves: their content is looked at for issued leaves only (a kept
   // file's content may not even have been read).
   const byPath = new Map(wanted.map((f) => [f.path, f]));
-  const certDigests: string[] = [];
-  const readingKeys: string[] = [];
+  const keys: string[] = [];
   for (const l of d.leaves) {
     if (l.action !== 'issue') {
-      certDigests.push(l.existing.certDigest);
-      if (l.action === 'keep' && l.existing.readingKey !== undefined) readingKeys.push(l.existing.readingKey);
+      const key = l.existing.readingKey;
+      if (l.action !== 'keep' || key === undefined) continue;
+      const learned = l.existing.learned;
+      if (learned) record.set(key, learned.reading, certFacts(l.existing.cert, learned.reading));
+      keys.push(key);
       continue;
     }
     const cred = issued.leaves.get(l.item.ref)!;
-    certDigests.push(pemDigest(cred.certPem));
     const paths = leafPaths(l.item);
     const files = 'kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key];
     const texts = files.map((p) => byPath.get(p)?.content);
     if (texts.some((t) => t === undefined)) continue;
-    const caPem = issued.cas.get(l.item.signer)!.certPem;
+    const caDigest = textDigest(issued.cas.get(l.item.signer)!.certPem);
     const key = readingKey((texts as string[]).map(textDigest));
     const kubeconfig = l.item.server === undefined ? undefined
-      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest: pemDigest(caPem), own: true };
+      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest, own: true };
     const cert = readCert(cred.certPem, files[0]!);
-    const reading = leafReading(cert, pemDigest(caPem), pki.plan.pki.keyAlgorithm, kubeconfig);
-    memory.readings.set(key, reading);
-    memory.facts.set(key, certFacts(cert, reading));
-    readingKeys.push(key);
+    const reading = leafReading(cert, caDigest, pki.plan.pki.keyAlgorithm, kubeconfig);
+    record.set(key, reading, certFacts(cert, reading));
+    keys.push(key);
   }
-  return { certDigests, readingKeys };
+  return keys;
 }
 
-/** What decide verified about kept leaves read in full: remembered so the next run reads none of them. */
-function rememberLearned(d: Decisions, memory: Pick<StoreState, 'verified' | 'readings'> & { facts: FactsFile }): void {
-  for (const l of d.leaves) {
-    if (l.action === 'issue' || !l.existing.learned) continue;
-    const { verified, reading } = l.existing.learned;
-    if (verified) memory.verified.record(verified.certPem, verified.keyPem, verified.caPem, verified.algorithm);
-    const key = l.existing.readingKey;
-    if (reading && key !== undefined) {
-      memory.readings.set(key, reading);
-      memory.facts.set(key, certFacts(l.existing.cert, reading));
-    }
-  }
-}
-
-/**
- * Facts for kept leaves whose line is missing or from an older format (a store written by an
- * earlier kpki): read once, when the file is being written anyway, so check never has to.
- */
-function completeFacts(d: Decisions, readings: LeafReadings, facts: FactsFile): void {
-  for (const l of d.leaves) {
-    if (l.action !== 'keep' || l.existing.readingKey === undefined) continue;
-    const key = l.existing.readingKey;
-    if (facts.has(key)) continue;
-    const reading = readings.get(key);
-    if (reading) facts.set(key, certFacts(l.existing.cert, reading));
-  }
+/** The record file: as found when nothing changed (compared by digest, not rendered again), else rendered. */
+function recordFile(record: StoreRecord, found: ObservedFile | undefined, initNode: string | undefined, keys: readonly string[]): WantedFile {
+  if (found && record.unchangedFor(initNode, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
+  return { path: RECORD_PATH, mode: 0o600, content: record.render(initNode, keys), protected: false, bookkeeping: true };
 }
 
 /** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
-const BOOKKEEPING = new Set([STATE_PATH, PLAN_MEMO_PATH, FACTS_PATH]);
+const BOOKKEEPING = new Set([RECORD_PATH]);
 
 /** The RBAC bindings a binary install applies once (`kubectl apply -f`), written by gen. */
 export const RBAC_PATH = 'pki/rbac.yaml';
@@ -287,15 +265,12 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
 
   // observe
   const observed = await sink.observe(['pki', 'nodes']);
-  const state = readState(observed.files.get(STATE_PATH)?.content);
-  const { verified, readings } = state;
-  // Read only if this run has facts to add (a large file: the disk sink reads it on demand).
-  const facts = factsFile(() => observed.files.get(FACTS_PATH)?.content);
-  const initNode = chooseInitNode(plan, state.initNode, (p) => observed.files.has(p));
+  const record = readRecord(observed.files.get(RECORD_PATH));
+  const initNode = chooseInitNode(plan, record.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { verified, readings });
+  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { readings: { get: (k) => record.reading(k) } });
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
   const planned = new Set(plan.nodes.map((n) => n.name));
   const gone = observed.nodes.filter((n) => !planned.has(n));
@@ -313,12 +288,6 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   else {
     const progress = options.onProgress;
     creds = issued = await issueAll(pki, decisions, deps, progress && ((d, t) => progress('issue', d, t)));
-    for (const d of decisions.leaves) {
-      if (d.action !== 'issue') continue;
-      const cred = issued.leaves.get(d.item.ref)!;
-      // Generated in this run with the plan's algorithm: no need to parse the key back.
-      verified.record(cred.certPem, cred.keyPem, issued.cas.get(d.item.signer)!.certPem, plan.pki.keyAlgorithm);
-    }
   }
   const join = plan.deploy === 'kubeadm' ? joinSecrets(observed, sink.name, deps) : undefined;
   const caPem = creds.cas.get('ca')?.certPem;
@@ -329,24 +298,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const rbac = plan.deploy === 'binary' ? rbacManifests(pki.plan) : '';
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
-  if (issued) {
-    rememberLearned(decisions, { verified, readings, facts });
-    const inUse = rememberIssued(pki, decisions, issued, wanted, { verified, readings, facts });
-    const found = observed.files.get(STATE_PATH);
-    if (found && stateUnchanged(state, chosenInit, inUse)) {
-      // A no-op re-run: the state stays as found (compared by digest, not serialised again).
-      wanted.push(new AsFoundFile(STATE_PATH, 0o600, new KeptText(found, STATE_PATH), false, true));
-    } else {
-      wanted.push({ path: STATE_PATH, mode: 0o600, content: serialiseState(chosenInit, { verified, readings }, inUse), protected: false, bookkeeping: true });
-    }
-    // Rewritten only when this run read or issued a leaf: an unchanged store leaves it unread.
-    if (facts.changed()) {
-      completeFacts(decisions, readings, facts);
-      wanted.push({ path: FACTS_PATH, mode: 0o600, content: facts.render(inUse.readingKeys), protected: false, bookkeeping: true });
-    }
-    const memo = serialisePlanMemo(plan);
-    if (memo) wanted.push({ path: PLAN_MEMO_PATH, mode: 0o600, content: memo, protected: false, bookkeeping: true });
-  }
+  // bookkeeping: what the next run needs to skip reading unchanged leaves (a dry run writes nothing)
+  if (issued) wanted.push(recordFile(record, observed.files.get(RECORD_PATH), chosenInit, remember(pki, decisions, issued, wanted, record)));
 
   // plan the changes, then apply them
   const changes = planChanges(wanted, observed, {

@@ -8,11 +8,9 @@ import { formatHostPort } from '../plan/net.js';
 import type { Plan, PlanNode } from '../plan/types.js';
 import { caCertHash } from './join.js';
 import { KpkiError } from '../errors.js';
-import { nodeRoot, NODE_CONFIGS } from '../layout/layout.js';
-import { selectNodes } from '../catalog/resolve.js';
-import { diskSink } from '../sinks/disk.js';
+import { chooseInitNode, nodeRoot, NODE_CONFIGS } from '../layout/layout.js';
 import type { ObservedFile, Sink } from '../sinks/types.js';
-import { readState, STATE_PATH } from '../store/state.js';
+import { readRecord, RECORD_PATH } from '../store/record.js';
 
 export const JOIN_PATH = 'pki/join.json';
 
@@ -31,6 +29,8 @@ export interface ClusterJoinFacts {
   /** `sha256:<hex>` of the Kubernetes CA's public key. */
   readonly caCertHash: string;
   readonly certificateKey: string;
+  /** The node `kubeadm init` runs on: the one gen chose (layout.ts chooseInitNode), if any. */
+  readonly initNode?: string;
 }
 
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -61,12 +61,15 @@ export function readJoinSecrets(found: ObservedFile, where: string): JoinSecrets
 const endpointOf = (plan: Plan) => formatHostPort(plan.controlPlaneEndpoint.host, plan.controlPlaneEndpoint.port);
 
 /**
- * The join facts of an output (a directory, or any sink such as a memory file set): the plan's
- * endpoint, the store's token and certificate key, and the hash of the store's CA.
+ * The join facts of a store, read through the caller's sink (a directory, a memory file set):
+ * the plan's endpoint, the store's token and certificate key, the hash of the store's CA, and
+ * the init node as gen chooses it (the plan's, the recorded one, or the node holding
+ * super-admin.conf), so join-command and gen never disagree after a plan edit.
  */
-export async function joinFacts(plan: Plan, from: string | Sink): Promise<ClusterJoinFacts> {
-  const sink = typeof from === 'string' ? diskSink(from) : from;
-  const obs = await sink.observe(['pki']);
+export async function joinFacts(plan: Plan, sink: Sink): Promise<ClusterJoinFacts> {
+  // super-admin.conf lives on a control plane: only their trees are read.
+  const cps = plan.nodes.filter((n) => n.roles.includes('control-plane')).map((n) => nodeRoot(n.name));
+  const obs = await sink.observe(['pki', ...cps]);
   const ca = obs.files.get('pki/ca.crt');
   const secrets = obs.files.get(JOIN_PATH);
   if (!ca?.content || !secrets) {
@@ -74,7 +77,8 @@ export async function joinFacts(plan: Plan, from: string | Sink): Promise<Cluste
     throw new KpkiError('ERR_BAD_ARGUMENT', `${sink.name}/${ca?.content ? JOIN_PATH : 'pki/ca.crt'} does not exist: ${why}`);
   }
   const { token, certificateKey } = readJoinSecrets(secrets, `${sink.name}/${JOIN_PATH}`);
-  return { endpoint: endpointOf(plan), token, caCertHash: caCertHash(ca.content), certificateKey };
+  const initNode = chooseInitNode(plan, readRecord(obs.files.get(RECORD_PATH)).initNode, (p) => obs.files.has(p));
+  return { endpoint: endpointOf(plan), token, caCertHash: caCertHash(ca.content), certificateKey, ...(initNode ? { initNode } : {}) };
 }
 
 /**
@@ -83,13 +87,12 @@ export async function joinFacts(plan: Plan, from: string | Sink): Promise<Cluste
  * the control planes' shared certificates are already in their trees. `--node-name` pins the
  * name kpki issued for, in case the host's name differs.
  */
-export function joinCommand(plan: Plan, facts: ClusterJoinFacts, nodeName: string, initNode?: string): string {
+export function joinCommand(plan: Plan, facts: ClusterJoinFacts, nodeName: string): string {
   const node: PlanNode | undefined = plan.nodes.find((n) => n.name === nodeName);
   if (!node) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is not a node of ${plan.source} (nodes: ${plan.nodes.map((n) => n.name).join(', ')})`);
   const cp = node.roles.includes('control-plane');
   if (!cp && !node.roles.includes('worker')) throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} runs no kubelet (roles: ${node.roles.join(', ')}): it does not join with kubeadm`);
-  const init = initNode ?? selectNodes(plan, 'init-node')[0]?.name;
-  if (nodeName === init) {
+  if (nodeName === facts.initNode) {
     throw new KpkiError('ERR_BAD_ARGUMENT', `${nodeName} is the init node: run \`kubeadm init --config /${NODE_CONFIGS[0].path}\` there (from its tree ${nodeRoot(nodeName)}/); the other nodes join`);
   }
   return [
@@ -97,10 +100,4 @@ export function joinCommand(plan: Plan, facts: ClusterJoinFacts, nodeName: strin
     ...(cp ? ['--control-plane', '--apiserver-advertise-address', node.address] : []),
     '--node-name', node.name,
   ].join(' ');
-}
-
-/** The init node the store recorded (gen keeps it in pki/state.json), for joinCommand. */
-export async function recordedInitNode(from: string | Sink): Promise<string | undefined> {
-  const sink = typeof from === 'string' ? diskSink(from) : from;
-  return readState((await sink.observe(['pki'])).files.get(STATE_PATH)?.content).initNode;
 }

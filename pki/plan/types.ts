@@ -102,8 +102,6 @@ export interface KubernetesVersion {
 export interface Plan {
   /** Where the plan came from, for messages; `<memory>` when parsed from a string. */
   readonly source: string;
-  /** What the plan was parsed from: a digest of kpki's version and the text (see load.ts). */
-  readonly digest?: string;
   readonly clusterName: string;
   /** Absent: identities follow the newest rules (kubeadm 1.29+). */
   readonly kubernetesVersion?: KubernetesVersion;

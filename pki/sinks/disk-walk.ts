@@ -34,15 +34,14 @@ function readWhole(abs: string): { content?: string; error?: string } {
 }
 
 /**
- * Larger files are read when their content is first asked for: the store's bookkeeping
- * (pki/facts.json, megabytes for a large cluster) is not needed by a re-run that changes
- * nothing, and on this VM every megabyte read costs ~4 ms in page faults alone.
+ * Larger files are read when their content is first asked for: the store's record
+ * (pki/record, megabytes for a large cluster) only by the commands that use it.
  */
 const READ_ON_DEMAND_ABOVE = 512 * 1024;
 
 class ReadOnDemand implements ObservedFile {
   #read?: { content?: string; error?: string };
-  constructor(private readonly abs: string, readonly mode: number) {}
+  constructor(private readonly abs: string, readonly mode: number, readonly uid: number) {}
 
   get content(): string | undefined {
     return (this.#read ??= readWhole(this.abs)).content;
@@ -60,7 +59,7 @@ class ReadOnDemand implements ObservedFile {
  */
 class IndexedFile implements ObservedFile {
   #read?: { content?: string; error?: string };
-  constructor(private readonly abs: string, readonly mode: number, readonly digest: string, private readonly texts: Map<string, string>) {}
+  constructor(private readonly abs: string, readonly mode: number, readonly uid: number, readonly digest: string, private readonly texts: Map<string, string>) {}
 
   #get(): { content?: string; error?: string } {
     if (!this.#read) {
@@ -198,7 +197,7 @@ export class Walker implements Walked {
     const stamp = stampOf(st);
     const digest = this.index?.digest(rel, stamp);
     if (digest !== undefined) {
-      const file = new IndexedFile(this.#abs(rel), st.mode & 0o777, digest, this.#texts);
+      const file = new IndexedFile(this.#abs(rel), st.mode & 0o777, st.uid, digest, this.#texts);
       this.files.set(rel, file);
       this.seen.set(rel, { kind: 'file', stamp, file });
       return;
@@ -227,16 +226,16 @@ export class Walker implements Walked {
       const mode = st.mode & 0o777;
       stamp = stampOf(st);
       if (!st.isFile()) file = { mode, error: 'not a regular file' };
-      else if (st.size > READ_ON_DEMAND_ABOVE) file = new ReadOnDemand(abs, mode);
+      else if (st.size > READ_ON_DEMAND_ABOVE) file = new ReadOnDemand(abs, mode, st.uid);
       // A size of 0 may be a file that is still being written (or a pseudo-file): read to EOF.
-      else if (st.size === 0) file = { mode, content: fs.readFileSync(fd, 'utf8') };
+      else if (st.size === 0) file = { mode, uid: st.uid, content: fs.readFileSync(fd, 'utf8') };
       else {
         if (st.size >= scratch.length) scratch = Buffer.allocUnsafe(st.size + 1);
         // One read gives the whole file when its size is what fstat said; read on only if it grew.
         let n = fs.readSync(fd, scratch, 0, scratch.length, 0);
         if (n > st.size) for (let got = -1; got !== 0 && n < scratch.length; n += got) got = fs.readSync(fd, scratch, n, scratch.length - n, n);
         // Grown past the buffer since fstat: read it whole instead.
-        file = n === scratch.length ? { mode, content: fs.readFileSync(abs, 'utf8') } : { mode, content: scratch.toString('utf8', 0, n) };
+        file = n === scratch.length ? { mode, uid: st.uid, content: fs.readFileSync(abs, 'utf8') } : { mode, uid: st.uid, content: scratch.toString('utf8', 0, n) };
       }
     } catch (err) {
       file = { mode: 0, error: errno(err) ?? String(err) };

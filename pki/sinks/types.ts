@@ -8,6 +8,8 @@
 export interface ObservedFile {
   /** Permission bits (`0o777` part). */
   readonly mode: number;
+  /** The owner's user id, where the sink knows it (disk); absent: the caller's own (memory). */
+  readonly uid?: number;
   /** UTF-8 text; absent when the file could not be read (`error`) or is not a regular file. */
   readonly content?: string;
   /** Why the file could not be read (`EACCES`, `a symbolic link`, ...). */
@@ -37,7 +39,7 @@ export interface WantedFile {
   readonly digest?: string;
   /** Never replaced once it exists with other content (the store's CA and SA files). */
   readonly protected: boolean;
-  /** kpki's own bookkeeping (pki/state.json, facts.json, plan.json): replaced without a backup. */
+  /** kpki's own bookkeeping (pki/record): replaced without a backup. */
   readonly bookkeeping?: boolean;
 }
 

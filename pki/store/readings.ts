@@ -1,6 +1,6 @@
 /**
- * What reading a leaf's files found, remembered in the store's state by the SHA-256 of the
- * files' exact texts (readingKey): the certificate's dates and profile, the kubeconfig's fields, and that
+ * What reading a leaf's files found, remembered in the store's record (record.ts) by the
+ * SHA-256 of the files' exact texts (readingKey): the certificate's dates and profile, the kubeconfig's fields, and that
  * the key matched and the certificate verified against a CA (by that CA's digest). Reading is
  * a pure function of the texts, so a re-run whose files are byte for byte the same skips the
  * base64 decoding, the certificate parse and the key check (on a thousand-node cluster most
@@ -9,7 +9,6 @@
  */
 import { hash } from 'node:crypto';
 import { KEY_ALGORITHMS, type KeyAlgorithm, type SubjectExtras } from '../plan/types.js';
-import { textDigest } from '../sinks/digest.js';
 import { isStrings, storeFacts, type StoredFacts } from '../x509/facts.js';
 import type { ObservedCert, ObservedProfile } from '../x509/read.js';
 
@@ -27,8 +26,6 @@ export interface KubeconfigReading {
 export interface LeafReading {
   /** Digest of the CA certificate the key and signature checks passed against. */
   readonly caDigest: string;
-  /** Digest of the certificate's PEM (the verified-pairs key). */
-  readonly certDigest: string;
   readonly algorithm?: KeyAlgorithm;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -45,28 +42,12 @@ export function readingKey(digests: readonly string[]): string {
   return digests.length === 1 ? digests[0]! : hash('sha256', digests.join('\0'), 'base64url');
 }
 
+/** Remembered readings, by readingKey (the store's record). */
 export interface LeafReadings {
   get(key: string): LeafReading | undefined;
-  set(key: string, reading: LeafReading): void;
-  /** The readings under the given keys only (what the store still holds). */
-  toJSON(keep: Iterable<string>): Record<string, unknown>;
-  /** Whether toJSON(keep) would give back what was stored: nothing set, and exactly these keys. */
-  unchangedFor(keep: Iterable<string>): boolean;
 }
 
-/** Whether `stored` has exactly the keys in `keep` (duplicates aside). */
-export function holdsExactly(stored: Record<string, unknown>, keep: Iterable<string>): boolean {
-  const wanted = new Set(keep);
-  let n = 0;
-  for (const k in stored) {
-    if (!Object.hasOwn(stored, k)) continue;
-    if (!wanted.has(k)) return false;
-    n++;
-  }
-  return n === wanted.size;
-}
-
-type Stored = [string, string, string, number, number, string, string[], SubjectExtras, string[], string[], string[], number, [string, string, string, string, number] | 0];
+type Stored = [string, string, number, number, string, string[], SubjectExtras, string[], string[], string[], number, [string, string, string, string, number] | 0];
 
 const EXTRAS = ['C', 'ST', 'L', 'O', 'OU'] as const;
 
@@ -85,11 +66,11 @@ function extrasOf(v: unknown): SubjectExtras | undefined {
 
 /** One stored reading, or undefined for anything not exactly the shape written (never trusted half-way). */
 function fromStored(v: unknown): LeafReading | undefined {
-  if (!Array.isArray(v) || v.length !== 13) return undefined;
+  if (!Array.isArray(v) || v.length !== 12) return undefined;
   // Indexed, not destructured: thousands of readings per run, and destructuring goes through the iterator.
-  const caDigest: unknown = v[0], certDigest: unknown = v[1], alg: unknown = v[2], nb: unknown = v[3], na: unknown = v[4], cn: unknown = v[5];
-  const o: unknown = v[6], ex: unknown = v[7], dns: unknown = v[8], ips: unknown = v[9], usages: unknown = v[10], isCa: unknown = v[11], kc: unknown = v[12];
-  if (typeof caDigest !== 'string' || typeof certDigest !== 'string' || typeof alg !== 'string' || typeof cn !== 'string') return undefined;
+  const caDigest: unknown = v[0], alg: unknown = v[1], nb: unknown = v[2], na: unknown = v[3], cn: unknown = v[4];
+  const o: unknown = v[5], ex: unknown = v[6], dns: unknown = v[7], ips: unknown = v[8], usages: unknown = v[9], isCa: unknown = v[10], kc: unknown = v[11];
+  if (typeof caDigest !== 'string' || typeof alg !== 'string' || typeof cn !== 'string') return undefined;
   if (typeof nb !== 'number' || typeof na !== 'number' || !isStrings(o) || !isStrings(dns) || !isStrings(ips) || !isStrings(usages)) return undefined;
   const extras = extrasOf(ex);
   if (!extras || (isCa !== 0 && isCa !== 1)) return undefined;
@@ -102,7 +83,7 @@ function fromStored(v: unknown): LeafReading | undefined {
   }
   // One object shape for every reading (thousands are built per run).
   return {
-    caDigest, certDigest,
+    caDigest,
     algorithm: (KEY_ALGORITHMS as readonly string[]).includes(alg) ? (alg as KeyAlgorithm) : undefined,
     notBefore: new Date(nb), notAfter: new Date(na),
     profile: { cn, o, extras, dns, ips, usages, isCa: isCa === 1 },
@@ -114,46 +95,30 @@ function toStored(r: LeafReading): Stored {
   const p = r.profile;
   const k = r.kubeconfig;
   return [
-    r.caDigest, r.certDigest, r.algorithm ?? '-', r.notBefore.getTime(), r.notAfter.getTime(),
+    r.caDigest, r.algorithm ?? '-', r.notBefore.getTime(), r.notAfter.getTime(),
     p.cn, [...p.o], { ...p.extras }, [...p.dns], [...p.ips], [...p.usages], p.isCa ? 1 : 0,
     k ? [k.server, k.clusterName, k.user, k.caDigest, k.own ? 1 : 0] : 0,
   ];
 }
 
-/** Readings as stored in pki/state.json; entries are checked one by one as they are used. */
-export function leafReadings(stored: Record<string, unknown>): LeafReadings {
-  const fresh = new Map<string, LeafReading>();
-  let added = false;
-  return {
-    get(key) {
-      let r = fresh.get(key);
-      if (r === undefined && Object.hasOwn(stored, key)) {
-        r = fromStored(stored[key]);
-        if (r) fresh.set(key, r);
-      }
-      return r;
-    },
-    set(key, reading) {
-      fresh.set(key, reading);
-      added = true;
-    },
-    unchangedFor: (keep) => !added && holdsExactly(stored, keep),
-    toJSON(keep) {
-      const out: Record<string, unknown> = {};
-      for (const k of [...new Set(keep)].sort()) {
-        const r = fresh.get(k);
-        if (r) out[k] = toStored(r);
-        else if (Object.hasOwn(stored, k) && fromStored(stored[k])) out[k] = stored[k];
-      }
-      return out;
-    },
-  };
+/** A reading as the record stores it (one JSON array). */
+export function readingToJson(r: LeafReading): string {
+  return JSON.stringify(toStored(r));
+}
+
+/** A stored reading, or undefined for anything not exactly the shape written (never trusted half-way). */
+export function readingFromJson(json: string): LeafReading | undefined {
+  try {
+    return fromStored(JSON.parse(json));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A reading of a certificate known to be good: what the next run needs to skip reading it. */
 export function leafReading(cert: ObservedCert, caDigest: string, algorithm: KeyAlgorithm | undefined, kubeconfig?: KubeconfigReading): LeafReading {
   return {
-    caDigest, certDigest: textDigest(cert.pem), ...(algorithm ? { algorithm } : {}),
+    caDigest, ...(algorithm ? { algorithm } : {}),
     notBefore: cert.notBefore, notAfter: cert.notAfter, profile: cert.profile,
     ...(kubeconfig ? { kubeconfig } : {}),
   };

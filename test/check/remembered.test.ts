@@ -1,9 +1,9 @@
 /**
- * `kpki check --out` on a store gen remembered (pki/state.json readings, pki/facts.json
- * certificate facts) reads unchanged files without parsing them. The shortcut must change
- * nothing: the report with them equals the report with the facts removed, for every
- * fixture, with and without the plan, and after files are swapped or damaged. One known
- * certificate per fixture is also held to facts written by hand, which both paths must report.
+ * `kpki check --out` on a store gen recorded (pki/record: each leaf's reading and certificate
+ * facts) reads unchanged files without parsing them. The shortcut must change nothing: the
+ * report with it equals the report that reads every file (--no-cache), for every fixture,
+ * with and without the plan, and after files are swapped or damaged. One known certificate
+ * per fixture is also held to facts written by hand, which both paths must report.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,20 +13,24 @@ import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
 import { check } from '../../pki/check/check.js';
 import { discover } from '../../pki/check/discover.js';
 import { diskSink } from '../../pki/sinks/disk.js';
-import { readState } from '../../pki/store/state.js';
-import { factsFile } from '../../pki/store/facts-file.js';
+import { readRecord } from '../../pki/store/record.js';
 import { parsePlan } from '../../pki/plan/parse.js';
+import type { CheckReport } from '../../pki/check/types.js';
 
-const factsPath = (out: string) => join(out, 'pki/facts.json');
+const recordPath = (out: string) => join(out, 'pki/record');
 
-/** The same check with the facts moved away: every certificate parsed from its file. */
-async function withoutReadings(out: string, run: () => Promise<unknown>): Promise<unknown> {
-  renameSync(factsPath(out), `${factsPath(out)}.away`);
-  try {
-    return await run();
-  } finally {
-    renameSync(`${factsPath(out)}.away`, factsPath(out));
-  }
+/** The keys of the record's leaf lines (`<key> TAB <shape> TAB <facts> TAB <reading>`), after the header, `init` and the shapes. */
+const recordKeys = (out: string) =>
+  readFileSync(recordPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=') && !l.startsWith('init\t')).map((l) => l.slice(0, l.indexOf('\t')));
+
+/** A report without its note on the record (the one field the two paths must differ in). */
+const verdict = ({ record: _record, ...rest }: CheckReport) => rest;
+
+/** The same check reading every file (--no-cache), which must say so. */
+async function everyFile(options: Parameters<typeof check>[0]): Promise<unknown> {
+  const slow = await check({ ...options, useRecord: false });
+  assert.equal(slow.record, { used: false, why: 'bypassed (--no-cache)' });
+  return verdict(slow);
 }
 
 const now = new Date(Date.now() + 3 * 86_400_000);
@@ -61,14 +65,13 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
   test(`${f}: check with remembered readings equals check reading every file`, async () => {
     const out = join(tempDir(), 'out');
     assert.is(kpki(['gen', '--plan', join(FIXTURES, f), '--out', out]).status, 0);
-    const state = JSON.parse(readFileSync(join(out, 'pki/state.json'), 'utf8')) as { readings: Record<string, unknown[]> };
-    const keys = Object.keys(state.readings);
-    // Leaf lines (`<key> <shape> <facts>`), after the header and the shared shapes (`=<n> ...`).
-    const factLines = readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=')).map((l) => l.slice(0, l.indexOf(' ')));
-    assert.equal(factLines, [...keys].sort(), 'facts for every remembered leaf');
+    const keys = recordKeys(out);
+    assert.ok(keys.length > 10, 'a line for every leaf');
     // The shortcut is taken: every leaf gen issued is found remembered.
     const obs = await diskSink(out).observe(['pki', 'nodes']);
-    const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
+    const record = readRecord(obs.files.get('pki/record'));
+    assert.equal(record.use, { used: true });
+    const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: { get: (k) => record.facts(k) } });
     assert.is(found.creds.filter((c) => c.remembered).length, keys.length);
     const plan = parsePlan(readFileSync(join(FIXTURES, f), 'utf8'), f);
     const want = APISERVER[f];
@@ -76,7 +79,8 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
     for (const options of [{ out, now }, { out, now, plan }]) {
       const fast = await check(options);
       assert.ok(fast.certificates.length > 0);
-      assert.equal(fast, await withoutReadings(out, () => check(options)));
+      assert.equal(fast.record, { used: true });
+      assert.equal(verdict(fast), await everyFile(options));
       const api = fast.certificates.find((c) => c.path === want.path);
       if (!api) return assert.unreachable(`${want.path} not reported`);
       // NotBefore is backdated five minutes; NotAfter is certValidity after the issue time.
@@ -89,26 +93,23 @@ for (const f of readdirSync(FIXTURES).filter((x) => x.endsWith('.yaml'))) {
   });
 }
 
-test('facts lines missing or in an older format are completed by the next gen that writes facts', async () => {
+test('a record another build wrote is not used (everything is read), and the next gen writes it for this build', async () => {
   const out = join(tempDir(), 'out');
-  const planText = readFileSync(join(FIXTURES, 'single-cp.yaml'), 'utf8');
-  const dir = tempDir();
-  const plan = writePlan(planText, dir);
+  const plan = join(FIXTURES, 'single-cp.yaml');
   assert.is(kpki(['gen', '--plan', plan, '--out', out]).status, 0);
-  const keys = () => readFileSync(factsPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=')).map((l) => l.slice(0, l.indexOf(' ')));
-  const all = keys();
-  assert.ok(all.length > 10);
-  // As an earlier kpki left it: another format, which this version does not use.
-  writeFileSync(factsPath(out), readFileSync(factsPath(out), 'utf8').replace(/^kpki-facts 2 /, 'kpki-facts '));
-  // A change that makes gen write facts: one more worker.
-  const grown = writePlan(`${planText.trimEnd()}\n  - { name: worker-9, address: 192.0.2.99, roles: [worker] }\n`, dir);
-  assert.is(kpki(['gen', '--plan', grown, '--out', out]).status, 0);
-  const now = keys();
-  for (const k of all) assert.ok(now.includes(k), `facts for ${k} completed`);
-  assert.ok(now.length > all.length, 'and the new worker\'s');
-  const obs = await diskSink(out).observe(['pki', 'nodes']);
-  const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: factsFile(() => obs.files.get('pki/facts.json')?.content) });
-  assert.is(found.creds.filter((c) => c.remembered).length, now.length, 'every leaf audited from its facts');
+  const text = readFileSync(recordPath(out), 'utf8');
+  const header = text.slice(0, text.indexOf('\n'));
+  assert.match(header, /^kpki-record 1 [A-Za-z0-9_-]{43}$/);
+  // As a development build before the last code change would have left it.
+  writeFileSync(recordPath(out), text.replace(header, 'kpki-record 1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
+  const before = await check({ out, now });
+  assert.equal(before.record, { used: false, why: 'written by another build of kpki' });
+  assert.equal(verdict(before), await everyFile({ out, now }));
+  const rerun = kpki(['gen', '--plan', plan, '--out', out]);
+  assert.is(rerun.status, 0, rerun.stderr);
+  assert.match(rerun.stdout, 'Nothing to do');
+  assert.is(readFileSync(recordPath(out), 'utf8'), text, 'the record as this build writes it, lines and all');
+  assert.equal((await check({ out, now })).record, { used: true });
 });
 
 test('files changed after gen are read, not remembered: a swapped kubelet pair and a damaged kubeconfig', async () => {
@@ -124,7 +125,7 @@ test('files changed after gen are read, not remembered: a swapped kubelet pair a
   writeFileSync(kubeconfig, readFileSync(kubeconfig, 'utf8').replace('client-key-data: ', 'client-key-data: AAAA'));
   const plan = parsePlan(readFileSync(join(FIXTURES, 'single-cp.yaml'), 'utf8'), 'single-cp.yaml');
   const fast = await check({ out, now, plan });
-  assert.equal(fast, await withoutReadings(out, () => check({ out, now, plan })));
+  assert.equal(verdict(fast), await everyFile({ out, now, plan }));
   const codes = (file: string) => fast.findings.filter((x) => x.file === file).map((x) => x.code);
   assert.ok(codes('nodes/worker-1/var/lib/kubelet/pki/kubelet.crt').includes('identity-mismatch'), JSON.stringify(fast.findings));
   assert.ok(codes('nodes/worker-1/etc/kubernetes/kubelet.conf').length > 0, JSON.stringify(fast.findings));

@@ -15,6 +15,7 @@ import type { Deps, KeyMaterial } from '../../pki/deps.js';
 import { KpkiError } from '../../pki/errors.js';
 import { generate, generateFiles } from '../../pki/gen/generate.js';
 import { joinFacts } from '../../pki/kubeadm/join-secrets.js';
+import { diskSink } from '../../pki/sinks/disk.js';
 import { bootstrapToken, caCertHash, certificateKey } from '../../pki/kubeadm/join.js';
 import { preflightViolations, type KubeadmRole } from '../../pki/kubeadm/preflight.js';
 import { loadPlan } from '../../pki/plan/load.js';
@@ -295,8 +296,8 @@ test('kpki join-command: the kubeadm join line for a worker and a control plane;
   assert.is(binary.status, 2);
   assert.match(binary.stderr, 'deploy: binary');
   // The library object carries the same facts.
-  const facts = await joinFacts(await loadPlan(plan), joinOut);
-  assert.equal({ ...facts, certificateKey: facts.certificateKey.length }, { endpoint: 'k8s-api.example.internal:6443', token: firstToken, caCertHash: hash, certificateKey: 64 });
+  const facts = await joinFacts(await loadPlan(plan), diskSink(joinOut));
+  assert.equal({ ...facts, certificateKey: facts.certificateKey.length }, { endpoint: 'k8s-api.example.internal:6443', token: firstToken, caCertHash: hash, certificateKey: 64, initNode: 'cp-1.example.internal' });
 });
 
 // ------------------------------------------------------------------------------- binary RBAC

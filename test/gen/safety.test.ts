@@ -51,7 +51,7 @@ const CP_FILES = [
   'var/lib/kubelet/pki/kubelet.crt',
   'var/lib/kubelet/pki/kubelet.key',
 ];
-const STORE_FILES = ['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'facts.json', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'rbac.yaml', 'sa.key', 'sa.pub', 'state.json'];
+const STORE_FILES = ['ca.crt', 'ca.key', 'etcd/ca.crt', 'etcd/ca.key', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'rbac.yaml', 'record', 'sa.key', 'sa.pub'];
 /** kubeadm's modes: certificates (and the RBAC manifest) world-readable, everything else private. */
 const modeFor = (path: string) => (/\.(crt|yaml)$/.test(path) ? 0o644 : 0o600);
 

@@ -29,10 +29,8 @@ export const STORE_FILES: readonly string[] = [
   'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub',
   // The fixtures are binary installs of 1.29+ identities: the kubeadm:cluster-admins binding to apply.
   'pki/rbac.yaml',
-  // kpki's own bookkeeping (init node, verified pairs; hashes only), 0600.
-  'pki/state.json',
-  'pki/plan.json',
-  'pki/facts.json',
+  // kpki's own bookkeeping (init node, each leaf's reading by its files' digests; no secret), 0600.
+  'pki/record',
 ].sort();
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +205,7 @@ export interface FixtureExpectation {
 /** Mode a file must have, by name. */
 export function fileMode(path: string): number {
   if (path.endsWith('.crt')) return 0o644;
-  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub') || path.endsWith('state.json') || path.endsWith('plan.json') || path.endsWith('facts.json')) return 0o600;
+  if (path.endsWith('.key') || path.endsWith('.conf') || path.endsWith('sa.pub') || path === 'pki/record') return 0o600;
   throw new Error(`no mode rule for ${path}`);
 }
 

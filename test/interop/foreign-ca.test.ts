@@ -274,7 +274,7 @@ test('an EC leaf that still carries keyEncipherment (as kubeadm writes it) is ke
   // "Nothing written": the adopted P-521 CA differs from the plan's key type, which gen reports but keeps.
   assert.match(r.stdout, /Nothing written: the \d+ credentials in .* are current/);
   assert.is(readFileSync(crt, 'utf8'), legacy, 'the openssl-signed leaf is kept byte for byte');
-  // Every credential file is untouched; only kpki's bookkeeping (pki/state.json, ...) records the check.
+  // Every credential file is untouched; only kpki's bookkeeping (pki/record) records the check.
   const credentials = (tree: Map<string, string>) => [...tree].filter(([p]) => !BOOKKEEPING.includes(p));
   assert.equal(credentials(hashTree(out)), credentials(before));
 });

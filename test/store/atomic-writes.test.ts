@@ -67,7 +67,10 @@ function assertComplete(out: string): void {
     assert.ok(m, `${f} holds a client certificate`);
     sh('openssl', ['verify', '-CAfile', bundle], Buffer.from(m[1]!, 'base64').toString('utf8'));
   }
-  for (const f of ['pki/state.json', 'pki/plan.json']) JSON.parse(readFileSync(join(out, f), 'utf8'));
+  // The record is whole: its header, then tab-separated lines of JSON.
+  const [head, ...lines] = readFileSync(join(out, 'pki/record'), 'utf8').trimEnd().split('\n');
+  assert.match(head!, /^kpki-record 1 \S+$/);
+  for (const l of lines) for (const field of l.split('\t').slice(l.startsWith('init\t') ? 2 : 1)) JSON.parse(field);
 }
 
 test('fresh gen on a filesystem that fills up at different points: all files or none at their final names', () => {

@@ -10,9 +10,9 @@ import { runSync, type SyncResult } from './proc.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/cli/main.js');
 export const FIXTURES = join(ROOT, 'fixtures');
-/** kpki's own bookkeeping: the store's state, plan memo and facts, and the disk sink's tree index.
+/** kpki's own bookkeeping: the store's record and the disk sink's tree index.
  * Rewritten as kpki likes, never a credential. */
-export const BOOKKEEPING: readonly string[] = ['pki/state.json', 'pki/plan.json', 'pki/facts.json', '.kpki-tree-index'];
+export const BOOKKEEPING: readonly string[] = ['pki/record', '.kpki-tree-index'];
 
 export function tempDir(prefix = 'kpki-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

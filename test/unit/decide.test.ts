@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../support/cli.js';
@@ -92,7 +92,6 @@ test('decide is pure: same inputs, same decisions; the observation and memory ar
   const snapshot = new Map([...obs.files].map(([p, f]) => [p, { ...f }]));
   const lookups: string[] = [];
   const memory = {
-    verified: { lookup: () => (lookups.push('verified'), undefined) },
     readings: { get: () => (lookups.push('reading'), undefined) },
   };
   const at = new Date('2026-07-01T00:00:00Z');
@@ -104,7 +103,9 @@ test('decide is pure: same inputs, same decisions; the observation and memory ar
   assert.equal(new Map([...obs.files].map(([p, f]) => [p, { ...f }])), snapshot);
   // What a full read verified travels with the decision for the bookkeeping step.
   const kept = a.leaves.find((l) => l.item.ref === 'apiserver@cp-1');
-  assert.ok(kept && kept.action === 'keep' && kept.existing.learned?.verified?.caPem === store.get('pki/ca.crt')!.content);
+  // (its reading names the CA it verified against, by the SHA-256 of that CA's text)
+  const caDigest = createHash('sha256').update(store.get('pki/ca.crt')!.content).digest('base64url');
+  assert.ok(kept && kept.action === 'keep' && kept.existing.learned?.reading.caDigest === caDigest);
 });
 
 // ---- planChanges: wanted × observed → changes, with hand-made file sets.
@@ -121,18 +122,18 @@ test('planChanges: create, update with backup, bookkeeping without, chmod, remov
     'nodes/a/old': file('old'),
     'nodes/a/mode': file('m', 0o644),
     'nodes/a/stray': file('s'),
-    'pki/state.json': file('{}'),
+    'pki/record': file('{}'),
     'elsewhere/keep': file('k'),
   }, { nodes: 0o700, 'nodes/a': 0o700 });
   const set = planChanges([
     want('nodes/a/same', 'x'), want('nodes/a/old', 'new'), want('nodes/a/mode', 'm'), want('nodes/a/new', 'n', 0o644),
-    want('pki/state.json', '{"a":1}', 0o600, { bookkeeping: true }),
+    want('pki/record', '{"a":1}', 0o600, { bookkeeping: true }),
   ], obs, options);
   assert.equal(set.changes, [
     { op: 'update', path: 'nodes/a/old', mode: 0o600, content: 'new', backup: true },
     { op: 'chmod', path: 'nodes/a/mode', mode: 0o600, from: 0o644 },
     { op: 'create', path: 'nodes/a/new', mode: 0o644, content: 'n' },
-    { op: 'update', path: 'pki/state.json', mode: 0o600, content: '{"a":1}', backup: false },
+    { op: 'update', path: 'pki/record', mode: 0o600, content: '{"a":1}', backup: false },
     { op: 'remove', path: 'nodes/a/stray', reason: 'not wanted: nodes/a/stray' },
   ]);
 });
