@@ -7,16 +7,17 @@
  * this module renders, captured at build time (scripts/build-cli.mjs).
  */
 import yargs, { type ArgumentsCamelCase, type InferredOptionTypes, type Options } from 'yargs';
-import { EXIT, exitCodeFor } from './exit.js';
-import { explainUnknown } from './suggest.js';
-import { KpkiError } from '../pki/errors.js';
-import { parseDuration } from '../pki/plan/duration.js';
+import { durationFlag } from './duration.js';
+import { EXIT, exitStatusFor } from './exit.js';
+import { printable } from './output/escape.js';
+import { closest, explainUnknown, strayFlags } from './suggest.js';
+import { formatDiagnostic, KpkiError, PlanError } from '../pki/errors.js';
 import { KPKI_VERSION } from '../pki/version.js';
 
 const version = KPKI_VERSION;
 
 const EPILOGUE = `Exit status: 0 ok · 1 unexpected failure · 2 bad input (invalid plan, unreadable PEM,
-bad flags, unusable --out) · 3 refused (a CA or SA key would be overwritten, or a CA cannot sign)
+unusable --out) and every usage error (unknown command or flag, bad flag value) · 3 refused (a CA or SA key would be overwritten, or a CA cannot sign)
 · 4 the store is locked by another kpki run (gen waits --lock-timeout for it).
 Docs: the README; the plan's JSON Schema: \`kpki schema\`.`;
 
@@ -37,16 +38,6 @@ interface CommandSpec<O extends Record<string, Options>> {
 type AnyCommand = CommandSpec<Record<string, Options>>;
 const command = <O extends Record<string, Options>>(c: CommandSpec<O>): AnyCommand => c as unknown as AnyCommand;
 
-function duration(flag: string) {
-  return (text: string): number => {
-    try {
-      return parseDuration(text);
-    } catch (err) {
-      throw new KpkiError('ERR_USAGE', `--${flag}: ${(err as Error).message}`);
-    }
-  };
-}
-
 export const COMMANDS: readonly AnyCommand[] = [
   command({
     name: 'gen',
@@ -58,8 +49,8 @@ export const COMMANDS: readonly AnyCommand[] = [
       prune: { type: 'boolean', default: false, describe: 'also remove the trees of nodes no longer in the plan (backed up first)' },
       wide: { type: 'boolean', default: false, describe: 'one row per certificate, even for large clusters' },
       'lock-timeout': {
-        type: 'string', default: '60s', requiresArg: true, coerce: duration('lock-timeout'),
-        describe: 'how long to wait while another kpki run holds the store (e.g. 0, 30s, 5m)',
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store (e.g. 0, 30s, 5m; units d, h, m, s, ms)',
       },
       json: { type: 'boolean', default: false, describe: 'print the report as JSON on stdout' },
     },
@@ -80,12 +71,12 @@ export const COMMANDS: readonly AnyCommand[] = [
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'a kpki output directory (store + node trees) instead of paths' },
       plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'with --out: judge every credential against this plan, as gen would' },
       node: { type: 'string', requiresArg: true, describe: "with paths: the node's name (checks system:node:<name>)" },
-      warn: { type: 'string', requiresArg: true, describe: 'warn when a certificate expires within this (default 30d; with --plan its renewBefore)' },
-      crit: { type: 'string', requiresArg: true, describe: 'critical when it expires within this (default 7d)' },
+      warn: { type: 'string', requiresArg: true, coerce: durationFlag('warn'), describe: 'warn when a certificate expires within this (default 30d; with --plan its renewBefore; units d, h, m, s, ms)' },
+      crit: { type: 'string', requiresArg: true, coerce: durationFlag('crit'), describe: 'critical when it expires within this (default 7d)' },
       json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/check-report.schema.json)' },
       prometheus: { type: 'boolean', default: false, describe: 'print node_exporter textfile metrics (x509-certificate-exporter names)' },
       probe: { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' },
-      'probe-timeout': { type: 'string', requiresArg: true, describe: 'per-probe timeout (default 3s)' },
+      'probe-timeout': { type: 'string', requiresArg: true, coerce: durationFlag('probe-timeout', { positive: true, timer: true }), describe: 'per-probe timeout (default 3s)' },
       cache: { type: 'boolean', default: true, describe: "with --out: judge unchanged leaves from the store's record (pki/record); --no-cache reads every file" },
     },
     examples: [
@@ -94,7 +85,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       ['$0 check --out ./out --plan cluster.yaml --probe', 'also ask every server the plan implies what it serves'],
       ['$0 check /etc/kubernetes --prometheus > /var/lib/node_exporter/textfile/kpki.prom.$$ && mv ...', 'from cron'],
     ],
-    epilogue: 'Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (bad arguments, a root or plan that cannot be read).',
+    epilogue: 'Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (any usage error, a root or plan that cannot be read).',
     run: async (a) =>
       (await import('./commands/check.js')).checkCommand({
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
@@ -159,27 +150,39 @@ export const COMMANDS: readonly AnyCommand[] = [
 
 /** Long flags a command accepts (for "did you mean"); the top level has only help and version. */
 function flagsOf(name: string | undefined): string[] {
+  return knownFlags(name).filter((f) => f.length > 1);
+}
+
+/** Every flag name a command accepts, one-letter aliases included. */
+function knownFlags(name: string | undefined): string[] {
   const c = COMMANDS.find((x) => x.name === name);
   const own = c ? Object.entries(c.options).flatMap(([k, o]) => [k, ...[o.alias ?? []].flat()]) : [];
-  return [...own, 'help', 'version'].filter((f) => f.length > 1);
+  return [...own, 'help', 'version'];
 }
 
 const SHAPE = { commands: COMMANDS.map((c) => c.name), flagsOf };
 
-function usageMessage(msg: string, argv: readonly string[]): string {
-  // With no command named, yargs complains about that first; a mistyped top-level flag
-  // (`kpki --versoin`) is the likelier story, so tell that one.
-  if (!argv.some((t) => SHAPE.commands.includes(t))) {
-    const stray = argv.filter((t) => /^--?[^-]/.test(t)).map((t) => t.replace(/^--?/, '').split('=')[0]!).filter((n) => !SHAPE.commands.some((c) => flagsOf(c).includes(n)));
-    if (stray.length) return explainUnknown(`Unknown arguments: ${stray.join(', ')}`, argv, SHAPE)!;
-  }
-  return explainUnknown(msg, argv, SHAPE) ?? msg;
+/** The command a command line runs: its first word, when that names one (yargs reads it there). */
+function commandOf(argv: readonly string[]): string | undefined {
+  const word = argv.find((t) => !t.startsWith('-'));
+  return word !== undefined && SHAPE.commands.includes(word) ? word : undefined;
 }
 
-class UsageError extends KpkiError {
-  constructor(message: string) {
-    super('ERR_USAGE', message);
+/**
+ * One message for a command line yargs refused, the likeliest mistake first: a mistyped command
+ * (its flags are judged once it is named right), then mistyped flags (`gen --paln x` is missing
+ * --plan only because of the typo), then whatever yargs said.
+ */
+function usageMessage(msg: string, argv: readonly string[]): string {
+  const command = commandOf(argv);
+  const word = argv[0];
+  if (command === undefined && word !== undefined && !word.startsWith('-')) {
+    const guess = closest(word, SHAPE.commands);
+    return `Unknown argument: ${word}.${guess ? ` Did you mean ${guess}?` : ''}`;
   }
+  const stray = strayFlags(argv, command === undefined ? SHAPE.commands.flatMap(knownFlags) : knownFlags(command));
+  if (stray.length) return explainUnknown(`Unknown arguments: ${stray.join(', ')}`, argv, SHAPE)!;
+  return explainUnknown(msg, argv, SHAPE) ?? msg;
 }
 
 async function parse(argv: readonly string[]): Promise<number> {
@@ -213,7 +216,7 @@ async function parse(argv: readonly string[]): Promise<number> {
     .fail((msg, err) => {
       // yargs' own errors (a flag without its value, a failed coerce) are usage errors too.
       if (err && err.name !== 'YError') throw err;
-      throw new UsageError(usageMessage(err?.message ?? msg, argv));
+      throw new KpkiError('ERR_USAGE', usageMessage(err?.message ?? msg, argv));
     })
     .parseAsync();
   return status;
@@ -222,17 +225,32 @@ async function parse(argv: readonly string[]): Promise<number> {
 /** `--json` anywhere on the command line: errors are then also a JSON document on stdout. */
 const wantsJson = (argv: readonly string[]) => argv.some((t) => t === '--json' || t === '--json=true');
 
-function report(err: unknown, argv: readonly string[]): number {
-  // `check` follows the monitoring-plugin convention: anything that stops it is UNKNOWN (3).
-  const status = argv[0] === 'check' ? 3 : exitCodeFor(err);
-  const ours = err instanceof KpkiError;
-  const message = ours ? err.message : (err as Error)?.message ?? String(err);
+/** The message for people: each plan diagnostic on its line; control characters escaped. */
+function humanText(err: unknown): string {
+  if (err instanceof PlanError) return err.diagnostics.map((d) => printable(formatDiagnostic(d))).join('\n');
   // Our own errors are complete sentences; anything else is a bug or an OS error: show where.
-  const text = ours ? message : (err as Error)?.stack ?? message;
-  process.stderr.write(`kpki: ${text}\n${err instanceof UsageError ? 'Run `kpki --help` for usage.\n' : ''}`);
+  const text = err instanceof KpkiError ? err.message : (err as Error)?.stack ?? (err as Error)?.message ?? String(err);
+  return printable(text, { lines: true });
+}
+
+function report(err: unknown, argv: readonly string[]): number {
+  const command = commandOf(argv);
+  const status = exitStatusFor(err, command);
+  const ours = err instanceof KpkiError;
+  const text = humanText(err);
+  process.stderr.write(`kpki: ${text}\n${ours && err.code === 'ERR_USAGE' ? 'Run `kpki --help` for usage.\n' : ''}`);
   if (wantsJson(argv)) {
-    const code = ours ? err.code : 'ERR_INTERNAL';
-    process.stdout.write(`${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: 'Error', error: { code, message, exitCode: status } }, null, 2)}\n`);
+    const error = {
+      code: ours ? err.code : 'ERR_INTERNAL',
+      message: ours ? err.message : (err as Error)?.message ?? String(err),
+      exitCode: status,
+      // A bad plan: every problem with its place, as the plan reader located it.
+      ...(err instanceof PlanError ? { diagnostics: err.diagnostics.map(({ file, line, column, field, message }) => ({ file, line, column, field, message })) } : {}),
+    };
+    process.stdout.write(`${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: 'Error', error }, null, 2)}\n`);
+  } else if (command === 'check') {
+    // A monitoring plugin's first line of output is its status.
+    process.stdout.write(`PKI UNKNOWN: ${text}\n`);
   }
   return status;
 }

@@ -3,13 +3,22 @@ export const EXIT = {
   ok: 0,
   /** Unexpected failure (I/O error, bug). */
   failure: 1,
-  /** Bad input: invalid plan, unreadable PEM or kubeconfig, bad flags, an unusable --out. */
+  /**
+   * Bad input: invalid plan, unreadable PEM or kubeconfig, an unusable --out, and every usage
+   * error (unknown command or flag, a bad flag value), wherever it is found.
+   */
   badInput: 2,
   /** Refused: a CA or SA key exists with other content, half a CA is missing, or a CA cannot sign. */
   conflict: 3,
   /** The store is locked by another kpki process and did not free up in time. */
   locked: 4,
 } as const;
+
+/**
+ * `kpki check` follows the monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL): anything
+ * that stops it, usage errors included, is UNKNOWN. Its one usage-error status.
+ */
+export const CHECK_UNKNOWN = 3;
 
 export function exitCodeFor(err: unknown): number {
   const code = (err as { code?: unknown } | null)?.code;
@@ -30,3 +39,7 @@ export function exitCodeFor(err: unknown): number {
       return EXIT.failure;
   }
 }
+
+/** The status a command ends with when `err` stops it. */
+export const exitStatusFor = (err: unknown, command: string | undefined): number =>
+  command === 'check' ? CHECK_UNKNOWN : exitCodeFor(err);

@@ -62,3 +62,23 @@ export function explainUnknown(message: string, argv: readonly string[], shape: 
     })
     .join('\n');
 }
+
+/**
+ * The flags on the command line that are not in `known` (long names and one-letter aliases,
+ * without dashes), in order. `--no-x` is known when `x` is (yargs' negation), `--dryRun` when
+ * `dry-run` is; nothing after `--` is a flag.
+ */
+export function strayFlags(argv: readonly string[], known: readonly string[]): string[] {
+  const stray: string[] = [];
+  const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  for (const t of argv) {
+    if (t === '--') break;
+    const m = /^--([^=]+)/.exec(t) ?? /^-([A-Za-z])$/.exec(t);
+    if (!m) continue;
+    const name = m[1]!;
+    const plain = kebab(name);
+    const ok = known.includes(name) || known.includes(plain) || (plain.startsWith('no-') && known.includes(plain.slice(3)));
+    if (!ok && !stray.includes(name)) stray.push(name);
+  }
+  return stray;
+}

@@ -3,9 +3,9 @@ import { KpkiError } from '../../pki/errors.js';
 import { check } from '../../pki/check/check.js';
 import { renderPrometheus } from '../../pki/check/prometheus.js';
 import { renderText } from '../../pki/check/report.js';
-import { STATUS_EXIT } from '../../pki/check/types.js';
-import { parseDuration } from '../../pki/plan/duration.js';
 import { loadPlan } from '../../pki/plan/load.js';
+import { formatDuration } from '../duration.js';
+import { printableDeep } from '../output/escape.js';
 import { bold, dim, green, red, yellow } from '../output/style.js';
 
 export interface CheckCliOptions {
@@ -13,57 +13,39 @@ export interface CheckCliOptions {
   readonly out?: string;
   readonly plan?: string;
   readonly node?: string;
-  readonly warn?: string;
-  readonly crit?: string;
+  /** Durations in milliseconds (cli/duration.ts parsed and bounded them). */
+  readonly warn?: number;
+  readonly crit?: number;
   readonly json: boolean;
   readonly prometheus: boolean;
   readonly probe?: readonly string[];
-  readonly probeTimeout?: string;
+  readonly probeTimeout?: number;
   /** false (`--no-cache`): read every file of the store, whatever its record says. */
   readonly cache?: boolean;
 }
 
-/** Monitoring plugins report UNKNOWN (3) when they could not check: bad arguments, unreadable roots. */
-function unknown(message: string): number {
-  process.stdout.write(`PKI UNKNOWN: ${message}\n`);
-  process.stderr.write(`kpki: ${message}\n`);
-  return STATUS_EXIT.UNKNOWN;
-}
-
-function duration(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  // Days are what operators think in for certificates; the rest is the plan's Go-style grammar.
-  if (/^\d+d$/.test(value)) return Number(value.slice(0, -1)) * 86_400_000;
-  try {
-    return parseDuration(value);
-  } catch (e) {
-    throw new KpkiError('ERR_IO', `--${flag}: ${(e as Error).message.replace('days, weeks and years are not units; use hours', 'use whole days (7d) or hours')}`);
-  }
-}
-
+/**
+ * Errors go to the CLI's one reporter (app.ts): UNKNOWN (3) as monitoring plugins do, with a
+ * `PKI UNKNOWN:` line, or a JSON error document with --json.
+ */
 export async function checkCommand(o: CheckCliOptions): Promise<number> {
-  try {
-    if (o.json && o.prometheus) throw new KpkiError('ERR_IO', '--json and --prometheus are two outputs; choose one');
-    const critMs = duration('crit', o.crit);
-    const warnMs = duration('warn', o.warn);
-    if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_IO', `--crit ${o.crit} is longer than --warn ${o.warn}`);
-    const plan = o.plan ? await loadPlan(o.plan) : undefined;
-    const report = await check({
-      ...(o.out ? { out: o.out } : {}),
-      ...(o.paths.length ? { roots: o.paths } : {}),
-      ...(plan ? { plan } : {}),
-      ...(o.node ? { node: o.node } : {}),
-      thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
-      ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
-      ...(o.probeTimeout ? { probeTimeoutMs: duration('probe-timeout', o.probeTimeout) } : {}),
-      ...(o.cache === false ? { useRecord: false } : {}),
-    });
-    if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (o.prometheus) process.stdout.write(renderPrometheus(report));
-    else process.stdout.write(renderText(report, { bold, dim, green, red, yellow }));
-    return report.exitCode;
-  } catch (err) {
-    if (err instanceof KpkiError) return unknown(err.message);
-    throw err;
-  }
+  if (o.json && o.prometheus) throw new KpkiError('ERR_USAGE', '--json and --prometheus are two outputs; choose one');
+  const critMs = o.crit;
+  const warnMs = o.warn;
+  if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_USAGE', `--crit ${formatDuration(critMs)} is longer than --warn ${formatDuration(warnMs)}`);
+  const plan = o.plan ? await loadPlan(o.plan) : undefined;
+  const report = await check({
+    ...(o.out ? { out: o.out } : {}),
+    ...(o.paths.length ? { roots: o.paths } : {}),
+    ...(plan ? { plan } : {}),
+    ...(o.node ? { node: o.node } : {}),
+    thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
+    ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
+    ...(o.probeTimeout !== undefined ? { probeTimeoutMs: o.probeTimeout } : {}),
+    ...(o.cache === false ? { useRecord: false } : {}),
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (o.prometheus) process.stdout.write(renderPrometheus(report));
+  else process.stdout.write(renderText(printableDeep(report), { bold, dim, green, red, yellow }));
+  return report.exitCode;
 }

@@ -4,7 +4,13 @@ import { generate, type GenerateReport, type ReportItem } from '../../pki/gen/ge
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';
+import { printableDeep } from '../output/escape.js';
 import { bold, cyan, dim, green, red, table, yellow } from '../output/style.js';
+import type { Plan } from '../../pki/plan/types.js';
+
+/** `gen --json`'s document: the library's report, versioned (schema/gen-report.schema.json). */
+export const GEN_API_VERSION = 'kpki/v1alpha1';
+export const GEN_KIND = 'GenReport';
 
 export interface GenOptions {
   readonly plan: string;
@@ -61,7 +67,7 @@ function rows(items: readonly ReportItem[], wide: boolean): Row[] {
   });
 }
 
-function printHuman(r: GenerateReport, wide: boolean): void {
+function printHuman(r: GenerateReport, wide: boolean, deploy: Plan['deploy']): void {
   const changes = r.items.filter((i) => i.action !== 'keep');
   const out: string[] = [];
   const touched = r.files.filter((f) => f.action !== 'unchanged');
@@ -97,7 +103,8 @@ function printHuman(r: GenerateReport, wide: boolean): void {
     const removed = housekeeping.filter((f) => f.action === 'removed').length;
     out.push(`Wrote ${writes.length} files in ${r.out} (${count('created')} new, ${count('updated')} replaced${removed ? `, ${removed} removed` : ''}${backups ? `; previous versions in ${r.out}/backup/` : ''}).`);
   }
-  if (r.caCertHash) out.push(`Join: --discovery-token-ca-cert-hash ${cyan(r.caCertHash)}`);
+  // Only kubeadm joins with a discovery hash; a binary install has no join step to give it to.
+  if (r.caCertHash && deploy === 'kubeadm') out.push(`Join: --discovery-token-ca-cert-hash ${cyan(r.caCertHash)}`);
   process.stdout.write(`${out.join('\n')}\n`);
   // Warnings and unapplied plan changes go to stderr, so stdout stays the report.
   const err = [...r.unapplied.map((u) => yellow(`not applied: ${u}`)), ...r.warnings.map((w) => yellow(`warning: ${w}`))];
@@ -113,7 +120,7 @@ export async function gen(o: GenOptions): Promise<number> {
     lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
   });
   progress.stop();
-  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printHuman(report, o.wide);
+  if (o.json) process.stdout.write(`${JSON.stringify({ apiVersion: GEN_API_VERSION, kind: GEN_KIND, ...report }, null, 2)}\n`);
+  else printHuman(printableDeep(report), o.wide, plan.deploy);
   return EXIT.ok;
 }

@@ -15,6 +15,7 @@ import type { Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
+import { checkOutDir } from '../store/out-dir.js';
 import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
@@ -126,10 +127,19 @@ async function probeFindings(options: CheckOptions, input: AuditInput, now: Date
 
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const now = options.now ?? new Date();
-  if (!options.out && !options.roots?.length) throw new KpkiError('ERR_IO', 'nothing to check: give a directory or --out');
+  // Servers named by hand are an audit of their own (served chain, expiry, hostname).
+  const namedServers = Array.isArray(options.probe) && options.probe.length > 0;
+  if (!options.out && !options.roots?.length && !namedServers) throw new KpkiError('ERR_IO', 'nothing to check: give a directory, --out or --probe host:port');
   if (options.out && options.roots?.length) throw new KpkiError('ERR_IO', 'give either --out (a kpki store) or directories, not both');
   if (options.plan && !options.out) throw new KpkiError('ERR_IO', '--plan compares a kpki store with its plan: it needs --out');
-  const { input, record } = options.out ? await outInput(options.out, options.plan, options.useRecord ?? true) : { input: rootsInput(options.roots!, options.node), record: undefined };
+  // Node fires a timer longer than 2^31-1 ms after 1 ms: every probe would read as unreachable.
+  const timeout = options.probeTimeoutMs;
+  if (timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)) {
+    throw new KpkiError('ERR_BAD_ARGUMENT', `probe timeout ${timeout} ms: must be more than 0 and at most ${2 ** 31 - 1} ms (about 24.8 days)`);
+  }
+  // A file given as `out`: the one sentence gen says for it, not an errno from the walk.
+  if (options.out) checkOutDir(options.out, { write: false });
+  const { input, record } = options.out ? await outInput(options.out, options.plan, options.useRecord ?? true) : { input: rootsInput(options.roots ?? [], options.node), record: undefined };
   // With a plan, gen's renewBefore is the warning window unless one is given: a leaf check
   // warns about is then exactly a leaf gen would reissue.
   const planWarn = input.plan?.pki.plan.pki.renewBeforeMs;

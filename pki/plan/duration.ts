@@ -1,12 +1,17 @@
 /**
- * Go-style durations as kubeadm and cert-manager write them (`87600h`, `8760h0m0s`, `1h30m`),
- * limited to whole numbers of h, m, s and ms: certificate lifetimes need nothing finer,
- * and a smaller grammar gives clearer errors.
+ * Durations as the plan and every command-line flag write them: Go-style (`87600h`, `8760h0m0s`,
+ * `1h30m`, as kubeadm and cert-manager print them) plus days (`30d`, `365d`), the unit operators
+ * think in for certificates. Whole numbers of d, h, m, s and ms only: certificate lifetimes need
+ * nothing finer, and a smaller grammar gives clearer errors. Weeks and years are not units
+ * (a year is 365 or 366 days; say which in days).
  */
 
-const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+const UNIT_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
 
-const EXPECTED = 'expected whole numbers with units h, m, s or ms, like 8760h, 90m or 1h30m';
+/** Exactly what parseDuration accepts, for messages. */
+export const DURATION_GRAMMAR = 'whole numbers with units d, h, m, s or ms, like 30d, 12h or 1h30m';
+
+const EXPECTED = `expected ${DURATION_GRAMMAR}`;
 
 /** Why `text` is not a duration; checked only after the strict grammar failed. */
 function explain(text: string): string {
@@ -14,7 +19,7 @@ function explain(text: string): string {
   if (/^[+-]/.test(text)) return `"${text}": a sign is not allowed; durations here are positive, ${EXPECTED}`;
   if (/^[0-9]+$/.test(text)) return `"${text}" has no unit; ${EXPECTED}`;
   if (/[0-9]\.[0-9]/.test(text)) return `"${text}": fractions are not supported; ${EXPECTED}`;
-  if (/[0-9](d|w|y)\b/.test(text)) return `"${text}": days, weeks and years are not units; use hours (1d = 24h, 1y = 8760h)`;
+  if (/[0-9](w|y)$/.test(text)) return `"${text}": weeks and years are not units; use days (1w = 7d, 1y = 365d); ${EXPECTED}`;
   return `"${text}" is not a duration; ${EXPECTED}`;
 }
 
@@ -24,7 +29,7 @@ function explain(text: string): string {
  */
 export function parseDuration(text: string): number {
   if (text === '0') return 0;
-  const re = /([0-9]+)(ms|h|m|s)/y;
+  const re = /([0-9]+)(ms|d|h|m|s)/y;
   let total = 0;
   let pos = 0;
   while (pos < text.length) {

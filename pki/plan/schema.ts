@@ -21,8 +21,8 @@ export const PLAN_DEFAULTS = {
   renewBefore: '720h',
 } as const;
 
-/** Whole numbers with units h, m, s or ms, or a bare 0 (see duration.ts). */
-export const DURATION_PATTERN = '^(0|([0-9]+(h|m|s|ms))+)$';
+/** Whole numbers with units d, h, m, s or ms, or a bare 0 (see duration.ts). */
+export const DURATION_PATTERN = '^(0|([0-9]+(d|h|m|s|ms))+)$';
 /** RFC 1123 label. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** RFC 1123 subdomain (its 253-character limit is a separate maxLength). */
@@ -30,7 +30,7 @@ export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-
 /** `v1.31.2`, `1.31.2`, `v1.31` or `1.31`. */
 export const KUBERNETES_VERSION_PATTERN = '^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$';
 
-const DURATION_HELP = 'Go-style duration: whole numbers with units h, m, s (e.g. 8760h, 720h, 1h30m).';
+const DURATION_HELP = 'Duration: whole numbers with units d, h, m, s or ms (e.g. 365d, 8760h, 1h30m).';
 
 export const planSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',

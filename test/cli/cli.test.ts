@@ -92,7 +92,7 @@ test('--json: any error is also a JSON document on stdout, with its code and exi
     [['gen', '--json', '--dry-runn', '-p', 'x.yaml'], 'ERR_USAGE', 2, /^Unknown argument: dry-runn\. Did you mean --dry-run\?$/],
     [['gen', '--json', '--plan', '/nonexistent/cluster.yaml'], 'ERR_PLAN_INVALID', 2, /\/nonexistent\/cluster\.yaml/],
     [['gen', '--json', '--plan', join(FIXTURES, 'single-cp.yaml'), '--out', file], 'ERR_OUT_INVALID', 2, /is not a directory/],
-    [['gen', '--json', '--plan', join(FIXTURES, 'single-cp.yaml'), '--lock-timeout', '5d'], 'ERR_USAGE', 2, /^--lock-timeout: .*days/],
+    [['gen', '--json', '--plan', join(FIXTURES, 'single-cp.yaml'), '--lock-timeout', '5w'], 'ERR_USAGE', 2, /^--lock-timeout: .*weeks/],
     [['ca-hash', '--json', '--cert', join(dir, 'nope.crt')], 'ERR_PEM_INVALID', 2, /nope\.crt: no such file/],
   ];
   for (const [args, code, exitCode, message] of cases) {

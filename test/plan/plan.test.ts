@@ -341,7 +341,7 @@ test('host:port parsing and formatting', () => {
   assert.is(formatHostPort('k8s-api.example.internal', 443), 'k8s-api.example.internal:443');
 });
 
-test('Go-style durations', () => {
+test('durations: Go-style plus days', () => {
   const H = 3_600_000;
   const cases: Array<[string, number]> = [
     ['87600h', 87600 * H],
@@ -353,12 +353,15 @@ test('Go-style durations', () => {
     ['250ms', 250],
     ['0', 0],
     ['0s', 0],
+    ['30d', 30 * 24 * H],
+    ['1d12h', 36 * H],
   ];
   for (const [input, ms] of cases) assert.is(parseDuration(input), ms, input);
-  for (const bad of ['', '10', '10y', '10d', '1.5h', '-5m', '+5m', 'h', '5 h', '5H', '1h 30m', 'forever']) {
+  for (const bad of ['', '10', '10y', '2w', '3weeks', '10D', '1.5h', '-5m', '+5m', 'h', '5 h', '5H', '1h 30m', 'forever']) {
     assert.throws(() => parseDuration(bad), RangeError, bad);
   }
-  assert.throws(() => parseDuration('10d'), /24h/);
+  assert.throws(() => parseDuration('10y'), /1y = 365d/);
+  assert.throws(() => parseDuration('3weeks'), /units d, h, m, s or ms/);
 });
 
 // ---------------------------------------------------------------- invalid plans
