@@ -2,6 +2,7 @@
 import { KpkiError } from '../../pki/errors.js';
 import { check } from '../../pki/check/check.js';
 import { renderPrometheus } from '../../pki/check/prometheus.js';
+import { publishFile } from '../../pki/check/publish.js';
 import { renderText } from '../../pki/check/report.js';
 import { STATUS_EXIT } from '../../pki/check/types.js';
 import { parseDuration } from '../../pki/plan/duration.js';
@@ -18,6 +19,8 @@ export interface CheckCliOptions {
   readonly crit?: string;
   readonly json: boolean;
   readonly prometheus: boolean;
+  /** Also write the metrics to this file, atomically (a textfile collector's directory). */
+  readonly prometheusFile?: string;
   readonly probe?: readonly string[];
   readonly probeTimeout?: string;
 }
@@ -40,6 +43,17 @@ function duration(flag: string, value: string | undefined): number | undefined {
   }
 }
 
+/** Published before anything is printed: a failure is UNKNOWN (3), and the previous file stays. */
+function publishMetrics(path: string, text: string): void {
+  if (path === '') throw new KpkiError('ERR_IO', '--prometheus-file must name a file, e.g. /var/lib/node_exporter/textfile/kpki.prom');
+  try {
+    publishFile(path, text, 0o644);
+  } catch (err) {
+    if (err instanceof KpkiError) throw new KpkiError(err.code, `--prometheus-file ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 export async function checkCommand(o: CheckCliOptions): Promise<number> {
   try {
     if (o.json && o.prometheus) throw new KpkiError('ERR_IO', '--json and --prometheus are two outputs; choose one');
@@ -57,6 +71,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
       ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
       ...(o.probeTimeout ? { probeTimeoutMs: duration('probe-timeout', o.probeTimeout) } : {}),
     });
+    if (o.prometheusFile !== undefined) publishMetrics(o.prometheusFile, renderPrometheus(report));
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (o.prometheus) process.stdout.write(renderPrometheus(report));
     else process.stdout.write(renderText(report, { bold, dim, green, red, yellow }));
