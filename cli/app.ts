@@ -75,6 +75,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       crit: { type: 'string', requiresArg: true, coerce: durationFlag('crit'), describe: 'critical when it expires within this (default 7d)' },
       json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/check-report.schema.json)' },
       prometheus: { type: 'boolean', default: false, describe: 'print node_exporter textfile metrics (x509-certificate-exporter names)' },
+      'prometheus-file': { type: 'string', requiresArg: true, describe: 'also write those metrics to this file, atomically (0644; the exit status stays the check\'s)' },
       probe: { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' },
       'probe-timeout': { type: 'string', requiresArg: true, coerce: durationFlag('probe-timeout', { positive: true, timer: true }), describe: 'per-probe timeout (default 3s)' },
       cache: { type: 'boolean', default: true, describe: "with --out: judge unchanged leaves from the store's record (pki/record); --no-cache reads every file" },
@@ -83,13 +84,13 @@ export const COMMANDS: readonly AnyCommand[] = [
       ['$0 check /etc/kubernetes', 'on a kubeadm node'],
       ['$0 check --out ./out --plan cluster.yaml', 'a kpki store against its plan'],
       ['$0 check --out ./out --plan cluster.yaml --probe', 'also ask every server the plan implies what it serves'],
-      ['$0 check /etc/kubernetes --prometheus > /var/lib/node_exporter/textfile/kpki.prom.$$ && mv ...', 'from cron'],
+      ['$0 check /etc/kubernetes --prometheus-file /var/lib/node_exporter/textfile/kpki.prom >/dev/null', 'from cron'],
     ],
     epilogue: 'Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (any usage error, a root or plan that cannot be read).',
     run: async (a) =>
       (await import('./commands/check.js')).checkCommand({
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
-        json: a.json, prometheus: a.prometheus, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, cache: a.cache,
+        json: a.json, prometheus: a.prometheus, prometheusFile: a.prometheusFile, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, cache: a.cache,
       }),
   }),
   command({

@@ -28,7 +28,7 @@ export { audit } from './check/audit.js';
 export { renderPrometheus } from './check/prometheus.js';
 export { FINDINGS } from './findings.js';
 
-export type { Plan, PlanInput, PlanNode, Role, KeyAlgorithm, Cidr, Endpoint, SubjectExtras, Deploy, Layout, KubernetesVersion } from './plan/types.js';
+export type { Plan, PlanInput, PlanNode, Role, KeyAlgorithm, Cidr, Endpoint, SubjectExtras, Deploy, Layout, LayoutDirs, LayoutInput, KubernetesVersion } from './plan/types.js';
 export type {
   CatalogEntry, CaEntry, CertEntry, KubeconfigEntry, KeyPairEntry, LeafEntry, CaId, Usage, NodeSelector, Identity, SanInput, NodeContext,
 } from './catalog/types.js';

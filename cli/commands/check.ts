@@ -2,6 +2,7 @@
 import { KpkiError } from '../../pki/errors.js';
 import { check } from '../../pki/check/check.js';
 import { renderPrometheus } from '../../pki/check/prometheus.js';
+import { publishFile } from '../../pki/check/publish.js';
 import { renderText } from '../../pki/check/report.js';
 import { loadPlan } from '../../pki/plan/load.js';
 import { formatDuration } from '../duration.js';
@@ -18,10 +19,23 @@ export interface CheckCliOptions {
   readonly crit?: number;
   readonly json: boolean;
   readonly prometheus: boolean;
+  /** Also write the metrics to this file, atomically (a textfile collector's directory). */
+  readonly prometheusFile?: string;
   readonly probe?: readonly string[];
   readonly probeTimeout?: number;
   /** false (`--no-cache`): read every file of the store, whatever its record says. */
   readonly cache?: boolean;
+}
+
+/** Published before anything is printed: a failure is UNKNOWN (3), and the previous file stays. */
+function publishMetrics(path: string, text: string): void {
+  if (path === '') throw new KpkiError('ERR_IO', '--prometheus-file must name a file, e.g. /var/lib/node_exporter/textfile/kpki.prom');
+  try {
+    publishFile(path, text, 0o644);
+  } catch (err) {
+    if (err instanceof KpkiError) throw new KpkiError(err.code, `--prometheus-file ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 /**
@@ -44,6 +58,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     ...(o.probeTimeout !== undefined ? { probeTimeoutMs: o.probeTimeout } : {}),
     ...(o.cache === false ? { useRecord: false } : {}),
   });
+  if (o.prometheusFile !== undefined) publishMetrics(o.prometheusFile, renderPrometheus(report));
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (o.prometheus) process.stdout.write(renderPrometheus(report));
   else process.stdout.write(renderText(printableDeep(report), { bold, dim, green, red, yellow }));

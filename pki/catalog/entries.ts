@@ -76,12 +76,19 @@ export const KEYPAIRS = [
   },
 ] as const satisfies readonly KeyPairEntry[];
 
-/** SANs of the apiserver: in-cluster names, the first service IP per family, the node, the endpoint. */
+/**
+ * SANs of the apiserver: in-cluster names, the first service IP per family, the node, the endpoint.
+ * With the cfssl layout also 127.0.0.1: the binary-install guides put it in their server-csr.json
+ * because their units reach the API server on the host's loopback (kube-controller-manager and
+ * kube-scheduler, a node-local proxy in front of the control planes). kubeadm's apiserver has no
+ * loopback SAN (GetAPIServerAltNames: node name, service IP, advertise address, endpoint,
+ * certSANs); its local kubeconfigs use the advertise address, so kubeadm's layout stays kubeadm's.
+ */
 function apiserverSans({ plan, node }: NodeContext): SanInput {
   const svc = 'kubernetes.default.svc';
   return {
     dns: [node.name, 'kubernetes', 'kubernetes.default', svc, `${svc}.${plan.networking.dnsDomain}`],
-    ips: [...plan.networking.serviceSubnets.map(firstHost), node.address],
+    ips: [...plan.networking.serviceSubnets.map(firstHost), node.address, ...(plan.layout === 'cfssl' ? ['127.0.0.1'] : [])],
     any: [plan.controlPlaneEndpoint.host, ...plan.apiServer.certSANs, ...node.extraSANs],
   };
 }

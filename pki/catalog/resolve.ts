@@ -7,7 +7,7 @@ import { canonicalIp, isIp, formatHostPort } from '../plan/net.js';
 import type { Plan, PlanNode } from '../plan/types.js';
 import { CAS, CERTS, deployedOn, inRelease, KEYPAIRS, KUBECONFIGS } from './entries.js';
 import type { CaEntry, CaId, CertEntry, Identity, KeyPairEntry, KubeconfigEntry, NodeSelector, SanInput, Usage } from './types.js';
-import type { Layout } from '../plan/types.js';
+import type { Layout, LayoutDirs } from '../plan/types.js';
 import type { CertProfile } from '../x509/profile.js';
 
 export type { CertProfile };
@@ -37,6 +37,8 @@ export interface ResolvedLeaf {
   readonly server?: string;
   /** The plan's file layout: where the leaf is written and read back from (layout.ts). */
   readonly layout: Layout;
+  /** The cfssl layout's directories, when the plan has them. */
+  readonly layoutDirs?: LayoutDirs;
 }
 
 export interface ResolvedPki {
@@ -105,6 +107,8 @@ function serverUrl(plan: Plan, node: PlanNode, kind: KubeconfigEntry['server']):
     : `https://${formatHostPort(node.address, plan.apiServer.bindPort)}`;
 }
 
+const layoutOf = (plan: Plan) => ({ layout: plan.layout, ...(plan.layoutDirs && { layoutDirs: plan.layoutDirs }) });
+
 export function resolve(plan: Plan): ResolvedPki {
   const cas: ResolvedCa[] = CAS.map((entry) => ({
     kind: 'ca',
@@ -120,7 +124,7 @@ export function resolve(plan: Plan): ResolvedPki {
     for (const node of selectAll(plan, deployedOn(plan, entry, [entry.on]))) {
       const ctx = { plan, node };
       leaves.push({
-        kind: 'cert', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, layout: plan.layout,
+        kind: 'cert', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, ...layoutOf(plan),
         profile: leafProfile(entry.identity(ctx), entry.usages, 'sans' in entry ? entry.sans(ctx) : undefined),
       });
     }
@@ -129,7 +133,7 @@ export function resolve(plan: Plan): ResolvedPki {
     if (!inRelease(entry, plan)) continue;
     for (const node of selectAll(plan, deployedOn(plan, entry, [entry.on]))) {
       leaves.push({
-        kind: 'kubeconfig', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, layout: plan.layout,
+        kind: 'kubeconfig', ref: `${entry.id}@${node.name}`, entry, node, signer: entry.signer, ...layoutOf(plan),
         profile: leafProfile(entry.identity({ plan, node }), ['clientAuth']),
         server: serverUrl(plan, node, entry.server),
       });

@@ -27,8 +27,13 @@
  * The kubelet serving certificate is kubelet.crt / kubelet.key in /etc/kubernetes/ssl, the names
  * the kubelet itself looks for in its --cert-dir (the guides' /etc/kubernetes/ssl) before it makes
  * a self-signed one: placed there, it is used with no flag changed.
+ *
+ * The three directories are the guides' defaults; a plan may move each (`layout: { name: cfssl,
+ * kubernetesDir: /k8s/kubernetes/ssl, etcdDir: /k8s/etcd/ssl, kubeconfigDir: /k8s/kubernetes/cfg }`,
+ * the other family of guides), and cfsslLayout puts the same names there.
  */
 import type { CAS, CERTS, KEYPAIRS, KUBECONFIGS } from '../catalog/entries.js';
+import { CFSSL_DEFAULT_DIRS, type LayoutDirs } from '../plan/types.js';
 
 /** Every id the catalog has; the table below must name each one (a compile error otherwise). */
 export type CatalogId =
@@ -37,10 +42,13 @@ export type CatalogId =
   | (typeof CERTS)[number]['id']
   | (typeof KUBECONFIGS)[number]['id'];
 
-/** Node-root-relative directories, as the layout writes node trees (`etc/...`, no leading `/`). */
-export const CFSSL_KUBERNETES_DIR = 'etc/kubernetes/ssl';
-export const CFSSL_ETCD_DIR = 'etc/etcd/ssl';
-const KUBECONFIG_DIR = 'etc/kubernetes';
+/** A directory as node trees hold it: relative to the node's root (`etc/...`, no leading `/`). */
+const inTree = (dir: string) => dir.replace(/^\/+/, '').replace(/\/+$/, '');
+
+/** The guides' directories, node-root-relative. */
+export const CFSSL_KUBERNETES_DIR = inTree(CFSSL_DEFAULT_DIRS.kubernetesDir);
+export const CFSSL_ETCD_DIR = inTree(CFSSL_DEFAULT_DIRS.etcdDir);
+const KUBECONFIG_DIR = inTree(CFSSL_DEFAULT_DIRS.kubeconfigDir);
 
 /** A certificate (CA or leaf) and its key; for key pairs, `crt` is the public key. */
 export interface CfsslPair {
@@ -103,4 +111,63 @@ export function cfsslPath(id: CatalogId, part: CfsslPart): string | undefined {
   }
   if (part === 'kubeconfig') return undefined;
   return `${name.dir}/${part === 'key' ? name.key : name.crt}`;
+}
+
+/** Which of a plan's directories replaces each of the guides' (every cfsslPath is `<one of these>/<file>`). */
+const DIR_FIELD: ReadonlyMap<string, keyof LayoutDirs> = new Map([
+  [CFSSL_KUBERNETES_DIR, 'kubernetesDir'],
+  [CFSSL_ETCD_DIR, 'etcdDir'],
+  [KUBECONFIG_DIR, 'kubeconfigDir'],
+]);
+
+/** The cfssl layout with its files in `dirs` (absolute, as the plan names them): the same names, other directories. */
+export function cfsslLayout(dirs: LayoutDirs): (id: CatalogId, part: CfsslPart) => string | undefined {
+  const moved = new Map([...DIR_FIELD].map(([from, field]) => [from, inTree(dirs[field])]));
+  return (id, part) => {
+    const path = cfsslPath(id, part);
+    if (path === undefined) return undefined;
+    const slash = path.lastIndexOf('/');
+    const dir = moved.get(path.slice(0, slash));
+    if (dir === undefined) throw new Error(`internal error: ${path} is in none of the cfssl layout's directories`);
+    return `${dir}${path.slice(slash)}`;
+  };
+}
+
+/** Every file name of the table (ca.pem, server-key.pem, admin.kubeconfig, ...). */
+const ALL_NAMES: ReadonlySet<string> = new Set(
+  (Object.keys(CFSSL_NAMES) as CatalogId[]).flatMap((id) =>
+    (['crt', 'key', 'pub', 'kubeconfig'] as const).map((part) => cfsslPath(id, part)?.split('/').pop()).filter((n): n is string => n !== undefined)),
+);
+
+/** Whether a file name is one the cfssl layout writes. */
+export const isCfsslName = (name: string): boolean => ALL_NAMES.has(name);
+
+/** File names only one credential has in the table (peer.pem, kube-proxy.pem, kubelet.kubeconfig, ...), with their directory. */
+const UNIQUE_NAMES: ReadonlyMap<string, keyof LayoutDirs> = (() => {
+  const seen = new Map<string, (keyof LayoutDirs)[]>();
+  for (const id of Object.keys(CFSSL_NAMES) as CatalogId[]) {
+    for (const part of ['crt', 'key', 'pub', 'kubeconfig'] as const) {
+      const path = cfsslPath(id, part);
+      if (path === undefined) continue;
+      const slash = path.lastIndexOf('/');
+      const name = path.slice(slash + 1);
+      seen.set(name, [...(seen.get(name) ?? []), DIR_FIELD.get(path.slice(0, slash))!]);
+    }
+  }
+  return new Map([...seen].filter(([, fields]) => fields.length === 1).map(([name, [field]]) => [name, field!]));
+})();
+
+/**
+ * The cfssl directories a node tree's files are in (absolute), read from the names only one
+ * credential has: how a re-run finds a tree written under directories the plan has since moved.
+ * `paths` are node-root-relative; directories with no such file are left out.
+ */
+export function cfsslDirsIn(paths: Iterable<string>): Partial<LayoutDirs> {
+  const dirs: { -readonly [K in keyof LayoutDirs]?: string } = {};
+  for (const path of paths) {
+    const slash = path.lastIndexOf('/');
+    const field = UNIQUE_NAMES.get(path.slice(slash + 1));
+    if (field !== undefined && slash > 0) dirs[field] ??= `/${path.slice(0, slash)}`;
+  }
+  return dirs;
 }

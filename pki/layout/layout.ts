@@ -4,16 +4,17 @@
  * holding exactly the files that host needs. Which credentials a node gets comes from the
  * catalog (its selectors, and its `kubeadm` placement under `deploy: kubeadm`); the file names
  * come from the plan's LAYOUT, a table from catalog id to node path: kubeadm's
- * (`etc/kubernetes/pki/...`, derived from the catalog) or the cfssl guides' (layouts/cfssl-names.ts).
+ * (`etc/kubernetes/pki/...`, derived from the catalog) or the cfssl guides' (layouts/cfssl-names.ts),
+ * the latter in the plan's directories when it sets them (`layout: { name: cfssl, kubernetesDir, ... }`).
  * The same layout says where a re-run reads a leaf back from and names unwanted files.
  */
 import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
 import { nodeMatcher, selectNodes } from '../catalog/resolve.js';
 import { CAS, CERTS, deployedOn, KEYPAIRS, KUBECONFIGS } from '../catalog/entries.js';
 import type { CaId, NodeSelector } from '../catalog/types.js';
-import { cfsslPath, type CatalogId } from './cfssl-names.js';
-import type { Deploy, Layout, Plan } from '../plan/types.js';
-import { LAYOUTS } from '../plan/types.js';
+import { cfsslDirsIn, cfsslLayout, cfsslPath, isCfsslName, type CatalogId } from './cfssl-names.js';
+import type { Deploy, Layout, LayoutDirs, Plan } from '../plan/types.js';
+import { CFSSL_DEFAULT_DIRS, LAYOUTS } from '../plan/types.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
 
 export const NODE_PKI = 'etc/kubernetes/pki';
@@ -47,10 +48,25 @@ const KUBEADM_NAMES: ReadonlyMap<string, string> = new Map([
   ...KUBECONFIGS.map((k) => [`${k.id} kubeconfig`, k.path] as const),
 ]);
 
+/** Each layout in its default directories (the cfssl guides' /etc/kubernetes/ssl, /etc/etcd/ssl, /etc/kubernetes). */
 export const LAYOUT_PATHS: { readonly [l in Layout]: NodeLayout } = {
   kubeadm: (id, part) => KUBEADM_NAMES.get(`${id} ${part}`),
   cfssl: cfsslPath,
 };
+
+/** One per directories object (a plan's, shared by all its leaves), so identity compares layouts. */
+const MOVED = new WeakMap<LayoutDirs, NodeLayout>();
+
+/** A layout in the given directories (cfssl only; kubeadm's are fixed), or in its default ones. */
+export function nodeLayout(layout: Layout, dirs?: LayoutDirs): NodeLayout {
+  if (layout !== 'cfssl' || dirs === undefined) return LAYOUT_PATHS[layout];
+  let moved = MOVED.get(dirs);
+  if (!moved) MOVED.set(dirs, (moved = cfsslLayout(dirs)));
+  return moved;
+}
+
+const planLayout = (plan: Plan) => nodeLayout(plan.layout, plan.layoutDirs);
+const leafLayout = (leaf: ResolvedLeaf) => nodeLayout(leaf.layout, leaf.layoutDirs);
 
 /**
  * Files that are not credentials, written next to them under a deploy condition. The kubeadm
@@ -103,7 +119,7 @@ export function fileSpecs(pki: ResolvedPki): FileSpec[] {
     add(p.pub, { from: 'keypair', ref: kp.ref, part: 'pub' });
   }
   const plan = pki.plan;
-  const layout = LAYOUT_PATHS[plan.layout];
+  const layout = planLayout(plan);
   const matches = nodeMatcher(plan);
   const leavesByNode = new Map<string, ResolvedLeaf[]>();
   for (const l of pki.leaves) leavesByNode.set(l.node.name, [...(leavesByNode.get(l.node.name) ?? []), l]);
@@ -137,35 +153,68 @@ export function fileSpecs(pki: ResolvedPki): FileSpec[] {
   return specs;
 }
 
-/** The file a leaf is read back from on re-runs (its certificate or kubeconfig), in its plan's layout. */
-export function leafPaths(leaf: ResolvedLeaf, layout: Layout = leaf.layout): { crt: string; key: string } | { kubeconfig: string } {
+type LeafPaths = { crt: string; key: string } | { kubeconfig: string };
+
+/**
+ * The file a leaf is read back from on re-runs (its certificate or kubeconfig), in its plan's
+ * layout and directories; with `layout`, in that layout's default directories instead.
+ */
+export function leafPaths(leaf: ResolvedLeaf, layout?: Layout): LeafPaths {
+  return pathsIn(leaf, layout === undefined || layout === leaf.layout ? leafLayout(leaf) : LAYOUT_PATHS[layout]);
+}
+
+function pathsIn(leaf: ResolvedLeaf, layout: NodeLayout): LeafPaths {
   const base = nodeRoot(leaf.node.name);
-  const at = (part: Part) => `${base}/${layoutPath(LAYOUT_PATHS[layout], leaf.entry.id, part)}`;
+  const at = (part: Part) => `${base}/${layoutPath(layout, leaf.entry.id, part)}`;
   return leaf.kind === 'kubeconfig' ? { kubeconfig: at('kubeconfig') } : { crt: at('crt'), key: at('key') };
 }
 
 /**
  * The observation as the planner should read it after a layout change: a leaf absent from its
- * layout's paths but present under another layout's names is read from there, so it is kept
- * (and moved) rather than reissued. Only for reading: the change planner still sees the real
- * files, creates the new paths and removes the old ones (backed up, with the reason).
+ * layout's paths but present under another layout's names (in the default directories, or in
+ * the cfssl directories its node's tree shows) is read from there, so it is kept (and moved)
+ * rather than reissued. Only for reading: the change planner still sees the real files, creates
+ * the new paths and removes the old ones (backed up, with the reason).
  */
 export function readThroughLayouts(pki: ResolvedPki, observed: Observation): Observation {
   // Copied only when a leaf is found elsewhere: a store in its own layout is passed through.
   let files: Map<string, ObservedFile> | undefined;
+  let trees: Map<string, NodeLayout> | undefined;
+  const readFrom = (leaf: ResolvedLeaf, here: readonly string[], layout: NodeLayout): boolean => {
+    const there = Object.values(pathsIn(leaf, layout));
+    if (!there.every((p) => observed.files.has(p))) return false;
+    files ??= new Map(observed.files);
+    for (let i = 0; i < here.length; i++) files.set(here[i]!, observed.files.get(there[i]!)!);
+    return true;
+  };
   for (const leaf of pki.leaves) {
-    const here = Object.values(leafPaths(leaf));
+    const own = leafLayout(leaf);
+    const here = Object.values(pathsIn(leaf, own));
     if (here.some((p) => (files ?? observed.files).has(p))) continue;
-    for (const other of LAYOUTS) {
-      if (other === leaf.layout) continue;
-      const there = Object.values(leafPaths(leaf, other));
-      if (!there.every((p) => observed.files.has(p))) continue;
-      files ??= new Map(observed.files);
-      for (let i = 0; i < here.length; i++) files.set(here[i]!, observed.files.get(there[i]!)!);
-      break;
-    }
+    if (LAYOUTS.some((l) => LAYOUT_PATHS[l] !== own && readFrom(leaf, here, LAYOUT_PATHS[l]))) continue;
+    // A tree in cfssl directories a plan has since moved (found only when something is missing: new nodes too).
+    const tree = (trees ??= treeLayouts(observed)).get(leaf.node.name);
+    if (tree && tree !== own) readFrom(leaf, here, tree);
   }
   return files ? { ...observed, files } : observed;
+}
+
+/** Per node, the cfssl layout in the directories its tree's files are in, where they are not the defaults. */
+function treeLayouts(observed: Observation): Map<string, NodeLayout> {
+  const byNode = new Map<string, string[]>();
+  for (const path of observed.files.keys()) {
+    const m = /^nodes\/([^/]+)\/(.+)$/.exec(path);
+    if (!m) continue;
+    const list = byNode.get(m[1]!);
+    if (list) list.push(m[2]!);
+    else byNode.set(m[1]!, [m[2]!]);
+  }
+  const out = new Map<string, NodeLayout>();
+  for (const [node, paths] of byNode) {
+    const dirs = cfsslDirsIn(paths);
+    if (Object.keys(dirs).length > 0) out.set(node, cfsslLayout({ ...CFSSL_DEFAULT_DIRS, ...dirs }));
+  }
+  return out;
 }
 
 interface Owner {
@@ -196,8 +245,8 @@ function nodePathOwners(layout: NodeLayout): Map<string, Owner> {
   for (const c of NODE_CONFIGS) owners.set(c.path, { id: c.id, label: c.id, on: [c.on], deploy: c.deploy });
   return owners;
 }
-const owners = new Map<Layout, Map<string, Owner>>();
-const ownersOf = (layout: Layout) => owners.get(layout) ?? owners.set(layout, nodePathOwners(LAYOUT_PATHS[layout])).get(layout)!;
+const owners = new Map<NodeLayout, Map<string, Owner>>();
+const ownersOf = (layout: NodeLayout) => owners.get(layout) ?? owners.set(layout, nodePathOwners(layout)).get(layout)!;
 
 /** Why a file found in a node tree is not wanted there, in words, from the catalog and the layouts. */
 export function whyNotWanted(plan: Plan, path: string): string {
@@ -205,15 +254,22 @@ export function whyNotWanted(plan: Plan, path: string): string {
   const node = plan.nodes.find((n) => n.name === name);
   if (!node) return `node ${name} is not in the plan (--prune)`;
   const rel = rest.join('/');
-  const mine = ownersOf(plan.layout).get(rel);
-  const elsewhere = LAYOUTS.filter((l) => l !== plan.layout).map((l) => [l, ownersOf(l).get(rel)] as const).find(([, o]) => o);
+  const layout = planLayout(plan);
+  const mine = ownersOf(layout).get(rel);
+  const elsewhere = LAYOUTS.filter((l) => LAYOUT_PATHS[l] !== layout).map((l) => [l, ownersOf(LAYOUT_PATHS[l]).get(rel)] as const).find(([, o]) => o);
   const owner = mine ?? elsewhere?.[1];
-  if (!owner) return 'not a file kpki writes for this node';
+  if (!owner) {
+    if (!isCfsslName(rel.slice(rel.lastIndexOf('/') + 1))) return 'not a file kpki writes for this node';
+    return plan.layout === 'cfssl'
+      ? `a cfssl-layout file outside the plan's layout directories (${Object.values(plan.layoutDirs ?? CFSSL_DEFAULT_DIRS).join(', ')})`
+      : `a cfssl-layout file; the plan's layout is ${plan.layout}`;
+  }
   const matches = nodeMatcher(plan);
   if (owner.deploy !== undefined && owner.deploy !== plan.deploy) return `${owner.label} is for deploy: ${owner.deploy}; the plan deploys ${plan.deploy}`;
   if (plan.deploy === 'kubeadm' && owner.kubeadm && matches(node, owner.on) && !matches(node, owner.kubeadm.on)) return owner.kubeadm.why;
   if (!mine && elsewhere && matches(node, owner.on)) {
-    const now = LAYOUT_PATHS[plan.layout](owner.id as CatalogId, partOf(elsewhere[0], owner.id, rel));
+    const now = layout(owner.id as CatalogId, partOf(elsewhere[0], owner.id, rel));
+    if (elsewhere[0] === plan.layout) return `${owner.label} is in the ${plan.layout} layout's default directory here; the plan's layout directories put it${now ? ` at ${now}` : ' elsewhere'}`;
     return `${owner.label} has its ${elsewhere[0]}-layout name here; the plan's layout is ${plan.layout}${now ? ` (now ${now})` : ''}`;
   }
   const roles = node.roles.join(', ');
@@ -234,7 +290,8 @@ function partOf(layout: Layout, id: string, rel: string): Part {
 function initNodeInTrees(plan: Plan, present: (path: string) => boolean): string | undefined {
   const entry = KUBECONFIGS.find((k) => k.on === 'init-node');
   if (!entry) return undefined;
-  const paths = LAYOUTS.map((l) => LAYOUT_PATHS[l](entry.id, 'kubeconfig')).filter((p): p is string => p !== undefined);
+  const layouts = [...LAYOUTS.map((l) => LAYOUT_PATHS[l]), planLayout(plan)];
+  const paths = layouts.map((l) => l(entry.id, 'kubeconfig')).filter((p): p is string => p !== undefined);
   return selectNodes(plan, 'control-plane').find((n) => paths.some((p) => present(`${nodeRoot(n.name)}/${p}`)))?.name;
 }
 

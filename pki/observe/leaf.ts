@@ -18,8 +18,9 @@ import { parseCertPem, type ObservedCert, type ObservedProfile } from '../x509/r
 export interface FoundLeaf {
   readonly certFile: string;
   readonly keyFile: string;
-  readonly certPem?: string;
-  readonly keyPem?: string;
+  /** Undefined (or absent) when the file is missing or unreadable. */
+  readonly certPem?: string | undefined;
+  readonly keyPem?: string | undefined;
   /** Set when the leaf is a kubeconfig that parsed. */
   readonly kubeconfig?: FoundKubeconfig;
   /** Findings made while reading (unreadable files, unresolved references). */

@@ -7,7 +7,7 @@ import { parseDuration } from './duration.js';
 import { canonicalIp, formatIp, parseHostPort, parseIp } from './net.js';
 import { parseSubnetList } from './rules.js';
 import { PLAN_DEFAULTS } from './schema.js';
-import type { Cidr, Endpoint, Plan, PlanInput, PlanNode } from './types.js';
+import { CFSSL_DEFAULT_DIRS, type Cidr, type Endpoint, type Layout, type LayoutDirs, type LayoutInput, type Plan, type PlanInput, type PlanNode } from './types.js';
 import { parseKubernetesVersion } from './version.js';
 
 function valid<T>(value: T | string | undefined, what: string): T {
@@ -47,7 +47,7 @@ export function normalise(input: PlanInput, source: string): Plan {
       kubernetesVersion: valid(parseKubernetesVersion(input.kubernetesVersion), `kubernetesVersion ${input.kubernetesVersion}`),
     }),
     deploy: input.deploy ?? PLAN_DEFAULTS.deploy,
-    layout: input.layout ?? PLAN_DEFAULTS.layout,
+    ...layoutOf(input.layout ?? PLAN_DEFAULTS.layout),
     ...(initNode !== undefined && { initNode }),
     controlPlaneEndpoint: endpointOf(input.controlPlaneEndpoint, nodes, bindPort),
     apiServer: { bindPort, certSANs: canonicalSans(input.apiServer?.certSANs) },
@@ -66,6 +66,17 @@ export function normalise(input: PlanInput, source: string): Plan {
     },
     nodes,
   };
+}
+
+/** The layout's name, and for cfssl its directories (each without a trailing `/`; the guides' where unset). */
+function layoutOf(input: LayoutInput): { layout: Layout; layoutDirs?: LayoutDirs } {
+  const layout = typeof input === 'string' ? input : input.name;
+  if (layout !== 'cfssl') return { layout };
+  const dir = (field: keyof LayoutDirs) => {
+    const value = typeof input === 'string' ? undefined : input[field];
+    return value === undefined ? CFSSL_DEFAULT_DIRS[field] : value.replace(/\/$/, '');
+  };
+  return { layout, layoutDirs: { kubernetesDir: dir('kubernetesDir'), etcdDir: dir('etcdDir'), kubeconfigDir: dir('kubeconfigDir') } };
 }
 
 /** The explicit endpoint, or the single control plane at bindPort (rules guarantee there is one). */

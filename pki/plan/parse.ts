@@ -239,7 +239,8 @@ function ajvMessage(err: ErrorObject): string {
 }
 
 function structuralDrafts(data: RawPlan, at: Locator): Draft[] {
-  return validate(data) ? [] : (validate.errors ?? []).map((e) => fromAjv(e, data, at));
+  // `if` (the layout's two forms) only says a branch failed; the branch's own errors say how.
+  return validate(data) ? [] : (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => fromAjv(e, data, at));
 }
 
 // ---------------------------------------------------------------------------- assembly

@@ -16,7 +16,7 @@ import {
   parseHostPort,
 } from './net.js';
 import { PLAN_DEFAULTS } from './schema.js';
-import type { Cidr } from './types.js';
+import { CFSSL_DEFAULT_DIRS, LAYOUT_DIR_FIELDS, LAYOUTS, type Cidr, type Layout } from './types.js';
 import { parseKubernetesVersion } from './version.js';
 
 export type PathSegment = string | number;
@@ -304,10 +304,70 @@ export function checkKubernetesVersion(plan: RawPlan): Finding[] {
   return typeof version === 'string' ? [{ path: ['kubernetesVersion'], message: version }] : [];
 }
 
+/** The layout's name, from either form (`layout: cfssl`, `layout: { name: cfssl, ... }`); undefined when it has none. */
+export function layoutName(value: unknown): Layout | undefined {
+  const name = typeof value === 'string' ? value : text(record(value)?.['name']);
+  return (LAYOUTS as readonly string[]).includes(name ?? '') ? (name as Layout) : undefined;
+}
+
+/** Why `value` cannot be a layout directory, or undefined. */
+function layoutDirProblem(value: string): string | undefined {
+  if (!value.startsWith('/')) return 'is not an absolute path; write it from the root, e.g. /k8s/kubernetes/ssl';
+  const body = value.replace(/\/$/, '');
+  if (body === '') return 'is the root directory; name a directory below it, e.g. /k8s/kubernetes/ssl';
+  const segments = body.split('/').slice(1);
+  if (segments.some((s) => s === '..' || s === '.')) return 'has a "." or ".." segment; write the directory itself, e.g. /k8s/kubernetes/ssl';
+  if (segments.some((s) => s === '')) return 'has an empty segment ("//")';
+  const odd = segments.join('').match(/[^A-Za-z0-9._+@-]/);
+  if (odd) return `has ${JSON.stringify(odd[0])} in it; use letters, digits and . _ - + @ only (systemd units and shells take these unquoted)`;
+  return undefined;
+}
+
+/** `layout: { name, kubernetesDir, etcdDir, kubeconfigDir }`: absolute directories, cfssl only, Kubernetes and etcd apart. */
+export function checkLayoutDirs(plan: RawPlan): Finding[] {
+  const value = plan['layout'];
+  const layout = record(value);
+  if (!layout) {
+    if (value === undefined || typeof value === 'string') return [];
+    const got = value === null ? 'an empty value' : Array.isArray(value) ? 'a list' : `${typeof value} ${String(value)}`;
+    return [{ path: ['layout'], message: `must be a layout name (kubeadm or cfssl) or a mapping such as { name: cfssl, kubernetesDir: /k8s/kubernetes/ssl } (got ${got})` }];
+  }
+  const findings: Finding[] = [];
+  const dirs = new Map<string, string>();
+  for (const field of LAYOUT_DIR_FIELDS) {
+    const value = layout[field];
+    if (value === undefined) continue;
+    const path = ['layout', field];
+    if (typeof value !== 'string') {
+      findings.push({ path, message: `must be an absolute directory such as ${CFSSL_DEFAULT_DIRS[field]} (got ${value === null ? 'an empty value' : typeof value})` });
+      continue;
+    }
+    const problem = layoutDirProblem(value);
+    if (problem) findings.push({ path, message: `${JSON.stringify(value)} ${problem}` });
+    else dirs.set(field, value.replace(/\/$/, ''));
+  }
+  if (layoutName(layout) === 'kubeadm') {
+    for (const field of LAYOUT_DIR_FIELDS.filter((f) => layout[f] !== undefined)) {
+      findings.push({ path: ['layout', field], message: "kubeadm's layout has fixed directories (/etc/kubernetes/pki, kubeconfigs in /etc/kubernetes), as kubeadm reads them; directories are set with name: cfssl" });
+    }
+    return findings;
+  }
+  // The two directories hold files of the same names (ca.pem, server.pem, server-key.pem).
+  const k8s = dirs.get('kubernetesDir') ?? CFSSL_DEFAULT_DIRS.kubernetesDir;
+  const etcd = dirs.get('etcdDir') ?? CFSSL_DEFAULT_DIRS.etcdDir;
+  if (k8s === etcd && (dirs.has('kubernetesDir') || dirs.has('etcdDir'))) {
+    findings.push({
+      path: ['layout', dirs.has('etcdDir') ? 'etcdDir' : 'kubernetesDir'],
+      message: `etcdDir and kubernetesDir are both ${k8s}; they need directories of their own, since both hold a ca.pem and a server.pem`,
+    });
+  }
+  return findings;
+}
+
 /** The cfssl layout is for binary installs: kubeadm only reads its own file names. */
 export function checkDeployLayout(plan: RawPlan): Finding[] {
   const deploy = plan['deploy'] ?? PLAN_DEFAULTS.deploy;
-  if (plan['layout'] !== 'cfssl' || deploy !== 'kubeadm') return [];
+  if (layoutName(plan['layout']) !== 'cfssl' || deploy !== 'kubeadm') return [];
   return [
     {
       path: ['layout'],
@@ -345,6 +405,7 @@ export const RULES: readonly Rule[] = [
   checkValidity,
   checkKubernetesVersion,
   checkDeployLayout,
+  checkLayoutDirs,
   checkInitNode,
 ];
 

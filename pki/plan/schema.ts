@@ -4,7 +4,7 @@
  * schema/cluster.schema.json is generated from this object by scripts/write-schema.mjs,
  * and a test keeps the two identical.
  */
-import { DEPLOYS, KEY_ALGORITHMS, LAYOUTS, MIN_KUBERNETES_MINOR, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
+import { CFSSL_DEFAULT_DIRS, DEPLOYS, KEY_ALGORITHMS, LAYOUTS, MIN_KUBERNETES_MINOR, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
 
 /** Defaults applied by the normaliser; the schema advertises the same values. */
 export const PLAN_DEFAULTS = {
@@ -27,8 +27,22 @@ export const DURATION_PATTERN = '^(0|([0-9]+(d|h|m|s|ms))+)$';
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** RFC 1123 subdomain (its 253-character limit is a separate maxLength). */
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+/** An absolute directory: `/`-separated segments of the portable file name characters (plus `+`, `@`), no `.` or `..` segment. */
+export const ABSOLUTE_DIR_PATTERN = '^(/(?!\\.\\.?(/|$))[A-Za-z0-9._+@-]+)+/?$';
 /** `v1.31.2`, `1.31.2`, `v1.31` or `1.31`. */
 export const KUBERNETES_VERSION_PATTERN = '^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?$';
+
+/** One directory of the cfssl layout. */
+function layoutDir(title: string, holds: string, fallback: string, example: string) {
+  return {
+    title,
+    description: `Absolute directory on the node for ${holds}. Default: ${fallback}.`,
+    type: 'string',
+    pattern: ABSOLUTE_DIR_PATTERN,
+    default: fallback,
+    examples: [example],
+  } as const;
+}
 
 const DURATION_HELP = 'Duration: whole numbers with units d, h, m, s or ms (e.g. 365d, 8760h, 1h30m).';
 
@@ -80,10 +94,26 @@ export const planSchema = {
     layout: {
       title: 'File layout',
       description:
-        'File names and directories of the node trees. kubeadm: /etc/kubernetes/pki with kubeadm names. cfssl: the names of cfssl binary-install guides (/etc/kubernetes/ssl/ca.pem, /etc/etcd/ssl/server.pem, ...); binary deployments only.',
-      type: 'string',
-      enum: [...LAYOUTS],
+        'File names and directories of the node trees. kubeadm: /etc/kubernetes/pki with kubeadm names. cfssl: the names of cfssl binary-install guides (/etc/kubernetes/ssl/ca.pem, /etc/etcd/ssl/server.pem, ...); binary deployments only. Either the name, or { name, kubernetesDir, etcdDir, kubeconfigDir } to put the cfssl files in other directories (e.g. /k8s/kubernetes/ssl, /k8s/etcd/ssl, /k8s/kubernetes/cfg).',
       default: PLAN_DEFAULTS.layout,
+      if: { type: 'string' },
+      then: { type: 'string', enum: [...LAYOUTS] },
+      else: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: {
+            title: 'Layout name',
+            description: 'kubeadm or cfssl. Only cfssl has directories to set.',
+            type: 'string',
+            enum: [...LAYOUTS],
+          },
+          kubernetesDir: layoutDir('Kubernetes directory', 'Kubernetes certificates and keys (ca.pem, server.pem, kube-proxy.pem, kubelet.crt, ...)', CFSSL_DEFAULT_DIRS.kubernetesDir, '/k8s/kubernetes/ssl'),
+          etcdDir: layoutDir('etcd directory', 'etcd certificates and keys (ca.pem, server.pem, peer.pem, apiserver-etcd-client.pem, ...); not the Kubernetes directory', CFSSL_DEFAULT_DIRS.etcdDir, '/k8s/etcd/ssl'),
+          kubeconfigDir: layoutDir('kubeconfig directory', 'the <component>.kubeconfig files', CFSSL_DEFAULT_DIRS.kubeconfigDir, '/k8s/kubernetes/cfg'),
+        },
+      },
     },
     controlPlaneEndpoint: {
       title: 'Control-plane endpoint',

@@ -19,7 +19,9 @@ kubernetesVersion: v1.31.2
 #             init node and kubeadm join on the others (kpki join-command NODE prints the line)
 deploy: kubeadm
 # File names in the node trees: kubeadm (/etc/kubernetes/pki/...) or cfssl
-# (/etc/kubernetes/ssl/ca.pem, /etc/etcd/ssl/server.pem, ...; binary installs only).
+# (/etc/kubernetes/ssl/ca.pem, /etc/etcd/ssl/server.pem, ...; binary installs only). The cfssl
+# files can go to other directories: layout: { name: cfssl, kubernetesDir: /k8s/kubernetes/ssl,
+# etcdDir: /k8s/etcd/ssl, kubeconfigDir: /k8s/kubernetes/cfg }
 layout: kubeadm
 
 # The load balancer or VIP in front of the API servers; optional with one control plane.

@@ -18,6 +18,23 @@ export type Deploy = (typeof DEPLOYS)[number];
 export const LAYOUTS = ['kubeadm', 'cfssl'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
+/**
+ * The directories of the cfssl layout on a node, absolute (`/k8s/kubernetes/ssl`): Kubernetes
+ * certificates and keys, etcd's, and the kubeconfigs. kubeadm's layout has fixed directories.
+ */
+export interface LayoutDirs {
+  readonly kubernetesDir: string;
+  readonly etcdDir: string;
+  readonly kubeconfigDir: string;
+}
+export const LAYOUT_DIR_FIELDS = ['kubernetesDir', 'etcdDir', 'kubeconfigDir'] as const satisfies readonly (keyof LayoutDirs)[];
+
+/** The cfssl guides' directories, used where a plan does not set its own. */
+export const CFSSL_DEFAULT_DIRS: LayoutDirs = { kubernetesDir: '/etc/kubernetes/ssl', etcdDir: '/etc/etcd/ssl', kubeconfigDir: '/etc/kubernetes' };
+
+/** `layout:` as written: a name, or a name with directories. */
+export type LayoutInput = Layout | ({ name: Layout } & { -readonly [K in keyof LayoutDirs]?: string });
+
 /** Oldest Kubernetes minor release kpki writes identities and kubeadm configuration for. */
 export const MIN_KUBERNETES_MINOR = 20;
 
@@ -41,7 +58,7 @@ export interface PlanInput {
   /** `v1.31.2`, `1.31.2` or `1.31`; selects identities and the kubeadm config API version. */
   kubernetesVersion?: string;
   deploy?: Deploy;
-  layout?: Layout;
+  layout?: LayoutInput;
   controlPlaneEndpoint?: string;
   apiServer?: { bindPort?: number; certSANs?: string[] };
   networking?: { serviceSubnet?: string; podSubnet?: string; dnsDomain?: string };
@@ -107,6 +124,8 @@ export interface Plan {
   readonly kubernetesVersion?: KubernetesVersion;
   readonly deploy: Deploy;
   readonly layout: Layout;
+  /** layout cfssl: its directories (the guides' where the plan sets none); absent for kubeadm's layout. */
+  readonly layoutDirs?: LayoutDirs;
   /**
    * The node marked `init: true`, when one is. Absent otherwise: generate then keeps the node
    * the store recorded (or whose tree holds super-admin.conf), else the first control plane,

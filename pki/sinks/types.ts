@@ -36,11 +36,11 @@ export interface WantedFile {
   readonly mode: number;
   readonly content?: string;
   /** SHA-256 of `content` when known without hashing it (a file kept as found). */
-  readonly digest?: string;
+  readonly digest?: string | undefined;
   /** Never replaced once it exists with other content (the store's CA and SA files). */
   readonly protected: boolean;
   /** kpki's own bookkeeping (pki/record): replaced without a backup. */
-  readonly bookkeeping?: boolean;
+  readonly bookkeeping?: boolean | undefined;
 }
 
 export type Change =

@@ -34,8 +34,9 @@ export interface DecodedExtensions {
   /** Every EKU: known ones by name (serverAuth, clientAuth, ...), others as dotted OIDs. */
   extKeyUsage?: readonly string[];
   subjectAltName?: SubjectAltName;
-  subjectKeyId?: Uint8Array;
-  authorityKeyId?: Uint8Array;
+  /** `| undefined`: remembered facts (facts.ts) answer these with getters, always present. */
+  subjectKeyId?: Uint8Array | undefined;
+  authorityKeyId?: Uint8Array | undefined;
 }
 
 /** GeneralNames content [s, e) (RFC 5280 §4.2.1.6), every entry checked. */

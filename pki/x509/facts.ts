@@ -150,10 +150,10 @@ export class RememberedFacts implements CertFacts {
   readonly signatureAlgorithm: { readonly name: string };
   readonly subject: NameFacts;
   readonly issuer: NameFacts;
-  readonly basicConstraints?: CertFacts['basicConstraints'];
-  readonly keyUsage?: CertFacts['keyUsage'];
+  readonly basicConstraints?: NonNullable<CertFacts['basicConstraints']>;
+  readonly keyUsage?: NonNullable<CertFacts['keyUsage']>;
   readonly extKeyUsage?: readonly string[];
-  readonly subjectAltName?: CertFacts['subjectAltName'];
+  readonly subjectAltName?: NonNullable<CertFacts['subjectAltName']>;
   readonly publicKey: RememberedKey;
   #parsed?: ParsedCert;
   #ski?: Uint8Array;

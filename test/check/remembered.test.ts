@@ -57,7 +57,8 @@ const APISERVER: Record<string, { path: string; dns: string[]; ips: string[]; va
   },
   'cfssl-binary.yaml': {
     path: 'nodes/master-1/etc/kubernetes/ssl/server.pem', dns: [...K8S, 'master-1'],
-    ips: ['10.254.0.1', '10.0.0.21', '10.0.0.20'], validityHours: 8760,
+    // layout cfssl: 127.0.0.1 as well, as the binary-install guides' server-csr.json has it.
+    ips: ['10.254.0.1', '10.0.0.21', '10.0.0.20', '127.0.0.1'], validityHours: 8760,
   },
 };
 

@@ -134,15 +134,19 @@ test('layout cfssl: a re-run reads the cfssl names back and writes nothing', asy
   assert.equal([...hashTree(cfsslOut)], [...before]);
 });
 
-test('switching layout moves the files: nothing reissued, old names removed with the reason and backed up', () => {
+test('switching layout moves the files: only the apiservers reissued (cfssl adds 127.0.0.1), old names removed with the reason and backed up', () => {
   const out = dir();
   assert.is(kpki(['gen', '--plan', cfsslPlan('kubeadm'), '--out', out]).status, 0);
   const old = readFileSync(join(out, 'nodes/master-1/etc/kubernetes/pki/apiserver.crt'), 'utf8');
+  const client = readFileSync(join(out, 'nodes/master-1/etc/kubernetes/pki/apiserver-kubelet-client.crt'), 'utf8');
   const r = kpki(['gen', '--plan', cfsslPlan('cfssl'), '--out', out, '--json']);
   assert.is(r.status, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { items: Array<{ action: string; ref: string }>; files: Array<{ path: string; action: string; reason?: string; backup?: string }> };
-  assert.equal(report.items.filter((i) => i.action === 'issue').map((i) => i.ref), []);
-  assert.is(readFileSync(join(out, 'nodes/master-1/etc/kubernetes/ssl/server.pem'), 'utf8'), old, 'the same certificate, moved');
+  const report = JSON.parse(r.stdout) as { items: Array<{ action: string; ref: string; reasons: string[] }>; files: Array<{ path: string; action: string; reason?: string; backup?: string }> };
+  assert.equal(report.items.filter((i) => i.action === 'issue').map((i) => [i.ref, i.reasons]), [
+    ['apiserver@master-1', ['IP SANs changed: +127.0.0.1']],
+    ['apiserver@master-2', ['IP SANs changed: +127.0.0.1']],
+  ]);
+  assert.is(readFileSync(join(out, 'nodes/master-1/etc/kubernetes/ssl/apiserver-kubelet-client.pem'), 'utf8'), client, 'the same certificate, moved');
   const removed = report.files.find((f) => f.path === 'nodes/master-1/etc/kubernetes/pki/apiserver.crt')!;
   assert.is(removed.action, 'removed');
   assert.is(removed.reason, "apiserver has its kubeadm-layout name here; the plan's layout is cfssl (now etc/kubernetes/ssl/server.pem)");

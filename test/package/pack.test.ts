@@ -164,12 +164,11 @@ test('installed bin: npx kpki gen writes a PKI', () => {
   assert.match(readFileSync(join(proj, 'out/pki/ca.crt'), 'utf8'), /^-----BEGIN CERTIFICATE-----/);
 });
 
-test('library types: a consumer program importing kpki typechecks with TypeScript 5.0, skipLibCheck off (and wrong calls do not)', () => {
-  installed();
-  writeFileSync(
-    join(proj, 'check.ts'),
-    `import { loadPlan, generate, generateFiles, joinFacts, kubeadmConfigs, preflightViolations, rbacManifests, cfsslPath, caCertHash, bootstrapToken,
-  memorySink, CATALOG, type Plan, type CatalogEntry, type GenerateReport, type ClusterJoinFacts, type MemoryFile } from 'kpki';
+/** The consumer program: the library's public API, as an embedding program uses it. */
+const CONSUMER_PROGRAM = `import { loadPlan, generate, generateFiles, joinFacts, kubeadmConfigs, preflightViolations, rbacManifests, cfsslPath, caCertHash, bootstrapToken,
+  memorySink, check, renderPrometheus, parsePlan, resolve, fileSpecs, leafPaths, decide, FINDINGS, CATALOG,
+  type Plan, type CatalogEntry, type GenerateReport, type ClusterJoinFacts, type MemoryFile, type CheckReport, type FindingCode,
+  type WantedFile, type ResolvedPki } from 'kpki';
 export const p: Promise<Plan> = loadPlan('x');
 export async function embed(plan: Plan): Promise<[Map<string, MemoryFile>, ClusterJoinFacts, string]> {
   const { files } = await generateFiles(plan);
@@ -182,28 +181,78 @@ export const e: readonly CatalogEntry[] = CATALOG;
 export async function f(plan: Plan): Promise<GenerateReport> {
   return generate(plan, { out: 'o' });
 }
+export async function audit(out: string): Promise<string> {
+  const report: CheckReport = await check({ out, plan: parsePlan('apiVersion: kpki/v1alpha1', 'x.yaml') });
+  const codes: FindingCode[] = report.findings.map((x) => x.code);
+  return renderPrometheus(report) + codes.join() + Object.keys(FINDINGS).length;
+}
+export function paths(pki: ResolvedPki): string[] {
+  const leaf = pki.leaves[0];
+  return [...fileSpecs(pki).map((s) => s.path), ...(leaf ? Object.values(leafPaths(leaf)) : [])];
+}
+export const wanted: WantedFile = { path: 'p', mode: 0o644, content: 'x', protected: false };
+export const decided: typeof decide = decide;
 export async function g(plan: Plan): Promise<void> {
   // @ts-expect-error -- GenerateOptions.out is required
   await generate(plan, {});
 }
 // @ts-expect-error -- CATALOG is not a number: the import is typed, not any
 export const n: number = CATALOG;
-`,
-  );
-  const tsc = (file: string) =>
-    run(process.execPath, [
-      join(proj, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
-      '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), file,
-    ], proj);
-  assert.match(ok(run(process.execPath, [join(proj, 'node_modules/typescript/bin/tsc'), '--version'], proj), 'tsc --version').stdout, /^Version 5\.0\./);
-  const r = tsc('check.ts');
-  assert.is(r.status, 0, `tsc check.ts failed:\n${r.stdout}\n${r.stderr}`);
+export const r = resolve;
+`;
 
-  // The same compiler does reject a broken consumer, so the pass above is not vacuous.
+/**
+ * Two consumer projects' settings. (a) what a new project gets from \`tsc --init\` (TypeScript 5.9
+ * and later: strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, module nodenext), with
+ * skipLibCheck off so kpki's own declarations are checked too. (b) what \`tsc --init\` gave before
+ * 5.9 (strict, CommonJS with node10 resolution, es2016, esModuleInterop), with skipLibCheck off as well.
+ */
+const STRICT_CONSUMER = {
+  module: 'nodenext', target: 'esnext', strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
+  verbatimModuleSyntax: true, isolatedModules: true, moduleDetection: 'force', skipLibCheck: false,
+};
+const OLDER_DEFAULTS = { target: 'es2016', module: 'commonjs', esModuleInterop: true, forceConsistentCasingInFileNames: true, strict: true, skipLibCheck: false };
+
+/** Writes tsconfig.<name>.json over `files` and runs `tsc -p` with the given compiler. */
+function typecheck(tsc: string, name: string, options: Record<string, unknown>, files: readonly string[]): Run {
+  writeFileSync(join(proj, `tsconfig.${name}.json`), JSON.stringify({
+    compilerOptions: { ...options, noEmit: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+    files,
+  }, null, 2));
+  return run(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], proj, 60_000);
+}
+
+const CONSUMER_TSC = () => join(proj, 'node_modules/typescript/bin/tsc');
+/** The compiler kpki is built with: the newest, whose `tsc --init` is setting (a). */
+const OWN_TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+
+/**
+ * One compile per setting: the consumer program, which must pass, with a broken consumer beside
+ * it, which must fail (so a pass is not vacuous: the compiler does check kpki's types); every
+ * error must be that one, in bad.ts.
+ */
+function assertConsumerTypechecks(tsc: string, name: string, options: Record<string, unknown>, extra: readonly string[] = []): void {
+  writeFileSync(join(proj, 'check.ts'), CONSUMER_PROGRAM);
   writeFileSync(join(proj, 'bad.ts'), `import { generate, type Plan } from 'kpki';\nexport const x = (plan: Plan) => generate(plan, {});\n`);
-  const bad = tsc('bad.ts');
-  assert.is.not(bad.status, 0, 'tsc accepted generate(plan, {})');
-  assert.match(bad.stdout, /bad\.ts.*error TS\d+.*out/s);
+  const r = typecheck(tsc, name, options, ['check.ts', 'bad.ts', ...extra]);
+  const errors = r.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+  assert.is.not(r.status, 0, `${name}: tsc accepted generate(plan, {}) in bad.ts`);
+  assert.ok(errors.length > 0 && errors.every((l) => l.startsWith('bad.ts')), `${name}: errors outside bad.ts:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^bad\.ts\(2,\d+\): error TS\d+[^]*'out'/m, `${name}: not the missing-out error:\n${r.stdout}`);
+}
+
+test('library types: a consumer of the public API typechecks under strict consumer settings (exactOptionalPropertyTypes, skipLibCheck off), TypeScript 5.0 and the newest', () => {
+  installed();
+  assert.match(ok(run(process.execPath, [CONSUMER_TSC(), '--version'], proj), 'tsc --version').stdout, /^Version 5\.0\./);
+  // The settings are in force: an explicit undefined for an optional property is refused.
+  writeFileSync(join(proj, 'exact.ts'), 'interface Own { a?: string }\n// @ts-expect-error -- exactOptionalPropertyTypes is on\nexport const own: Own = { a: undefined };\n');
+  assertConsumerTypechecks(CONSUMER_TSC(), 'strict', STRICT_CONSUMER, ['exact.ts']);
+  assertConsumerTypechecks(OWN_TSC, 'strict', STRICT_CONSUMER, ['exact.ts']);
+});
+
+test('library types: the same consumer typechecks under the older tsc --init defaults (CommonJS, node10 resolution, skipLibCheck off)', () => {
+  installed();
+  assertConsumerTypechecks(CONSUMER_TSC(), 'older', OLDER_DEFAULTS);
 });
 
 test.run();

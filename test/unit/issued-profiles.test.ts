@@ -138,7 +138,9 @@ function cfsslCase(): Case {
       const [crt, key] = l.kind === 'kubelet'
         ? ['etc/kubernetes/ssl/kubelet.crt', 'etc/kubernetes/ssl/kubelet.key']
         : ((s) => [`${s}.pem`, `${s}-key.pem`])(name(CFSSL_STEM[l.crt.replace(/\.crt$/, '')], l.crt));
-      return { ...l, o: pre129(l.o), crt, key };
+      // The guides' server-csr.json lists 127.0.0.1: units on a control plane reach its API server on loopback.
+      const ips = l.kind === 'apiserver' ? [...l.ips, '127.0.0.1'] : l.ips;
+      return { ...l, o: pre129(l.o), crt, key, ips };
     });
     const kubeconfigs: KubeconfigExpectation[] = [];
     for (const k of n.kubeconfigs) {
