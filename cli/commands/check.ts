@@ -20,6 +20,9 @@ export interface CheckCliOptions {
   readonly prometheus: boolean;
   readonly probe?: readonly string[];
   readonly probeTimeout?: string;
+  readonly kubernetesVersion?: string;
+  readonly ca?: readonly string[];
+  readonly wide?: boolean;
 }
 
 /** Monitoring plugins report UNKNOWN (3) when they could not check: bad arguments, unreadable roots. */
@@ -53,13 +56,15 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
       ...(o.paths.length ? { roots: o.paths } : {}),
       ...(plan ? { plan } : {}),
       ...(o.node ? { node: o.node } : {}),
+      ...(o.kubernetesVersion !== undefined ? { kubernetesVersion: o.kubernetesVersion } : {}),
+      ...(o.ca?.length ? { cas: o.ca } : {}),
       thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
       ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
       ...(o.probeTimeout ? { probeTimeoutMs: duration('probe-timeout', o.probeTimeout) } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (o.prometheus) process.stdout.write(renderPrometheus(report));
-    else process.stdout.write(renderText(report, { bold, dim, green, red, yellow }));
+    else process.stdout.write(renderText(report, { bold, dim, green, red, yellow }, { wide: o.wide === true }));
     return report.exitCode;
   } catch (err) {
     if (err instanceof KpkiError) return unknown(err.message);
