@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
 import { parseKubernetesVersion } from '../plan/version.js';
-import type { KubernetesVersion } from '../plan/types.js';
+import { MIN_KUBERNETES_MINOR, type KubernetesVersion } from '../plan/types.js';
 
 export interface ClusterVersion {
   readonly minor: number;
@@ -20,8 +20,13 @@ export interface ClusterVersion {
 
 export const fromKubernetesVersion = (v: KubernetesVersion, source: string): ClusterVersion => ({ minor: v.minor, text: `${v.major}.${v.minor}${v.patch === undefined ? '' : `.${v.patch}`}`, source });
 
-/** `--kubernetes-version`: the plan's grammar (`v1.20.2`, `1.29`), or a sentence saying what is wrong. */
+/**
+ * `--kubernetes-version`: the plan's grammar (`v1.20.2`, `1.29`), or a sentence saying what is
+ * wrong. Releases older than kpki writes for are still judged (as the oldest it knows).
+ */
 export function parseVersionFlag(text: string): ClusterVersion | string {
+  const old = /^v?1\.(0|[1-9][0-9]*)(?:\.(0|[1-9][0-9]*))?$/.exec(text);
+  if (old && Number(old[1]) < MIN_KUBERNETES_MINOR) return { minor: Number(old[1]), text: text.replace(/^v/, ''), source: '--kubernetes-version' };
   const v = parseKubernetesVersion(text);
   return typeof v === 'string' ? v : fromKubernetesVersion(v, '--kubernetes-version');
 }

@@ -226,7 +226,7 @@ live('old certificate in memory, new one on disk: served-stale names the compone
   assert.equal(wanted.map((t) => t.label), ['apiserver@cp-1', 'apiserver@cp-2', 'apiserver via the endpoint']);
   const [r1, r2, rlb] = await probe(wanted, { ...diskOf(OUT), timeoutMs: 3000 });
 
-  assert.equal(r1!.findings.map((f) => [f.code, f.severity, f.file, f.ref]), [['served-stale', 'critical', `${CP1}:${bindPort}`, 'apiserver@cp-1']]);
+  assert.equal(r1!.findings.map((f) => [f.code, f.severity, f.file, f.ref]), [['served-stale', 'warning', `${CP1}:${bindPort}`, 'apiserver@cp-1']]);
   const issued = (pem: string) => new Date(new X509Certificate(pem).validFrom).toISOString().replace('.000Z', 'Z');
   assert.is(r1!.findings[0]!.message, 'renewed on disk, still serving the old one: restart kube-apiserver on cp-1 ' +
     `(${CP1}:${bindPort} serves one issued ${issued(old['cp-1']!.crt)}, nodes/cp-1/${API}.crt was issued ${issued(nodeFile('cp-1', `${API}.crt`))})`);
