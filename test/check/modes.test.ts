@@ -10,6 +10,8 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
+import { check } from '../../pki/check/check.js';
+import { loadPlan } from '../../pki/plan/load.js';
 import { findingsOf, runCheck, type Report } from './tools.js';
 
 const KUBEADM_120 = `apiVersion: kpki/v1alpha1
@@ -63,12 +65,17 @@ test('each mode: the store (with and without its plan) and the output directory 
   }
 });
 
-test('each mode: every node tree on its own, and with the plan (SANs, node names, release), exits 0', () => {
+test('each mode: every node tree on its own, and with the plan (SANs, node names, release), exits 0', async () => {
+  // In process (the CLI is the same call): one check per tree, twice per node.
   for (const m of modes) {
+    const plan = await loadPlan(m.plan);
     for (const node of nodesOf(m)) {
       const dir = join(m.out, 'nodes', node);
-      clean([dir]);
-      clean([dir, '--plan', m.plan]);
+      for (const options of [{ roots: [dir] }, { roots: [dir], plan }]) {
+        const r = await check(options);
+        assert.equal(r.findings.filter((f) => f.severity !== 'info'), [], `${dir}${'plan' in options ? ' --plan' : ''}`);
+        assert.is(r.exitCode, 0);
+      }
     }
   }
 });
