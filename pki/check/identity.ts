@@ -64,7 +64,7 @@ export interface IdentityContext {
 }
 
 const quote = (o: readonly string[]) => (o.length ? `"${o.join(',')}"` : 'no O');
-const versionText = (v: ClusterVersion | undefined) => (v ? `${v.text}, from ${v.source}` : 'unknown: pass --kubernetes-version or --plan');
+const runs = (v: ClusterVersion | undefined) => (v ? `this cluster runs ${v.text} (from ${v.source})` : 'the cluster\'s release is unknown (pass --kubernetes-version or --plan)');
 
 /** Findings about the subject of a certificate playing `entry`'s role. */
 export function identityFindings(entry: LeafRoleEntry, subject: { readonly cn: string; readonly o: readonly string[] }, file: string, ctx: IdentityContext): Finding[] {
@@ -112,11 +112,11 @@ export function identityFindings(entry: LeafRoleEntry, subject: { readonly cn: s
     if (!masters && !admins) {
       add('identity-mismatch', `O ${quote(o)}: ${entry.id} needs "${before ? MASTERS : CLUSTER_ADMINS}" (or "${MASTERS}") to be a cluster administrator; without it its requests are denied`);
     } else if (!masters && admins && before) {
-      add('identity-mismatch', `O "${CLUSTER_ADMINS}": kubeadm binds that group to cluster-admin only from 1.${CLUSTER_ADMINS_SINCE} (this cluster: ${versionText(v)}); ${entry.id} needs "${MASTERS}" there`);
+      add('identity-mismatch', `O "${CLUSTER_ADMINS}": kubeadm binds that group to cluster-admin only from 1.${CLUSTER_ADMINS_SINCE} and ${runs(v)}; ${entry.id} needs "${MASTERS}" there`);
     } else if (masters && v !== undefined && !before) {
-      add('legacy-identity', `O "${MASTERS}" (kubeadm before 1.${CLUSTER_ADMINS_SINCE}) on a ${versionText(v)} cluster: ${entry.id} should be in "${CLUSTER_ADMINS}"`);
+      add('legacy-identity', `O "${MASTERS}" is kubeadm's identity for ${entry.id} before 1.${CLUSTER_ADMINS_SINCE} and ${runs(v)}: it should be in "${CLUSTER_ADMINS}"`);
     } else if (masters && !admins) {
-      add('older-release-identity', `O "${MASTERS}": ${entry.id}'s identity before 1.${CLUSTER_ADMINS_SINCE}, "${CLUSTER_ADMINS}" after (this cluster: ${versionText(v)})`);
+      add('older-release-identity', `O "${MASTERS}": ${entry.id}'s identity before 1.${CLUSTER_ADMINS_SINCE} ("${CLUSTER_ADMINS}" after); ${runs(v)}`);
     }
   }
   for (const g of o) {
