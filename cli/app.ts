@@ -69,8 +69,11 @@ export const COMMANDS: readonly AnyCommand[] = [
     describe: 'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',
     options: {
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'a kpki output directory (store + node trees) instead of paths' },
-      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'with --out: judge every credential against this plan, as gen would' },
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'with --out: judge every credential against this plan, as gen would; with paths: take SANs, node names and the Kubernetes version from it' },
       node: { type: 'string', requiresArg: true, describe: "with paths: the node's name (checks system:node:<name>)" },
+      'kubernetes-version': { type: 'string', requiresArg: true, describe: "the cluster's release (identities changed in 1.29); default: the plan's, else found in the tree's manifests or kubeadm config" },
+      ca: { type: 'string', array: true, requiresArg: true, describe: 'with paths: a CA certificate file to check chains against (repeatable; a kubeadm worker has no ca.crt of its own)' },
+      wide: { type: 'boolean', default: false, describe: 'add a PATH column: the files holding each credential' },
       warn: { type: 'string', requiresArg: true, coerce: durationFlag('warn'), describe: 'warn when a certificate expires within this (default 30d; with --plan its renewBefore; units d, h, m, s, ms)' },
       crit: { type: 'string', requiresArg: true, coerce: durationFlag('crit'), describe: 'critical when it expires within this (default 7d)' },
       json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/check-report.schema.json)' },
@@ -91,6 +94,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       (await import('./commands/check.js')).checkCommand({
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
         json: a.json, prometheus: a.prometheus, prometheusFile: a.prometheusFile, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, cache: a.cache,
+        kubernetesVersion: a.kubernetesVersion, ca: a.ca?.map(String), wide: a.wide,
       }),
   }),
   command({

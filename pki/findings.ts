@@ -4,6 +4,16 @@
  * prints them; both read the same codes, so they can never disagree about a file.
  * Severity is a property of the code, kept in one table; a policy (gen's renewBefore,
  * check's --warn/--crit) only picks which expiry code applies.
+ *
+ * The severity rule (`kpki check` pages on it; every code below is set by it):
+ *  - critical: it breaks something now: a component cannot load it, a client refuses it, a
+ *    request is denied (the --crit window counts as now: the operator chose it);
+ *  - warning: it will break (expiry, a CA that dies first) or it is unsafe (a key others can
+ *    read, a group that grants more than the role needs), but works today;
+ *  - info: nothing breaks and nothing is exposed: a difference from kubeadm's defaults that
+ *    nothing reads, or a fact that could not be checked.
+ * A difference is judged by what its consumer checks: clients' SANs for a serving certificate,
+ * the user and groups the apiserver sees for its clients, the chain alone for etcd.
  */
 
 import type { KpkiErrorCode } from './errors.js';
@@ -41,7 +51,8 @@ export interface FindingRule {
 export const FINDINGS = {
   // live probes (check --probe): what a port serves, against the disk and the plan
   'probe-unreachable': { severity: 'warning', remedy: 'none', hint: 'no TLS handshake within the timeout: is the component running and the port reachable from here?' },
-  'served-stale': { severity: 'critical', remedy: 'restart', hint: 'the file on disk was renewed but the running component still serves the old certificate: restart it (or copy the renewed file to that node)' },
+  // stale: what it serves still works (its expiry, SANs and CA have their own codes); it breaks when that expires
+  'served-stale': { severity: 'warning', remedy: 'restart', hint: 'the file on disk was renewed but the running component still serves the old certificate: restart it (or copy the renewed file to that node)' },
   'served-expired': { severity: 'critical', remedy: 'restart', hint: 'clients refuse it: renew the certificate on disk if needed, then restart the component serving it' },
   'served-not-yet-valid': { severity: 'critical', remedy: 'none', hint: 'NotBefore is in the future for this host: check the clocks' },
   'served-wrong-host': { severity: 'critical', remedy: 'reissue', hint: 'clients reaching it by that name refuse it: add the name to the SANs (plan), run kpki gen, restart the component' },
@@ -58,9 +69,11 @@ export const FINDINGS = {
   'expired': { severity: 'critical', remedy: 'reissue', hint: 'renew it: kpki gen reissues certificates inside renewBefore' },
   'not-yet-valid': { severity: 'critical', remedy: 'reissue', hint: 'NotBefore is in the future: check the clocks, then reissue' },
   'expiring': { severity: 'warning', remedy: 'reissue', hint: 'renew it: kpki gen reissues certificates inside renewBefore' },
-  'lifetime-exceeds-plan': { severity: 'warning', remedy: 'reissue', hint: 'valid for longer than pki.certValidity; kpki gen reissues it' },
+  // longer than planned breaks nothing; expiry has its own codes
+  'lifetime-exceeds-plan': { severity: 'info', remedy: 'reissue', hint: 'valid for longer than pki.certValidity; kpki gen reissues it' },
   // contents against the plan
-  'identity-mismatch': { severity: 'critical', remedy: 'reissue', hint: 'CN/O are not what the role needs; reissue it' },
+  'identity-mismatch': { severity: 'critical', remedy: 'reissue', hint: 'CN/O are not what the role needs (for a client: the user or a group it is authorized as); reissue it' },
+  // gen's verdict; check splits it into san-missing (critical) and san-extra (info)
   'san-mismatch': { severity: 'warning', remedy: 'reissue', hint: 'SANs differ from what the plan implies; reissue it' },
   'usage-mismatch': { severity: 'critical', remedy: 'reissue', hint: 'extended key usages are wrong for the role; reissue it' },
   'key-algorithm': { severity: 'info', remedy: 'reissue', hint: 'the key type differs from pki.keyAlgorithm; kpki gen reissues it' },
@@ -71,7 +84,7 @@ export const FINDINGS = {
   // files on a node
   'mode': { severity: 'warning', remedy: 'chmod', hint: 'private keys must be 0600 in 0700 directories' },
   'not-needed': { severity: 'warning', remedy: 'remove', hint: 'this node does not need the file any more (its role changed)' },
-  // CAs: gen never replaces them, so these stop it or only inform
+  // CAs: gen never replaces them, so these stop it (renewals are broken now: critical) or only inform
   'ca-incomplete': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'kpki never replaces half of a CA: restore the missing file, or move the other one away' },
   'ca-unreadable': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate or key is damaged: restore it from a backup' },
   'ca-damaged': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate\'s self-signature does not verify: restore it from a backup' },
@@ -85,12 +98,16 @@ export const FINDINGS = {
   // audit (`kpki check`): facts about any PKI, kpki's or not; gen raises none of these itself
   'expiring-critical': { severity: 'critical', remedy: 'reissue', hint: 'renew it now: it expires within the --crit window' },
   'ca-expiring-critical': { severity: 'critical', remedy: 'none', hint: 'the CA expires within the --crit window: extend it with its own key today' },
-  'san-missing': { severity: 'warning', remedy: 'reissue', hint: 'a name or address clients use is not in the certificate; reissue it with the plan\'s SANs' },
+  'san-missing': { severity: 'critical', remedy: 'reissue', hint: 'clients reaching it by that name or address refuse it now; reissue it with the plan\'s SANs' },
   'san-extra': { severity: 'info', remedy: 'reissue', hint: 'the certificate names more than the plan implies; harmless, gone at the next reissue' },
   'leaf-outlives-ca': { severity: 'warning', remedy: 'none', hint: 'the chain dies with the CA first; extend the CA (same key) before then' },
-  'ca-missing': { severity: 'critical', remedy: 'none', hint: 'no CA certificate that signed it was found; put the CA next to it or check the chain' },
+  // an issuer that was not among the files read is not a broken chain (a kubeadm worker has no ca.crt until join)
+  'ca-missing': { severity: 'info', remedy: 'none', hint: 'chain not checked: its issuer was not among the files read; pass --ca FILE to check it' },
   'not-a-ca': { severity: 'critical', remedy: 'none', hint: 'clients reject chains through a certificate without CA:TRUE and keyCertSign; reissue the CA' },
-  'legacy-identity': { severity: 'warning', remedy: 'reissue', hint: 'a pre-1.29 kubeadm identity (system:masters); renew to move it to kubeadm:cluster-admins' },
+  'legacy-identity': { severity: 'warning', remedy: 'reissue', hint: 'system:masters on a 1.29+ cluster: RBAC cannot revoke it; renew it (kubeadm certs renew, or kpki gen) to get the group the message names' },
+  'older-release-identity': { severity: 'info', remedy: 'none', hint: 'the identity kubeadm gives this role before 1.29; right for that release, renewed into the new one by the upgrade to 1.29' },
+  'identity-privileged': { severity: 'warning', remedy: 'reissue', hint: 'system:masters bypasses authorization and RBAC cannot revoke it: whoever holds this key is a superuser; reissue it without that O' },
+  'identity-differs': { severity: 'info', remedy: 'reissue', hint: 'differs from kubeadm\'s identity for the role, but nothing that reads the certificate checks the difference; gone at the next reissue' },
   'sa-mismatch': { severity: 'critical', remedy: 'none', hint: 'sa.pub is not the public half of sa.key: tokens signed with one fail against the other; restore the pair' },
   'weak-key': { severity: 'warning', remedy: 'reissue', hint: 'RSA under 2048 bits: reissue with rsa-2048 or larger, or ecdsa-p256' },
   'broken-key': { severity: 'critical', remedy: 'reissue', hint: 'RSA under 1024 bits is refused by Go TLS: reissue it now' },
@@ -98,6 +115,7 @@ export const FINDINGS = {
   'key-permissions': { severity: 'warning', remedy: 'chmod', hint: 'private keys must not be readable by group or others: chmod 600' },
   'ca-key-on-node': { severity: 'warning', remedy: 'remove', hint: 'this node does not need the CA key; remove it (keep it in the store)' },
   'ca-key-on-control-plane': { severity: 'info', remedy: 'none', hint: 'kubeadm keeps CA keys on control planes; kpki keeps only ca.key there' },
+  // Go ignores it; NSS-based clients refuse a second certificate with a known issuer and serial
   'duplicate-serial': { severity: 'warning', remedy: 'reissue', hint: 'two certificates from one CA share a serial: revocation and audits confuse them; reissue one' },
   'unknown-role': { severity: 'info', remedy: 'none', hint: 'matches no role in the catalog; checked for dates, chain and key only' },
   'not-a-certificate': { severity: 'warning', remedy: 'none', hint: 'the file holds something else than its name says (a key where a certificate belongs, or the reverse)' },

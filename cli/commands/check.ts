@@ -25,6 +25,9 @@ export interface CheckCliOptions {
   readonly probeTimeout?: number;
   /** false (`--no-cache`): read every file of the store, whatever its record says. */
   readonly cache?: boolean;
+  readonly kubernetesVersion?: string;
+  readonly ca?: readonly string[];
+  readonly wide?: boolean;
 }
 
 /** Published before anything is printed: a failure is UNKNOWN (3), and the previous file stays. */
@@ -53,6 +56,8 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     ...(o.paths.length ? { roots: o.paths } : {}),
     ...(plan ? { plan } : {}),
     ...(o.node ? { node: o.node } : {}),
+    ...(o.kubernetesVersion !== undefined ? { kubernetesVersion: o.kubernetesVersion } : {}),
+    ...(o.ca?.length ? { cas: o.ca } : {}),
     thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
     ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
     ...(o.probeTimeout !== undefined ? { probeTimeoutMs: o.probeTimeout } : {}),
@@ -61,6 +66,6 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
   if (o.prometheusFile !== undefined) publishMetrics(o.prometheusFile, renderPrometheus(report));
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (o.prometheus) process.stdout.write(renderPrometheus(report));
-  else process.stdout.write(renderText(printableDeep(report), { bold, dim, green, red, yellow }));
+  else process.stdout.write(renderText(printableDeep(report), { bold, dim, green, red, yellow }, { wide: o.wide === true }));
   return report.exitCode;
 }

@@ -9,14 +9,15 @@
  */
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
-import { nodeMatcher } from '../catalog/resolve.js';
-import { CAS } from '../catalog/entries.js';
+import { nodeMatcher, normaliseSans, selectAll } from '../catalog/resolve.js';
+import { CAS, deployedOn } from '../catalog/entries.js';
 import type { CaId } from '../catalog/types.js';
 import { FINDINGS, finding, type Finding, type FindingRule, type Severity } from '../findings.js';
 import { leafPaths, storeCaPaths } from '../layout/layout.js';
 import { decide } from '../decide/decide.js';
 import { readLeaf } from '../observe/leaf.js';
 import type { Observation, ObservedFile } from '../sinks/types.js';
+import type { Plan } from '../plan/types.js';
 import type { LeafReadings } from '../store/readings.js';
 import type { FactsLookup } from '../store/record.js';
 import { textDigest } from '../sinks/digest.js';
@@ -24,9 +25,11 @@ import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
 import { discover, fingerprintOf, type Credential } from './discover.js';
-import { caRole, expectedIdentity, identityIsPerNode, legacyIdentities, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
+import { identityFindings } from './identity.js';
+import { caRole, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
 import { caDefects, cryptoFindings, dateFindings, sanFindings, usageFindings } from './rules.js';
 import { CHECK_API_VERSION, CHECK_KIND, STATUS_EXIT, type CertRecord, type CheckReport, type NameFacts, type ReportFinding, type Status, type Thresholds } from './types.js';
+import type { ClusterVersion } from './version.js';
 
 export interface TreeInfo {
   /** A node tree (`nodes/cp-1`), the store (`pki`), or a root given on the command line. */
@@ -47,6 +50,10 @@ export interface AuditInput {
   readonly facts?: FactsLookup;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
+  /** Any other tree's plan (`--plan` with paths): the SANs clients use, node names. */
+  readonly reference?: { readonly plan: Plan; readonly source: string };
+  /** The cluster's Kubernetes release, when given or found: identities changed in 1.29. */
+  readonly version?: ClusterVersion;
 }
 
 export interface AuditOptions {
@@ -180,7 +187,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
         if (!issuer && !catalogLeaf) {
           add(cands.length
             ? finding('wrong-signer', c.certFile, `issued by "${p.issuer.text}", but no certificate of that name found here verifies its signature`, ref)
-            : finding('ca-missing', c.certFile, `issuer "${p.issuer.text}" not found among the files read`, ref));
+            : finding('ca-missing', c.certFile, `chain not checked (issuer "${p.issuer.text}" not found among the files read; pass --ca FILE)`, ref));
         }
       }
       if (issuer) {
@@ -202,7 +209,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     const caId = isCa ? catalogCaFiles.get(c.file) ?? caRole(c.file, p)?.id : undefined;
     if (isCa) role = caId ?? 'unknown';
     else {
-      entry = catalogLeaf?.entry ?? roleByPath(c.certFile) ?? roleByPath(c.file) ?? roleByContent(p, issuer?.role?.id ?? (issuer ? caRole(issuer.file, issuer.parsed)?.id : undefined), c.file);
+      entry = catalogLeaf?.entry ?? roleByPath(c.certFile) ?? roleByPath(c.file) ?? roleByContent(p, issuer?.role?.id ?? (issuer ? caRole(issuer.file, issuer.parsed)?.id : undefined), c.file, c.source === 'kubeconfig');
       role = entry?.id ?? 'unknown';
     }
     if (entry) {
@@ -236,7 +243,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
       if (!entry) add(finding('unknown-role', c.certFile, `CN "${p.subject.cn}"${p.subject.o.length ? `, O "${p.subject.o.join(',')}"` : ''} matches no catalog role`));
       // kubeadm's default kubelet serving certificate is signed by a throwaway CA shipped in the
       // same file (`<host>-ca@<time>`): its identity is the kubelet's own, not a catalog one.
-      else if (!(issuer && issuer.file === c.certFile && !issuer.role)) add(roleFindings(c, entry, node, issuer));
+      else if (!(issuer && issuer.file === c.certFile && !issuer.role)) add(roleFindings(c, entry, node, issuer, input));
       if (hasKey(c)) add(keyFindings(c, issuer));
       else if (c.keyFile !== undefined) add(finding('unreadable', c.keyFile, 'private key cannot be read', ref));
       else if (entry && c.source === 'file' && /\.crt$/.test(c.file)) add(finding('key-missing', c.file, `no private key next to it (${c.file.replace(/\.crt$/, '.key')})`));
@@ -314,28 +321,36 @@ function currentCaFinder(bySubject: Map<string, CaCandidate[]>, input: AuditInpu
   return (tree, issuer) => byTree.get('pki') ?? byTree.get(tree) ?? issuer;
 }
 
-function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefined, issuer: CaCandidate | undefined): Finding[] {
+function roleFindings(c: Credential, entry: LeafRoleEntry, node: string | undefined, issuer: CaCandidate | undefined, input: AuditInput): Finding[] {
   const p = c.cert.parsed;
-  const out: Finding[] = [];
-  const file = c.file;
-  const want = expectedIdentity(entry, node);
-  if (want) {
-    const oOk = want.o.join('\n') === p.subject.o.join('\n');
-    const legacy = legacyIdentities(entry, node).some((i) => i.cn === p.subject.cn && i.o.join('\n') === p.subject.o.join('\n'));
-    if (want.cn !== p.subject.cn) out.push(finding('identity-mismatch', file, `CN "${p.subject.cn}", ${entry.id} needs "${want.cn}"`));
-    else if (!oOk && legacy) out.push(finding('legacy-identity', file, `O "${p.subject.o.join(',')}" (kubeadm before 1.29); ${entry.id} now uses ${want.o.length ? `"${want.o.join(',')}"` : 'no O'}`));
-    else if (!oOk) out.push(finding('identity-mismatch', file, `O "${p.subject.o.join(',') || '(none)'}", ${entry.id} needs ${want.o.length ? `"${want.o.join(',')}"` : 'no O'}`));
-  } else if (identityIsPerNode(entry)) {
-    // The node is unknown: check the shape (`system:node:<name>` / system:nodes) only.
-    const sample = expectedIdentity(entry, 'node-a')!;
-    const prefix = sample.cn.replace(/node-a$/, '');
-    if (prefix && !p.subject.cn.startsWith(prefix)) out.push(finding('identity-mismatch', file, `CN "${p.subject.cn}", ${entry.id} needs "${prefix}<node>"`));
-    else if (prefix && sample.o.join() !== p.subject.o.join()) out.push(finding('identity-mismatch', file, `O "${p.subject.o.join(',') || '(none)'}", ${entry.id} needs "${sample.o.join(',')}"`));
-  }
+  const out: Finding[] = [...identityFindings(entry, p.subject, c.file, { ...(node ? { node } : {}), ...(input.version ? { version: input.version } : {}) })];
   out.push(...usageFindings(p, usagesOf(entry), c.certFile));
+  if (input.reference) out.push(...referenceSans(input.reference.plan, entry, p, node, c.certFile));
   const actual = issuer?.role;
   if (actual?.sure && actual.id !== entry.signer) out.push(finding('wrong-signer', c.certFile, `signed by ${actual.id} (${issuer!.file}); ${entry.id} must be signed by ${entry.signer}`));
   return out;
+}
+
+/**
+ * The SANs a plan says clients use, against a serving certificate found outside a kpki store.
+ * Its node is the one named (--node, the tree's name), else the only plan node it names; when
+ * none is known, only what every such node's certificate carries (service IP, endpoint,
+ * in-cluster names) is required, and extra names are not judged.
+ */
+function referenceSans(plan: Plan, entry: LeafRoleEntry, p: CertFacts, node: string | undefined, file: string): Finding[] {
+  const sansOf = entry.kind === 'cert' ? entry.sans : undefined;
+  if (!sansOf) return [];
+  const have = { dns: p.subjectAltName?.dns ?? [], ips: p.subjectAltName?.ips ?? [] };
+  const onNodes = selectAll(plan, deployedOn(plan, entry, [entry.on]));
+  const candidates = onNodes.length ? onNodes : plan.nodes;
+  const named = candidates.find((n) => n.name === node);
+  const claimed = candidates.filter((n) => have.dns.includes(n.name) || have.ips.includes(n.address) || p.subject.cn === n.name || p.subject.cn === `system:node:${n.name}`);
+  const chosen = named ?? (claimed.length === 1 ? claimed[0] : undefined);
+  if (chosen) return sanFindings(normaliseSans(sansOf({ plan, node: chosen })), have, file);
+  const all = candidates.map((n) => normaliseSans(sansOf({ plan, node: n })));
+  if (!all.length) return [];
+  const want = { dns: all[0]!.dns.filter((d) => all.every((s) => s.dns.includes(d))), ips: all[0]!.ips.filter((i) => all.every((s) => s.ips.includes(i))) };
+  return sanFindings(want, have, file).filter((f) => f.code === 'san-missing');
 }
 
 /** Whether the store's record vouches that this credential's key matches and its certificate verifies against this CA's text. */
@@ -419,6 +434,16 @@ function planFindings(
       }
       continue;
     }
+    if (f.code === 'identity-mismatch' && leaf) {
+      // gen reissues any difference; its severity is what the certificate's reader makes of it.
+      const c = byFile.get(f.file);
+      if (c) {
+        const judged = identityFindings(leaf.entry, c.cert.parsed.subject, f.file, { node: leaf.node.name, ...(input.version ? { version: input.version } : {}), ...(f.ref ? { ref: f.ref } : {}) });
+        out.push(...judged);
+        if (!judged.some((x) => FINDINGS[x.code].remedy === 'reissue')) out.push({ ...f, code: 'identity-differs', severity: FINDINGS['identity-differs'].severity, message: `${f.message}; kpki gen reissues it with the plan's identity` });
+        continue;
+      }
+    }
     if (f.code === 'expiring' || f.code === 'ca-expiring') {
       const c = byFile.get(f.file);
       const left = c ? c.cert.parsed.notAfter.getTime() - now.getTime() : Infinity;
@@ -435,6 +460,18 @@ function planFindings(
     if (!leaf || out.some((f) => f.ref === leaf.ref && /expir|not-yet/.test(f.code))) continue;
     const d = dateFindings(c.cert.parsed, false, c.certFile, now, { critMs: t.critMs, warnMs: Math.min(t.critMs, t.warnMs) }, leaf.ref);
     out.push(...d);
+  }
+  // The same certificate elsewhere in its tree (the cfssl layout's admin.pem next to
+  // admin.kubeconfig) is the same credential: judged once, by the planner.
+  const leafOf = new Map<string, ResolvedLeaf>();
+  const copyKey = (c: Credential) => `${input.treeOf(c.file).tree}\0${c.fingerprint}`;
+  for (const c of creds) {
+    const leaf = catalogFiles.get(c.certFile) ?? catalogFiles.get(c.file);
+    if (leaf) leafOf.set(copyKey(c), leaf);
+  }
+  for (const c of creds) {
+    const leaf = catalogFiles.has(c.certFile) || catalogFiles.has(c.file) ? undefined : leafOf.get(copyKey(c));
+    if (leaf) catalogFiles.set(c.file, leaf);
   }
   add(out);
 }
@@ -469,7 +506,8 @@ function report(input: AuditInput, options: AuditOptions, certs: CertRecord[], c
   const rf: ReportFinding[] = sorted.map((f) => ({ ...f, hint: rules[f.code]?.hint ?? '' }));
   return {
     apiVersion: CHECK_API_VERSION, kind: CHECK_KIND, generatedAt: options.now.toISOString(), roots: input.roots,
-    ...(input.plan ? { plan: input.plan.source } : {}),
+    ...(input.plan ? { plan: input.plan.source } : input.reference ? { plan: input.reference.source } : {}),
+    ...(input.version ? { kubernetesVersion: { version: input.version.text, source: input.version.source } } : {}),
     thresholds: { critSeconds: Math.round(options.thresholds.critMs / 1000), warnSeconds: Math.round(options.thresholds.warnMs / 1000) },
     status, exitCode: STATUS_EXIT[status],
     summary: { certificates: certs.length, authorities: cas.length, critical: count('critical'), warning: count('warning'), info: count('info') },

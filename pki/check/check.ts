@@ -7,7 +7,8 @@
  *    with the plan it was generated from; kubeconfig path references resolve inside each node tree.
  *  - `roots`: any directories (a kubeadm `/etc/kubernetes`, `/`, a cfssl `/k8s`).
  */
-import { dirname, join, posix } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, posix } from 'node:path';
 import type { CaId } from '../catalog/types.js';
 import { resolve, type ResolvedPki } from '../catalog/resolve.js';
 import { KpkiError } from '../errors.js';
@@ -20,16 +21,25 @@ import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
+import { resolveVersion } from './version.js';
+import type { ObservedFile } from '../sinks/types.js';
 
 export interface CheckOptions {
   /** A kpki output directory. */
   readonly out?: string;
   /** Any directories to read instead (or as well). */
   readonly roots?: readonly string[];
-  /** The plan the `out` store was generated from: catalog credentials are judged as `gen` would. */
+  /**
+   * The plan the `out` store was generated from: catalog credentials are judged as `gen` would.
+   * With `roots`: the SANs clients use, node names and the Kubernetes release.
+   */
   readonly plan?: Plan;
   /** For `roots`: the node's name (checks `system:node:<name>` and etcd member identities). */
   readonly node?: string;
+  /** The cluster's Kubernetes release (`1.20.2`, `v1.29`): identities changed in 1.29. Else the plan's, else found in the trees. */
+  readonly kubernetesVersion?: string;
+  /** For `roots`: CA certificate files to check chains against (a kubeadm worker has no ca.crt of its own). */
+  readonly cas?: readonly string[];
   readonly thresholds?: Partial<Thresholds>;
   readonly now?: Date;
   /** Live TLS probes: `true` for every server the plan implies, or `host:port` strings. */
@@ -46,7 +56,7 @@ function storeTree(file: string): TreeInfo {
   return m ? { tree: `nodes/${m[1]}`, node: m[1]! } : { tree: 'pki' };
 }
 
-async function outInput(out: string, plan: Plan | undefined, useRecord: boolean): Promise<{ input: AuditInput; record: RecordUse }> {
+async function outInput(out: string, plan: Plan | undefined, useRecord: boolean): Promise<{ input: AuditInput; record: { use: RecordUse; kubernetesVersion?: string } }> {
   const obs = await diskSink(out).observe(['pki', 'nodes']);
   if (!obs.dirs.has('pki') && !obs.dirs.has('nodes')) {
     throw new KpkiError('ERR_IO', `${out} holds no kpki store (no pki/ or nodes/ directory); to read any other directory, pass it as a path: kpki check ${out}`);
@@ -70,22 +80,43 @@ async function outInput(out: string, plan: Plan | undefined, useRecord: boolean)
     facts: { get: (k) => record.facts(k) },
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };
-  return { input, record: record.use };
+  return { input, record: { use: record.use, ...(record.kubernetesVersion ? { kubernetesVersion: record.kubernetesVersion } : {}) } };
 }
 
-function rootsInput(roots: readonly string[], node: string | undefined): AuditInput {
+/** `--ca` files: certificates added to what is read, as trust anchors for the chains. */
+function readAnchors(paths: readonly string[]): Map<string, ObservedFile> {
+  const out = new Map<string, ObservedFile>();
+  for (const p of paths) {
+    let content: string;
+    try {
+      content = readFileSync(p, 'utf8');
+    } catch (e) {
+      throw new KpkiError('ERR_IO', `--ca ${p}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    if (!content.includes('-----BEGIN CERTIFICATE-----')) throw new KpkiError('ERR_IO', `--ca ${p}: no PEM certificate in it`);
+    out.set(p, { mode: 0o644, content });
+  }
+  return out;
+}
+
+function rootsInput(roots: readonly string[], node: string | undefined, plan?: Plan, cas: readonly string[] = []): AuditInput {
   const { files, unreadableRoots } = observeRoots(roots);
   if (unreadableRoots.length) throw new KpkiError('ERR_IO', `cannot read ${unreadableRoots.join(', ')}: not a readable directory`);
+  for (const [p, f] of readAnchors(cas)) if (!files.has(p)) files.set(p, f);
   const refs = readReferenced(files, roots);
   const trimmed = roots.map((r) => r.replace(/\/+$/, '') || '/');
+  // With a plan, a tree named after one of its nodes (out/nodes/worker-1) is that node's.
+  const planNode = (root: string | undefined) => (root !== undefined && plan?.nodes.some((n) => n.name === basename(root)) ? basename(root) : undefined);
   return {
     files,
     roots,
     treeOf: (file) => {
       const root = trimmed.filter((r) => file === r || file.startsWith(r === '/' ? '/' : `${r}/`)).sort((a, b) => b.length - a.length)[0];
-      return { tree: root ?? dirname(file), ...(node ? { node } : {}) };
+      const name = node ?? planNode(root);
+      return { tree: root ?? dirname(file), ...(name ? { node: name } : {}) };
     },
     resolveRef: (kubeconfig, ref) => refs.get(`${kubeconfig}\0${ref}`) ?? join(dirname(kubeconfig), ref),
+    ...(plan ? { reference: { plan, source: plan.source } } : {}),
   };
 }
 
@@ -131,7 +162,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const namedServers = Array.isArray(options.probe) && options.probe.length > 0;
   if (!options.out && !options.roots?.length && !namedServers) throw new KpkiError('ERR_IO', 'nothing to check: give a directory, --out or --probe host:port');
   if (options.out && options.roots?.length) throw new KpkiError('ERR_IO', 'give either --out (a kpki store) or directories, not both');
-  if (options.plan && !options.out) throw new KpkiError('ERR_IO', '--plan compares a kpki store with its plan: it needs --out');
+  if (options.cas?.length && options.out) throw new KpkiError('ERR_IO', '--ca adds trust anchors to directories given as paths; with --out the store\'s own CAs are used');
   // Node fires a timer longer than 2^31-1 ms after 1 ms: every probe would read as unreachable.
   const timeout = options.probeTimeoutMs;
   if (timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)) {
@@ -139,7 +170,14 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   }
   // A file given as `out`: the one sentence gen says for it, not an errno from the walk.
   if (options.out) checkOutDir(options.out, { write: false });
-  const { input, record } = options.out ? await outInput(options.out, options.plan, options.useRecord ?? true) : { input: rootsInput(options.roots ?? [], options.node), record: undefined };
+  const { input: base, record } = options.out
+    ? await outInput(options.out, options.plan, options.useRecord ?? true)
+    : { input: rootsInput(options.roots ?? [], options.node, options.plan, options.cas), record: undefined };
+  const version = resolveVersion({
+    ...(options.kubernetesVersion !== undefined ? { flag: options.kubernetesVersion } : {}), ...(options.plan ? { plan: options.plan } : {}),
+    ...(record?.kubernetesVersion ? { recorded: record.kubernetesVersion } : {}), roots: options.out ? [] : options.roots ?? [],
+  });
+  const input: AuditInput = version ? { ...base, version } : base;
   // With a plan, gen's renewBefore is the warning window unless one is given: a leaf check
   // warns about is then exactly a leaf gen would reissue.
   const planWarn = input.plan?.pki.plan.pki.renewBeforeMs;
@@ -150,5 +188,5 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const extraFindings = options.probe ? await probeFindings(options, input, now) : [];
   const report = audit(input, { now, thresholds, extraFindings });
   // An audit says what it trusted: whether unchanged leaves were judged from the store's record.
-  return record ? { ...report, record } : report;
+  return record ? { ...report, record: record.use } : report;
 }

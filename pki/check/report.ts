@@ -1,8 +1,10 @@
 /**
  * The report for people, in the shape of `kubeadm certs check-expiration`: the certificates
- * (CERTIFICATE, EXPIRES, RESIDUAL TIME, CERTIFICATE AUTHORITY, and NODE when several node
- * trees were read), the CAs, then the findings grouped by severity. Pure: strings in, string
- * out; colour is a function the caller passes (on for a TTY only).
+ * (CERTIFICATE, EXPIRES, RESIDUAL TIME, CERTIFICATE AUTHORITY, NODE when several node trees
+ * were read, PATH with --wide), the CAs, then the findings grouped by severity. One row per
+ * credential: the same certificate in two files of one tree (a cfssl tree's admin.kubeconfig
+ * and admin.pem) is one row, its files listed under PATH. Pure: strings in, string out;
+ * colour is a function the caller passes (on for a TTY only).
  */
 import type { Severity } from '../findings.js';
 import type { CertRecord, CheckReport } from './types.js';
@@ -49,24 +51,55 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 /** The row name: the catalog role as kubeadm names it, else the file. */
 const rowName = (r: CertRecord) => (r.role === 'unknown' ? r.path : r.role);
 
-export function renderText(r: CheckReport, paint: Paint = NO_PAINT): string {
+export interface TextOptions {
+  /** A PATH column: every file holding the credential. */
+  readonly wide?: boolean;
+}
+
+const RANK = { ok: 0, info: 1, warning: 2, critical: 3 } as const;
+
+/** One row per credential: records of one certificate in one tree, its kubeconfig first. */
+function credentials(records: readonly CertRecord[]): Array<{ record: CertRecord; paths: string[] }> {
+  const rows = new Map<string, { record: CertRecord; paths: string[] }>();
+  for (const c of records) {
+    const key = `${c.node ?? ''}\0${c.fingerprint}`;
+    const row = rows.get(key);
+    if (!row) {
+      rows.set(key, { record: c, paths: [c.path] });
+      continue;
+    }
+    row.paths.push(c.path);
+    const primary = c.source === 'kubeconfig' && row.record.source !== 'kubeconfig' ? c : row.record;
+    // The row shows the worst status of its files.
+    const status = RANK[c.status] > RANK[row.record.status] ? c.status : row.record.status;
+    row.record = { ...primary, status };
+    if (primary === c) row.paths.unshift(row.paths.pop()!);
+  }
+  return [...rows.values()];
+}
+
+export function renderText(r: CheckReport, paint: Paint = NO_PAINT, options: TextOptions = {}): string {
   const out: string[] = [];
   const nodes = new Set(r.certificates.map((c) => c.node ?? ''));
   const withNode = nodes.size > 1;
+  const wide = options.wide === true;
   const colour = (s: CertRecord['status'], text: string) => (s === 'critical' ? paint.red(text) : s === 'warning' ? paint.yellow(text) : text);
-  const row = (c: CertRecord, ca: boolean) => [
-    colour(c.status, ca ? rowName(c) : rowName(c)),
+  const row = (c: CertRecord, ca: boolean, paths: readonly string[]) => [
+    colour(c.status, rowName(c)),
     kubeadmDate(c.notAfter),
     colour(c.residualSeconds < 0 ? 'critical' : c.status, residual(c.residualSeconds)),
     ...(ca ? [] : [c.authority]),
     ...(withNode && !ca ? [c.node ?? '-'] : []),
+    ...(wide ? [paths.join(', ')] : []),
   ];
   if (r.certificates.length) {
-    out.push(table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', ...(withNode ? ['NODE'] : [])], r.certificates.map((c) => row(c, false)), paint), '');
+    const rows = credentials(r.certificates);
+    out.push(table(['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', ...(withNode ? ['NODE'] : []), ...(wide ? ['PATH'] : [])], rows.map((c) => row(c.record, false, c.paths)), paint), '');
   }
   if (r.authorities.length) {
-    out.push(table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME'], r.authorities.map((c) => row(c, true)), paint), '');
+    out.push(table(['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', ...(wide ? ['PATH'] : [])], r.authorities.map((c) => row(c, true, [c.path])), paint), '');
   }
+  if (r.kubernetesVersion) out.push(paint.dim(`Identities judged for Kubernetes ${r.kubernetesVersion.version} (${r.kubernetesVersion.source})`), '');
   const groups: Array<[Severity, string, (s: string) => string]> = [['critical', 'CRITICAL', paint.red], ['warning', 'WARNING', paint.yellow], ['info', 'INFO', paint.dim]];
   for (const [sev, title, p] of groups) {
     const fs = r.findings.filter((f) => f.severity === sev);

@@ -2,13 +2,14 @@
  * Which catalog role a certificate found on a host plays, from where it lies (kubeadm and
  * kpki paths) or, failing that, from what it says (CN, O, EKU, SANs, issuer): a cfssl
  * `server.pem` with `kubernetes.default` in its SANs is the apiserver's, a `kube-proxy.pem`
- * with CN `system:kube-proxy` is kube-proxy's. Everything is derived from the catalog; the
- * only hand-written table is the identities kubeadm used before 1.29.
+ * with CN `system:kube-proxy` is kube-proxy's. Everything is derived from the catalog; what
+ * an identity must be to work is judged in identity.ts.
  */
 import { CAS, CERTS, KUBECONFIGS } from '../catalog/entries.js';
 import type { CaId, CertEntry, Identity, KubeconfigEntry, NodeContext } from '../catalog/types.js';
 import { normalise } from '../plan/normalise.js';
-import type { PlanInput } from '../plan/types.js';
+import { MIN_KUBERNETES_MINOR, type PlanInput } from '../plan/types.js';
+import { cfsslPath } from '../layout/cfssl-names.js';
 import type { CertFacts } from '../x509/facts.js';
 
 export type LeafRoleEntry = CertEntry | KubeconfigEntry;
@@ -50,6 +51,16 @@ function leafPathRules(): PathRule<LeafRoleEntry>[] {
   const serving = CERTS.find((c) => c.path.endsWith('kubelet/pki/kubelet'));
   if (kubeletConf) rules.push({ suffix: 'kubelet/pki/kubelet-client-current.pem', value: kubeletConf });
   if (serving) rules.push({ suffix: 'kubelet/pki/kubelet-server-current.pem', value: serving });
+  // The cfssl guides' names (layout: cfssl: kubernetes/ssl/server.pem, kube-proxy.kubeconfig), for
+  // what the Kubernetes CA signs only: single-CA installs sign etcd's and the aggregator's
+  // certificates with it, and a role named by path is held to its catalog signer.
+  for (const e of [...CERTS, ...KUBECONFIGS]) {
+    if (e.signer !== 'ca') continue;
+    const pem = cfsslPath(e.id, 'crt');
+    const kubeconfig = cfsslPath(e.id, 'kubeconfig');
+    if (pem !== undefined) for (const s of suffixes(pem, 3)) rules.push({ suffix: s, value: e });
+    if (kubeconfig !== undefined) for (const s of suffixes(kubeconfig, 1)) rules.push({ suffix: s, value: e });
+  }
   return (leafRules = byLongest(rules));
 }
 
@@ -78,18 +89,22 @@ export function caRole(file: string, cert: CertFacts): { id: CaId; sure: boolean
   return undefined;
 }
 
-/** Expected identities of catalog entries, evaluated once per node name. */
 /** A one-node plan to ask the catalog's identity rules with (built from values: no YAML on check's path). */
-const sampleInput = (): PlanInput => ({
+const sampleInput = (minor?: number): PlanInput => ({
   apiVersion: 'kpki/v1alpha1', kind: 'Cluster', nodes: [{ name: 'node-a', address: '192.0.2.1', roles: ['control-plane'] }],
+  ...(minor === undefined ? {} : { kubernetesVersion: `1.${minor}` }),
 });
 
-let sample: { a: NodeContext; b: NodeContext } | undefined;
-function contexts(): { a: NodeContext; b: NodeContext } {
-  if (sample) return sample;
-  const plan = normalise(sampleInput(), '<check>');
-  const node = plan.nodes[0]!;
-  return (sample = { a: { plan, node }, b: { plan, node: { ...node, name: 'node-b' } } });
+/** Sample contexts per Kubernetes minor (`undefined`: the newest rules), made once each. */
+const samples = new Map<number | undefined, { a: NodeContext; b: NodeContext }>();
+function contexts(minor?: number): { a: NodeContext; b: NodeContext } {
+  let s = samples.get(minor);
+  if (!s) {
+    const plan = normalise(sampleInput(minor), '<check>');
+    const node = plan.nodes[0]!;
+    samples.set(minor, (s = { a: { plan, node }, b: { plan, node: { ...node, name: 'node-b' } } }));
+  }
+  return s;
 }
 
 /** True when the entry's identity depends on the node (`system:node:<name>`, etcd members). */
@@ -105,47 +120,26 @@ export function identityIsPerNode(entry: LeafRoleEntry): boolean {
   return known;
 }
 
-/** The identity the catalog gives the role on `node`; undefined when it depends on an unknown node. */
-export function expectedIdentity(entry: LeafRoleEntry, node: string | undefined): Identity | undefined {
-  const { a } = contexts();
+/**
+ * The identity the catalog gives the role on `node` in Kubernetes `1.<minor>` (newest rules
+ * without one); undefined when it depends on an unknown node.
+ */
+export function expectedIdentity(entry: LeafRoleEntry, node: string | undefined, minor?: number): Identity | undefined {
+  // The catalog takes 1.20 and later; older releases had the 1.20 identities.
+  const { a } = contexts(minor === undefined ? undefined : Math.max(minor, MIN_KUBERNETES_MINOR));
   if (!identityIsPerNode(entry)) return entry.identity(a);
   if (node === undefined) return undefined;
   return entry.identity({ plan: a.plan, node: { ...a.node, name: node } });
-}
-
-/**
- * Identities older kubeadm releases gave a role: still working clusters, so a warning to move,
- * never a critical finding. The catalog knows the 1.29 change (admin.conf and
- * apiserver-kubelet-client left system:masters); the etcd clients lost it in 1.28
- * (KK#119859, #120521), before the catalog's oldest release, so they are listed here.
- */
-const OLDER_ETCD_CLIENT_O: Readonly<Record<string, readonly string[]>> = {
-  'etcd-healthcheck-client': ['system:masters'],
-  'apiserver-etcd-client': ['system:masters'],
-};
-
-let olderPlan: NodeContext | undefined;
-export function legacyIdentities(entry: LeafRoleEntry, node: string | undefined): Identity[] {
-  olderPlan ??= (() => {
-    const plan = normalise({ ...sampleInput(), kubernetesVersion: '1.28' }, '<check>');
-    return { plan, node: plan.nodes[0]! };
-  })();
-  const out: Identity[] = [];
-  const current = expectedIdentity(entry, node);
-  const older = entry.identity({ plan: olderPlan.plan, node: { ...olderPlan.node, name: node ?? olderPlan.node.name } });
-  if (current && (older.cn !== current.cn || older.o.join() !== current.o.join())) out.push(older);
-  const etcd = OLDER_ETCD_CLIENT_O[entry.id];
-  if (etcd && current) out.push({ cn: current.cn, o: etcd });
-  return out;
 }
 
 export const usagesOf = (entry: LeafRoleEntry): readonly string[] => (entry.kind === 'cert' ? entry.usages : ['clientAuth']);
 
 /**
  * Recognises a role from the certificate's contents. `issuerCa` is the catalog CA of the CA
- * that signed it, when known. Order matters: the most specific identities first.
+ * that signed it, when known; `client`: it is a kubeconfig's. Order matters: the most specific
+ * identities first.
  */
-export function roleByContent(cert: CertFacts, issuerCa: CaId | undefined, file: string): LeafRoleEntry | undefined {
+export function roleByContent(cert: CertFacts, issuerCa: CaId | undefined, file: string, client = false): LeafRoleEntry | undefined {
   const cn = cert.subject.cn;
   const eku = cert.extKeyUsage ?? [];
   const server = eku.includes(SERVER_AUTH);
@@ -157,7 +151,9 @@ export function roleByContent(cert: CertFacts, issuerCa: CaId | undefined, file:
     const want = expectedIdentity(e, undefined)!;
     if (want.cn === cn) return e;
   }
-  if (cn.startsWith('system:node:')) return find(server ? 'kubelet-serving' : 'kubelet.conf');
+  // A kubeconfig's certificate is a client's, whatever usages a shared signing profile gave it.
+  if (cn.startsWith('system:node:')) return find(server && !client ? 'kubelet-serving' : 'kubelet.conf');
+  if (client) return cn === 'admin' && cert.subject.o.includes('system:masters') ? find('admin.conf') : undefined;
   if (server && dns.some((d) => d === 'kubernetes.default' || d.startsWith('kubernetes.default.svc'))) return find('apiserver');
   if (cn === 'admin' && cert.subject.o.includes('system:masters')) return find('admin.conf');
   if (server && issuerCa === 'etcd-ca') return find(/peer/i.test(file) ? 'etcd-peer' : 'etcd-server');

@@ -69,8 +69,10 @@ export interface CheckReport {
   readonly generatedAt: string;
   /** Directories read (`--out`, or the roots given). */
   readonly roots: readonly string[];
-  /** The plan the store was compared with, if any. */
+  /** The plan the files were compared with, if any. */
   readonly plan?: string;
+  /** The Kubernetes release identities were judged for, and where it came from (a flag, the plan, a manifest). */
+  readonly kubernetesVersion?: { readonly version: string; readonly source: string };
   readonly thresholds: { readonly critSeconds: number; readonly warnSeconds: number };
   readonly status: Status;
   readonly exitCode: number;

@@ -24,7 +24,7 @@ import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
 import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
 import { certFacts, leafReading, readingKey } from '../store/readings.js';
-import { readRecord, RECORD_PATH, type StoreRecord } from '../store/record.js';
+import { readRecord, RECORD_PATH, type StoreFacts, type StoreRecord } from '../store/record.js';
 import { textDigest } from '../sinks/digest.js';
 import { AsFoundFile, KeptText } from '../sinks/as-found.js';
 import { readCert } from '../x509/read.js';
@@ -209,9 +209,9 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
 }
 
 /** The record file: as found when nothing changed (compared by digest, not rendered again), else rendered. */
-function recordFile(record: StoreRecord, found: ObservedFile | undefined, initNode: string | undefined, keys: readonly string[]): WantedFile {
-  if (found && record.unchangedFor(initNode, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
-  return { path: RECORD_PATH, mode: 0o600, content: record.render(initNode, keys), protected: false, bookkeeping: true };
+function recordFile(record: StoreRecord, found: ObservedFile | undefined, store: StoreFacts, keys: readonly string[]): WantedFile {
+  if (found && record.unchangedFor(store, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
+  return { path: RECORD_PATH, mode: 0o600, content: record.render(store, keys), protected: false, bookkeeping: true };
 }
 
 /** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
@@ -299,7 +299,11 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   // bookkeeping: what the next run needs to skip reading unchanged leaves (a dry run writes nothing)
-  if (issued) wanted.push(recordFile(record, observed.files.get(RECORD_PATH), chosenInit, remember(pki, decisions, issued, wanted, record)));
+  if (issued) {
+    const v = plan.kubernetesVersion;
+    const store = { initNode: chosenInit, kubernetesVersion: v && `${v.major}.${v.minor}${v.patch === undefined ? '' : `.${v.patch}`}` };
+    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), store, remember(pki, decisions, issued, wanted, record)));
+  }
 
   // plan the changes, then apply them
   const changes = planChanges(wanted, observed, {

@@ -15,6 +15,7 @@
  *
  *     kpki-record 1 <build fingerprint>
  *     init <TAB> <init node>
+ *     kubernetes <TAB> <the plan's kubernetesVersion, e.g. 1.28.3>
  *     =<n> <TAB> <facts shared by many leaves (issuer, key type, usages...) as JSON>
  *     <key> <TAB> <n> <TAB> <the leaf's own facts as JSON> <TAB> <its reading as JSON>
  *
@@ -38,16 +39,24 @@ export interface StoreRecord {
   readonly use: RecordUse;
   /** The node holding super-admin.conf, recorded so it never moves on its own. */
   readonly initNode?: string;
+  /** The Kubernetes release the store was generated for (the plan's), for audits without the plan. */
+  readonly kubernetesVersion?: string;
   /** What reading the files under `key` found, if recorded and well formed. */
   reading(key: string): LeafReading | undefined;
   /** The certificate facts under `key`, if recorded and well formed. */
   facts(key: string): StoredFacts | undefined;
   /** A leaf read (or issued) in this run: remembered for the next. */
   set(key: string, reading: LeafReading, facts: StoredFacts): void;
-  /** Whether render(initNode, keys) would give back the file as found (then it need not be written). */
-  unchangedFor(initNode: string | undefined, keys: Iterable<string>): boolean;
+  /** Whether render(store, keys) would give back the file as found (then it need not be written). */
+  unchangedFor(store: StoreFacts, keys: Iterable<string>): boolean;
   /** The file's text for the leaves still in use: this run's lines and the lines kept. */
-  render(initNode: string | undefined, keys: Iterable<string>): string;
+  render(store: StoreFacts, keys: Iterable<string>): string;
+}
+
+/** What the record says of the store as a whole: choices, not readings (kept from any safe record). */
+export interface StoreFacts {
+  readonly initNode?: string | undefined;
+  readonly kubernetesVersion?: string | undefined;
 }
 
 /** Recorded certificate facts, by readingKey (what `kpki check` audits unchanged leaves from). */
@@ -109,10 +118,11 @@ function parseObject(json: string): object | undefined {
   }
 }
 
-function parseLines(text: string): { initNode?: string; lines: Map<string, Line> } {
+function parseLines(text: string): { store: StoreFacts; lines: Map<string, Line> } {
   const lines = new Map<string, Line>();
   const shapes = new Map<string, string>();
   let initNode: string | undefined;
+  let kubernetesVersion: string | undefined;
   let at = text.indexOf('\n') + 1;
   while (at > 0 && at < text.length) {
     let end = text.indexOf('\n', at);
@@ -121,6 +131,7 @@ function parseLines(text: string): { initNode?: string; lines: Map<string, Line>
     if (a > at && a < end) {
       const first = text.slice(at, a);
       if (first === 'init') initNode = text.slice(a + 1, end);
+      else if (first === 'kubernetes') kubernetesVersion = text.slice(a + 1, end);
       else if (first.charCodeAt(0) === 61 /* = */) shapes.set(first.slice(1), text.slice(a + 1, end));
       else {
         const b = text.indexOf('\t', a + 1);
@@ -131,7 +142,7 @@ function parseLines(text: string): { initNode?: string; lines: Map<string, Line>
     }
     at = end + 1;
   }
-  return { ...(initNode ? { initNode } : {}), lines };
+  return { store: { ...(initNode ? { initNode } : {}), ...(kubernetesVersion ? { kubernetesVersion } : {}) }, lines };
 }
 
 /**
@@ -141,27 +152,28 @@ function parseLines(text: string): { initNode?: string; lines: Map<string, Line>
 export function readRecord(file: ObservedFile | undefined, options: ReadRecordOptions = {}): StoreRecord {
   const build = options.build ?? BUILD_FINGERPRINT;
   const empty = new Map<string, Line>();
-  if (!file) return storeRecord({ used: false, why: 'none in the store' }, undefined, empty, build);
+  if (!file) return storeRecord({ used: false, why: 'none in the store' }, {}, empty, build);
   const unsafe = unsafeRecord(file, options.uid ?? process.getuid?.());
-  if (unsafe !== undefined) return storeRecord({ used: false, why: unsafe }, undefined, empty, build);
+  if (unsafe !== undefined) return storeRecord({ used: false, why: unsafe }, {}, empty, build);
   const text = file.content!;
   const foreign = foreignRecord(text, build);
-  const { initNode, lines } = parseLines(text);
-  // The init node is a choice, not a reading: kept from any safe record (another build's too).
+  const { store, lines } = parseLines(text);
+  // The init node and the release are choices, not readings: kept from any safe record (another build's too).
   if (foreign !== undefined || options.bypass) {
-    return storeRecord({ used: false, why: options.bypass ? 'bypassed (--no-cache)' : foreign! }, text.startsWith('kpki-record ') ? initNode : undefined, empty, build);
+    return storeRecord({ used: false, why: options.bypass ? 'bypassed (--no-cache)' : foreign! }, text.startsWith('kpki-record ') ? store : {}, empty, build);
   }
-  return storeRecord({ used: true }, initNode, lines, build);
+  return storeRecord({ used: true }, store, lines, build);
 }
 
-function storeRecord(use: RecordUse, initNode: string | undefined, found: ReadonlyMap<string, Line>, build: string): StoreRecord {
+function storeRecord(use: RecordUse, stored: StoreFacts, found: ReadonlyMap<string, Line>, build: string): StoreRecord {
   const made = new Map<string, Line>();
   const readings = new Map<string, LeafReading | null>();
   const shapes = new Map<string, object | undefined>();
   const line = (key: string) => made.get(key) ?? found.get(key);
   return {
     use,
-    ...(initNode ? { initNode } : {}),
+    ...(stored.initNode ? { initNode: stored.initNode } : {}),
+    ...(stored.kubernetesVersion ? { kubernetesVersion: stored.kubernetesVersion } : {}),
     reading(key) {
       let r = readings.get(key);
       if (r === undefined) {
@@ -184,14 +196,15 @@ function storeRecord(use: RecordUse, initNode: string | undefined, found: Readon
       made.set(key, { ...splitFacts(facts), reading: readingToJson(reading) });
       readings.set(key, reading);
     },
-    unchangedFor(init, keys) {
-      if (!use.used || made.size > 0 || (init || undefined) !== (initNode || undefined)) return false;
+    unchangedFor(store, keys) {
+      if (!use.used || made.size > 0) return false;
+      if ((store.initNode || undefined) !== (stored.initNode || undefined) || (store.kubernetesVersion || undefined) !== (stored.kubernetesVersion || undefined)) return false;
       const wanted = new Set(keys);
       if (wanted.size !== found.size) return false;
       for (const k of wanted) if (!found.has(k)) return false;
       return true;
     },
-    render(init, keys) {
+    render(store, keys) {
       const numbers = new Map<string, number>();
       const body: string[] = [];
       for (const k of [...new Set(keys)].sort()) {
@@ -201,7 +214,12 @@ function storeRecord(use: RecordUse, initNode: string | undefined, found: Readon
         if (n === undefined) numbers.set(l.shape, (n = numbers.size));
         body.push(`${k}\t${n}\t${l.own}\t${l.reading}`);
       }
-      const head = [`kpki-record ${FORMAT} ${build}`, ...(init ? [`init\t${init}`] : []), ...[...numbers].map(([shape, n]) => `=${n}\t${shape}`)];
+      const head = [
+        `kpki-record ${FORMAT} ${build}`,
+        ...(store.initNode ? [`init\t${store.initNode}`] : []),
+        ...(store.kubernetesVersion ? [`kubernetes\t${store.kubernetesVersion}`] : []),
+        ...[...numbers].map(([shape, n]) => `=${n}\t${shape}`),
+      ];
       return `${[...head, ...body].join('\n')}\n`;
     },
   };

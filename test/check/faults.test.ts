@@ -113,11 +113,24 @@ test('chain: etcd client from the Kubernetes CA, front-proxy client from the clu
   assert.match(findingsOf(r, 'wrong-signer')[0]!.message, /front-proxy-ca/);
 });
 
-test('a missing CA (node tree read on its own), a CA without CA:TRUE / keyCertSign', () => {
+test('a missing CA: chain not checked (info) on the node tree alone, --ca checks it; a CA without CA:TRUE / keyCertSign', () => {
   let out = copy();
   rmSync(join(out, PKI, 'front-proxy-ca.crt'));
   const node = join(out, CP);
-  expectOne([node], 'ca-missing', 'critical', `${node}/etc/kubernetes/pki/front-proxy-client.crt`, 2);
+  const client = `${node}/etc/kubernetes/pki/front-proxy-client.crt`;
+  let seen = expectOne([node], 'ca-missing', 'info', client, 0);
+  assert.match(findingsOf(seen, 'ca-missing', client)[0]!.message, /^chain not checked \(issuer "CN=front-proxy-ca" not found among the files read; pass --ca FILE\)$/);
+  // The store's CA given as a trust anchor: the chain is checked and right.
+  seen = runCheck([node, '--ca', join(out, 'pki/front-proxy-ca.crt')]).report;
+  assert.equal(seen.findings, []);
+  assert.is(seen.status, 'OK');
+  // Another cluster's CA of the same name given: the signature does not verify.
+  const other = join(tempDir(), 'other');
+  assert.is(kpki(['gen', '--plan', PLAN, '--out', other]).status, 0);
+  expectOne([node, '--ca', join(other, 'pki/front-proxy-ca.crt')], 'wrong-signer', 'critical', client, 2);
+  // A --ca that cannot be read, or holds no certificate: UNKNOWN.
+  assert.is(kpki(['check', node, '--ca', join(other, 'nope.crt')]).status, 3);
+  assert.is(kpki(['check', node, '--ca', join(other, 'pki/front-proxy-ca.key')]).status, 3);
   out = tempDir('kpki-check-notca-');
   opensslCa('not-a-ca', join(out, 'ca.crt'), join(out, 'ca.key'), { ext: 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature' });
   opensslLeaf({ subj: '/CN=client', ca: { crt: join(out, 'ca.crt'), key: join(out, 'ca.key') } }, join(out, 'client.crt'), join(out, 'client.key'));
@@ -164,11 +177,18 @@ test('identities: system:system:kube-scheduler, admin without its group, a kubel
   assert.match(findingsOf(r, 'identity-mismatch')[0]!.message, /system:system:kube-scheduler/);
   out = copy();
   expectOne(['--out', out], 'identity-mismatch', 'critical', conf(out, `${CP}/etc/kubernetes/admin.conf`, '/CN=kubernetes-admin', 'kubernetes-admin'), 2);
+  // worker-1's kubelet authenticating as worker-2: the Node authorizer scopes it to worker-2's objects.
   out = copy();
-  r = expectOne(['--out', out], 'identity-mismatch', 'critical', plantKubelet(out, { subj: '/O=system:nodes/CN=system:node:worker-2' }), 2);
+  const kubeletConf = conf(out, `${W1}/etc/kubernetes/kubelet.conf`, '/O=system:nodes/CN=system:node:worker-2', 'system:node:worker-2');
+  r = expectOne(['--out', out], 'identity-mismatch', 'critical', kubeletConf, 2);
   assert.match(findingsOf(r, 'identity-mismatch')[0]!.message, /system:node:worker-1/);
-  // The same with the plan: the planner says it (gen would reissue it).
-  expectOne(['--out', out, '--plan', PLAN], 'identity-mismatch', 'critical', `${KUBELET}.crt`, 2);
+  // The same with the plan: the planner finds it (gen reissues it), the reader makes it critical.
+  expectOne(['--out', out, '--plan', PLAN], 'identity-mismatch', 'critical', kubeletConf, 2);
+  // A serving certificate's subject is not what its clients check: with worker-1's SANs, information.
+  out = copy();
+  r = expectOne(['--out', out], 'identity-differs', 'info', plantKubelet(out, { subj: '/O=system:nodes/CN=system:node:worker-2' }), 0);
+  assert.match(findingsOf(r, 'identity-differs')[0]!.message, /SANs, not its subject/);
+  expectOne(['--out', out, '--plan', PLAN], 'identity-differs', 'info', `${KUBELET}.crt`, 0);
   // kubeconfig CA data not current; server URL not the plan's.
   out = copy();
   const f = `${W1}/etc/kubernetes/kubelet.conf`;
@@ -183,7 +203,7 @@ test('identities: system:system:kube-scheduler, admin without its group, a kubel
   expectOne(['--out', out, '--plan', PLAN], 'kubeconfig-server', 'warning', f, 1);
 });
 
-test('SANs against the plan (missing: warning; extra: info) and usages', () => {
+test('SANs against the plan (missing: critical, clients refuse it now; extra: info) and usages', () => {
   let out = copy();
   const apiserver = (san: string) => {
     opensslLeaf({ subj: '/CN=kube-apiserver', ca: store(out, 'ca'), eku: 'serverAuth', san }, join(out, PKI, 'apiserver.crt'), join(out, PKI, 'apiserver.key'));
@@ -191,8 +211,16 @@ test('SANs against the plan (missing: warning; extra: info) and usages', () => {
     return `${PKI}/apiserver.crt`;
   };
   const names = 'DNS:cp-1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
-  let r = expectOne(['--out', out, '--plan', PLAN], 'san-missing', 'warning', apiserver(`${names},IP:10.96.0.1`), 1);
+  // Without the node address (the endpoint of this single-control-plane plan).
+  let r = expectOne(['--out', out, '--plan', PLAN], 'san-missing', 'critical', apiserver(`${names},IP:10.96.0.1`), 2);
   assert.match(findingsOf(r, 'san-missing')[0]!.message, /192\.0\.2\.10/);
+  // Without the `kubernetes` Service IP in-cluster clients use.
+  out = copy();
+  r = expectOne(['--out', out, '--plan', PLAN], 'san-missing', 'critical', apiserver(`${names},IP:192.0.2.10`), 2);
+  assert.match(findingsOf(r, 'san-missing')[0]!.message, /^SANs missing: 10\.96\.0\.1$/);
+  // The same tree read as a directory, with the plan for its SANs.
+  r = expectOne([join(out, CP), '--plan', PLAN], 'san-missing', 'critical', join(out, CP, 'etc/kubernetes/pki/apiserver.crt'), 2);
+  assert.match(findingsOf(r, 'san-missing')[0]!.message, /^SANs missing: 10\.96\.0\.1$/);
   out = copy();
   r = expectOne(['--out', out, '--plan', PLAN], 'san-extra', 'info', apiserver(`${names},DNS:old-name.example,IP:10.96.0.1,IP:192.0.2.10`), 0);
   assert.match(findingsOf(r, 'san-extra')[0]!.message, /old-name\.example/);

@@ -46,10 +46,11 @@ test('--json validates against schema/check-report.schema.json (clean and faulty
   const schema = JSON.parse(readFileSync(join(ROOT, 'schema/check-report.schema.json'), 'utf8')) as object;
   const validate = new Ajv({ strict: true, allErrors: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/ } }).compile(schema);
   const out = faulty();
-  for (const args of [['--out', base], ['--out', out, '--plan', PLAN], [join(out, 'nodes/cp-1')]]) {
+  for (const args of [['--out', base], ['--out', out, '--plan', PLAN], [join(out, 'nodes/cp-1')], [join(out, 'nodes/cp-1'), '--plan', PLAN, '--kubernetes-version', 'v1.31.2']]) {
     const { report } = runCheck(args);
     assert.ok(validate(report), JSON.stringify(validate.errors, null, 1));
   }
+  assert.equal(runCheck([join(out, 'nodes/cp-1'), '--kubernetes-version', 'v1.31.2']).report.kubernetesVersion, { version: '1.31.2', source: '--kubernetes-version' });
   // The schema is strict: a report with an unknown field does not validate.
   assert.not.ok(validate({ ...runCheck(['--out', base]).report, extra: 1 }));
 });

@@ -226,7 +226,7 @@ live('old certificate in memory, new one on disk: served-stale names the compone
   assert.equal(wanted.map((t) => t.label), ['apiserver@cp-1', 'apiserver@cp-2', 'apiserver via the endpoint']);
   const [r1, r2, rlb] = await probe(wanted, { ...diskOf(OUT), timeoutMs: 3000 });
 
-  assert.equal(r1!.findings.map((f) => [f.code, f.severity, f.file, f.ref]), [['served-stale', 'critical', `${CP1}:${bindPort}`, 'apiserver@cp-1']]);
+  assert.equal(r1!.findings.map((f) => [f.code, f.severity, f.file, f.ref]), [['served-stale', 'warning', `${CP1}:${bindPort}`, 'apiserver@cp-1']]);
   const issued = (pem: string) => new Date(new X509Certificate(pem).validFrom).toISOString().replace('.000Z', 'Z');
   assert.is(r1!.findings[0]!.message, 'renewed on disk, still serving the old one: restart kube-apiserver on cp-1 ' +
     `(${CP1}:${bindPort} serves one issued ${issued(old['cp-1']!.crt)}, nodes/cp-1/${API}.crt was issued ${issued(nodeFile('cp-1', `${API}.crt`))})`);
@@ -484,7 +484,7 @@ real('renewed in the tree but not on the etcd host: served-stale says copy it an
   const rs = await probe(etcdTargets(plan), { ...diskOf(ETCD_OUT), clientCerts: { etcd: etcdClient() } });
   assert.equal(rs.map(codes), [['served-stale'], ['served-stale']]);
   const [server, peer] = rs.map((r) => r.findings[0]!);
-  assert.is(server!.severity, 'critical');
+  assert.is(server!.severity, 'warning');
   assert.is(server!.ref, 'etcd-server@etcd-1');
   assert.ok(server!.message.startsWith(
     'renewed on disk, still serving the old one: copy the renewed nodes/etcd-1/etc/kubernetes/pki/etcd/server.crt to etcd-1 ' +

@@ -11,9 +11,11 @@ import { runSync } from '../support/proc.js';
 export interface Report {
   status: string;
   exitCode: number;
+  plan?: string;
+  kubernetesVersion?: { version: string; source: string };
   certificates: Array<{ path: string; role: string; node?: string; subject: { cn: string; o: string[] }; authority: string; serial: string; isCa: boolean }>;
   authorities: Array<{ path: string; role: string; subject: { cn: string } }>;
-  findings: Array<{ code: string; severity: string; file: string; message: string; ref?: string }>;
+  findings: Array<{ code: string; severity: string; file: string; message: string; ref?: string; hint: string }>;
   codes: Record<string, { severity: string }>;
 }
 

@@ -31,6 +31,7 @@ const facts = (serial: string): StoredFacts => ({
 });
 
 const BUILD = 'B'.repeat(43);
+const STORE = { initNode: 'cp-1', kubernetesVersion: '1.31.2' };
 const file = (content: string, extra: Partial<ObservedFile> = {}): ObservedFile => ({ mode: 0o600, content, ...extra });
 
 /** A record as gen writes it: two leaves, an init node. */
@@ -38,13 +39,14 @@ function written(): string {
   const r = readRecord(undefined, { build: BUILD });
   r.set('k1', reading, facts('01'));
   r.set('k2', reading, facts('02'));
-  return r.render('cp-1', ['k1', 'k2']);
+  return r.render(STORE, ['k1', 'k2']);
 }
 
 test('a record read back gives what was set; the init node too', () => {
   const r = readRecord(file(written()), { build: BUILD, uid: 0 });
   assert.equal(r.use, { used: true });
   assert.is(r.initNode, 'cp-1');
+  assert.is(r.kubernetesVersion, '1.31.2');
   const json = (v: unknown) => JSON.stringify(v);
   assert.is(json(r.reading('k1')), json(reading));
   assert.equal(r.facts('k2'), facts('02'));
@@ -91,20 +93,21 @@ test('unchanged only when rendering again gives the same text', () => {
   const text = written();
   const inUse = ['k2', 'k1', 'k1'];
   const same = readRecord(file(text), { build: BUILD });
-  assert.ok(same.unchangedFor('cp-1', inUse));
-  assert.is(same.render('cp-1', inUse), text, 'and then the text is indeed the same');
+  assert.ok(same.unchangedFor(STORE, inUse));
+  assert.is(same.render(STORE, inUse), text, 'and then the text is indeed the same');
   const cases: Array<[string, () => boolean]> = [
-    ['another init node', () => readRecord(file(text), { build: BUILD }).unchangedFor('cp-2', inUse)],
-    ['a leaf no longer in use', () => readRecord(file(text), { build: BUILD }).unchangedFor('cp-1', ['k1'])],
-    ['a new leaf in use', () => readRecord(file(text), { build: BUILD }).unchangedFor('cp-1', ['k1', 'k2', 'k3'])],
+    ['another init node', () => readRecord(file(text), { build: BUILD }).unchangedFor({ ...STORE, initNode: 'cp-2' }, inUse)],
+    ['another release', () => readRecord(file(text), { build: BUILD }).unchangedFor({ ...STORE, kubernetesVersion: '1.32.0' }, inUse)],
+    ['a leaf no longer in use', () => readRecord(file(text), { build: BUILD }).unchangedFor(STORE, ['k1'])],
+    ['a new leaf in use', () => readRecord(file(text), { build: BUILD }).unchangedFor(STORE, ['k1', 'k2', 'k3'])],
     ['a line set in this run', () => {
       const r = readRecord(file(text), { build: BUILD });
       r.set('k1', reading, facts('01'));
-      return r.unchangedFor('cp-1', inUse);
+      return r.unchangedFor(STORE, inUse);
     }],
-    ['another build wrote it', () => readRecord(file(text), { build: 'C'.repeat(43) }).unchangedFor('cp-1', inUse)],
-    ['group-readable', () => readRecord(file(text, { mode: 0o644 }), { build: BUILD }).unchangedFor('cp-1', inUse)],
-    ['no file', () => readRecord(undefined, { build: BUILD }).unchangedFor(undefined, [])],
+    ['another build wrote it', () => readRecord(file(text), { build: 'C'.repeat(43) }).unchangedFor(STORE, inUse)],
+    ['group-readable', () => readRecord(file(text, { mode: 0o644 }), { build: BUILD }).unchangedFor(STORE, inUse)],
+    ['no file', () => readRecord(undefined, { build: BUILD }).unchangedFor({}, [])],
   ];
   for (const [what, unchanged] of cases) assert.is(unchanged(), false, what);
 });
