@@ -19,9 +19,9 @@ import type { CheckReport } from '../../pki/check/types.js';
 
 const recordPath = (out: string) => join(out, 'pki/record');
 
-/** The keys of the record's leaf lines (`<key> TAB <shape> TAB <facts> TAB <reading>`), after the header, `init` and the shapes. */
+/** The keys of the record's leaf lines (`<key> TAB <shape> TAB <facts> TAB <reading>`: four fields, unlike the header and store lines). */
 const recordKeys = (out: string) =>
-  readFileSync(recordPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=') && !l.startsWith('init\t')).map((l) => l.slice(0, l.indexOf('\t')));
+  readFileSync(recordPath(out), 'utf8').trimEnd().split('\n').slice(1).filter((l) => l.split('\t').length === 4).map((l) => l.slice(0, l.indexOf('\t')));
 
 /** A report without its note on the record (the one field the two paths must differ in). */
 const verdict = ({ record: _record, ...rest }: CheckReport) => rest;

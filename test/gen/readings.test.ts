@@ -17,7 +17,7 @@ import { parsePlan } from '../../pki/plan/parse.js';
 const RECORD = (out: string) => join(out, 'pki/record');
 const readRecordFile = (out: string) => readFileSync(RECORD(out), 'utf8');
 /** The record's leaf lines (`<key> TAB <shape> TAB <facts> TAB <reading>`): not the header, the init node or the shared shapes. */
-const leafLines = (text: string) => text.trimEnd().split('\n').slice(1).filter((l) => !l.startsWith('=') && !l.startsWith('init\t'));
+const leafLines = (text: string) => text.trimEnd().split('\n').slice(1).filter((l) => l.split('\t').length === 4);
 
 const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
 
