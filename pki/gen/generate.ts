@@ -19,7 +19,7 @@ import { issueAll, keptCredential, type Issued } from '../issue/credentials.js';
 import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
 import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
-import { decide, type Decisions } from '../decide/decide.js';
+import { decide, type Decisions, type RenewRequest } from '../decide/decide.js';
 import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
 import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
@@ -87,6 +87,11 @@ export interface GenerateOptions {
   readonly lockTimeoutMs?: number;
   /** Called once when the store is locked by a live process and this run starts waiting. */
   readonly onLockWait?: (holder: LockHolder) => void;
+  /**
+   * Renewal (`kpki renew`, pki/renew/): the same run, with the leaves the request selects
+   * issued again. A store without its CAs is refused: renewal never creates a CA.
+   */
+  readonly renew?: RenewRequest;
 }
 
 export function defaultDeps(): Deps {
@@ -247,7 +252,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     : await acquireStoreLock(options.out, {
         waitMs: options.lockTimeoutMs,
         onWait: options.onLockWait,
-        command: 'kpki gen',
+        command: options.renew ? 'kpki renew' : 'kpki gen',
         onTakeover: (stale, why) =>
           notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
       });
@@ -270,8 +275,12 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const pki = resolve({ ...plan, initNode });
 
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { readings: { get: (k) => record.reading(k) } });
+  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew });
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
+  const absentCa = options.renew && decisions.cas.find((c) => c.action === 'create');
+  if (absentCa) {
+    throw new KpkiError('ERR_CA_MISSING', `${sink.name}/${storeCaPaths(absentCa.item.entry.stem).crt}: missing; renewal signs with the store's CAs and never creates one (kpki gen makes a new PKI)`);
+  }
   const planned = new Set(plan.nodes.map((n) => n.name));
   const gone = observed.nodes.filter((n) => !planned.has(n));
   const warnings = [
