@@ -107,6 +107,31 @@ export const COMMANDS: readonly AnyCommand[] = [
       }),
   }),
   command({
+    name: 'ca',
+    positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired)', list: true },
+    describe: "Extend a CA's NotAfter by re-signing it with its own key (same subject, key and SKI: every leaf stays valid)",
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it)' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote' },
+      validity: { type: 'string', requiresArg: true, coerce: duration('validity'), describe: "new lifetime from now (e.g. 87600h); default the plan's caValidity" },
+      'dry-run': { type: 'boolean', default: false, describe: 'show what would be replaced; write nothing' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: duration('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+      json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus the CA's old and new NotAfter, its key hash, restarts per node)" },
+    },
+    examples: [
+      ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
+      ['$0 ca extend etcd-ca -p cluster.yaml -o ./out --validity 175200h --dry-run', 'what would change for 20 more years'],
+    ],
+    epilogue: 'The new CA certificate goes to pki/, to every node tree and into every kubeconfig; the old files go to backup/.\nThe CA key is never rewritten. An expired CA is extended the same way, then kpki gen (or renew) works again.',
+    run: async (a) =>
+      (await import('./commands/ca.js')).caCommand({
+        args: [...(a._list ?? [])], plan: a.plan, out: a.out, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+      }),
+  }),
+  command({
     name: 'check',
     positional: { name: 'paths', describe: 'directories to read (/etc/kubernetes, /, a cfssl /k8s)', list: true },
     describe: 'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',

@@ -18,7 +18,7 @@ export type { RenewRequest };
 /** The catalog's leaf ids: what `renew` accepts, besides `all`. */
 export const LEAF_IDS: readonly string[] = [...CERTS, ...KUBECONFIGS].map((e) => e.id);
 
-export interface RenewOptions extends Omit<GenerateOptions, 'renew' | 'prune'>, RenewRequest {}
+export interface RenewOptions extends Omit<GenerateOptions, 'renew' | 'extend' | 'prune'>, RenewRequest {}
 
 export interface RenewReport extends GenerateReport {
   /** Leaves issued (or, dry, to be issued) by this run. */
@@ -58,6 +58,6 @@ export async function renew(plan: Plan, options: RenewOptions): Promise<RenewRep
   return {
     ...report,
     renewed: changed.filter((i) => i.action === 'issue').length,
-    restarts: restartsFor(changed.map((i) => ({ node: i.node!, id: i.id })), plan.layout),
+    restarts: restartsFor(changed.map((i) => ({ node: i.node!, id: i.id })), resolve({ ...plan, initNode: report.initNode })),
   };
 }

@@ -7,6 +7,7 @@ import type { CatalogEntry, Component } from '../catalog/types.js';
 import { LAYOUT_PATHS } from '../layout/layout.js';
 import type { CatalogId } from '../layout/cfssl-names.js';
 import type { Layout } from '../plan/types.js';
+import type { ResolvedPki } from '../catalog/resolve.js';
 
 /**
  * `restart`: the process holds what it loaded. `reload`: it reads the file again on every new
@@ -49,8 +50,24 @@ function fileOf(entry: CatalogEntry, layout: Layout): string {
   return LAYOUT_PATHS[layout](entry.id as CatalogId, part) ?? entry.id;
 }
 
-/** Per node (in the order given), per component: what to do and for which files. */
-export function restartsFor(changed: readonly ChangedCredential[], layout: Layout): NodeRestarts[] {
+/**
+ * The components that run on each node: those reading one of its leaves (a worker has no
+ * kube-apiserver, though the CA certificate it holds is also read by one elsewhere).
+ */
+function componentsByNode(pki: ResolvedPki): Map<string, Set<Component>> {
+  const runs = new Map<string, Set<Component>>();
+  for (const l of pki.leaves) {
+    let set = runs.get(l.node.name);
+    if (!set) runs.set(l.node.name, (set = new Set()));
+    for (const c of l.entry.readBy) set.add(c);
+  }
+  return runs;
+}
+
+/** Per node (in the order given), per component that runs there: what to do and for which files. */
+export function restartsFor(changed: readonly ChangedCredential[], pki: ResolvedPki): NodeRestarts[] {
+  const layout = pki.plan.layout;
+  const runs = componentsByNode(pki);
   const nodes = new Map<string, Map<string, { component: Component; action: RestartAction; files: string[] }>>();
   for (const c of changed) {
     const entry = BY_ID.get(c.id);
@@ -59,6 +76,7 @@ export function restartsFor(changed: readonly ChangedCredential[], layout: Layou
     let perNode = nodes.get(c.node);
     if (!perNode) nodes.set(c.node, (perNode = new Map()));
     for (const component of entry.readBy) {
+      if (!runs.get(c.node)?.has(component)) continue;
       const action = actionOf(entry, component);
       const key = `${component} ${action}`;
       const r = perNode.get(key) ?? { component, action, files: [] };
@@ -66,7 +84,7 @@ export function restartsFor(changed: readonly ChangedCredential[], layout: Layou
       perNode.set(key, r);
     }
   }
-  return [...nodes].map(([node, m]) => ({
+  return [...nodes].filter(([, m]) => m.size > 0).map(([node, m]) => ({
     node,
     restarts: [...m.values()].sort((a, b) => ORDER.indexOf(a.component) - ORDER.indexOf(b.component) || a.action.localeCompare(b.action)),
   }));
