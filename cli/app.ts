@@ -64,6 +64,64 @@ export const COMMANDS: readonly AnyCommand[] = [
       }),
   }),
   command({
+    name: 'renew',
+    positional: { name: 'ids', describe: 'catalog ids of the leaves to renew (kpki catalog lists them), or all', list: true },
+    describe: 'Issue certificates again before (or after) they expire, kubelet.conf and etcd included; CAs and keys of CAs untouched',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: identities and SANs come from the plan and the catalog, not the old certificate' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote (its CAs sign; node trees are updated)' },
+      node: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (repeatable)' },
+      before: {
+        type: 'string', requiresArg: true,
+        coerce: durationFlag('before'),
+        describe: 'only what expires within this (30d, 720h); without it, what you name is renewed whatever its expiry',
+      },
+      'reuse-keys': { type: 'boolean', default: false, describe: 'sign the existing keys again (default: new keys)' },
+      'dry-run': { type: 'boolean', default: false, describe: 'show what would be renewed and restarted; write nothing' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+      json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus renewed and restarts per node)" },
+    },
+    examples: [
+      ['$0 renew all -p cluster.yaml -o ./out', 'every leaf of every node, new keys; the old files go to out/backup/'],
+      ['$0 renew all -p cluster.yaml -o ./out --before 30d --dry-run', 'what expires within 30 days, and what would have to restart'],
+      ['$0 renew apiserver kubelet.conf -p cluster.yaml -o ./out --node cp-1', "one node's apiserver certificate and kubelet identity"],
+    ],
+    epilogue: 'After a real run, copy each nodes/<name>/ tree to its host, then restart what the report lists per node\n(etcd re-reads its own certificates on each new connection; admin.conf is handed out again).',
+    run: async (a) =>
+      (await import('./commands/renew.js')).renewCommand({
+        ids: [...(a._list ?? [])], plan: a.plan, out: a.out, nodes: a.node?.map(String), beforeMs: a.before,
+        reuseKeys: a.reuseKeys, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+      }),
+  }),
+  command({
+    name: 'ca',
+    positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired)', list: true },
+    describe: "Extend a CA's NotAfter by re-signing it with its own key (same subject, key and SKI: every leaf stays valid)",
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it)' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote' },
+      validity: { type: 'string', requiresArg: true, coerce: durationFlag('validity', { positive: true }), describe: "new lifetime from now (e.g. 87600h); default the plan's caValidity" },
+      'dry-run': { type: 'boolean', default: false, describe: 'show what would be replaced; write nothing' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+      json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus the CA's old and new NotAfter, its key hash, restarts per node)" },
+    },
+    examples: [
+      ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
+      ['$0 ca extend etcd-ca -p cluster.yaml -o ./out --validity 175200h --dry-run', 'what would change for 20 more years'],
+    ],
+    epilogue: 'The new CA certificate goes to pki/, to every node tree and into every kubeconfig; the old files go to backup/.\nThe CA key is never rewritten. An expired CA is extended the same way, then kpki gen (or renew) works again.',
+    run: async (a) =>
+      (await import('./commands/ca.js')).caCommand({
+        args: [...(a._list ?? [])], plan: a.plan, out: a.out, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+      }),
+  }),
+  command({
     name: 'check',
     positional: { name: 'paths', describe: 'directories to read (/etc/kubernetes, /, a cfssl /k8s)', list: true },
     describe: 'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',

@@ -23,6 +23,9 @@ export { fileSpecs, leafPaths, LAYOUT_PATHS, NODE_CONFIGS } from './layout/layou
 export { renderKubeconfig, parseKubeconfig } from './kubeconfig/kubeconfig.js';
 export { caCertHash, bootstrapToken, certificateKey } from './kubeadm/join.js';
 export { KpkiError, PlanError, PemError, formatDiagnostic } from './errors.js';
+export { renew, requestErrors, LEAF_IDS } from './renew/renew.js';
+export { restartsFor, describeRestarts } from './renew/restarts.js';
+export { extendCa, CA_IDS } from './renew/extend.js';
 export { check } from './check/check.js';
 export { audit } from './check/audit.js';
 export { renderPrometheus } from './check/prometheus.js';
@@ -45,6 +48,9 @@ export type { CatalogId, CfsslName, CfsslPair, CfsslPart } from './layout/cfssl-
 export type { ClusterJoinFacts, JoinSecrets } from './kubeadm/join-secrets.js';
 export type { KubeconfigData } from './kubeconfig/kubeconfig.js';
 export type { KpkiErrorCode, PlanDiagnostic, AnyKpkiError } from './errors.js';
+export type { RenewOptions, RenewReport, RenewRequest } from './renew/renew.js';
+export type { ExtendCaOptions, ExtendCaReport, ExtendedCa } from './renew/extend.js';
+export type { NodeRestarts, Restart, RestartAction, ChangedCredential } from './renew/restarts.js';
 export type { CheckOptions } from './check/check.js';
 export type { AuditInput, AuditOptions } from './check/audit.js';
 export type { CheckReport, CertRecord, ReportFinding, Thresholds, Status } from './check/types.js';

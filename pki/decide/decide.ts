@@ -73,7 +73,28 @@ export type LeafDecision =
   | { readonly item: ResolvedLeaf; readonly action: 'keep'; readonly existing: ExistingLeaf }
   /** The certificate is good but the kubeconfig around it is stale (server, CA data). */
   | { readonly item: ResolvedLeaf; readonly action: 'rewrite'; readonly existing: ExistingLeaf; readonly reasons: string[] }
-  | { readonly item: ResolvedLeaf; readonly action: 'issue'; readonly reasons: string[]; readonly replaces: boolean };
+  /** `keyPem`: a renewal that keeps the leaf's key (`--reuse-keys`) signs it again instead of a new one. */
+  | { readonly item: ResolvedLeaf; readonly action: 'issue'; readonly reasons: string[]; readonly replaces: boolean; readonly keyPem?: string };
+
+/**
+ * A renewal: leaves to issue again even though gen would keep them. Which ones is data (catalog
+ * ids, nodes, an expiry window), so the decision stays pure and `renew --dry-run` reports it.
+ */
+export interface RenewRequest {
+  /** Catalog leaf ids (`apiserver`, `kubelet.conf`), or `all`: every leaf, never a CA or `sa`. */
+  readonly ids: readonly string[] | 'all';
+  /** Only the leaves of these nodes; every node when absent. */
+  readonly nodes?: readonly string[];
+  /** Only leaves whose NotAfter is within this many milliseconds of now; all selected when absent. */
+  readonly beforeMs?: number;
+  /** Sign the existing key again instead of a new one. */
+  readonly reuseKeys?: boolean;
+}
+
+/** Further policies over the same findings. */
+export interface DecideOptions {
+  readonly renew?: RenewRequest;
+}
 
 export interface Decisions {
   readonly cas: readonly CaDecision[];
@@ -187,7 +208,7 @@ function learn(key: string | undefined, cert: ObservedCert, found: FoundLeaf, si
 }
 
 /** observe → assess → decide for every credential of the plan, against one observation and one clock. */
-export function decide(pki: ResolvedPki, obs: Observation, now: Date, memory: Memory = {}): Decisions {
+export function decide(pki: ResolvedPki, obs: Observation, now: Date, memory: Memory = {}, options: DecideOptions = {}): Decisions {
   const policy = policyOf(pki, now);
   const cas = pki.cas.map((ca) => decideCa(ca, obs, pki, policy));
   const keypairs = pki.keypairs.map((kp) => decideKeyPair(kp, obs, pki));
@@ -203,7 +224,29 @@ export function decide(pki: ResolvedPki, obs: Observation, now: Date, memory: Me
   const leaves = pki.leaves.map((leaf) => {
     const { decision, findings: f } = decideLeaf(leaf, obs, signers.get(leaf.signer)!, pki, policy, memory);
     findings.push(...f);
-    return decision;
+    return options.renew ? renewed(decision, options.renew, now) : decision;
   });
   return { cas, keypairs, leaves, findings, refusals };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The renewal phase: a leaf gen would keep (or only rewrite) is issued again when the request
+ * selects it. What gen would issue anyway stays as gen decided (its key is never reused: a
+ * reissue for a wrong key type or a damaged key must not keep that key).
+ */
+function renewed(d: LeafDecision, r: RenewRequest, now: Date): LeafDecision {
+  if (d.action === 'issue') return d;
+  if (r.ids !== 'all' && !r.ids.includes(d.item.entry.id)) return d;
+  if (r.nodes && !r.nodes.includes(d.item.node.name)) return d;
+  const left = d.existing.cert.notAfter.getTime() - now.getTime();
+  if (r.beforeMs !== undefined && left > r.beforeMs) return d;
+  const when = left <= 0 ? `expired ${d.existing.cert.notAfter.toISOString().slice(0, 10)}` : `expires ${d.existing.cert.notAfter.toISOString().slice(0, 10)} (in ${Math.floor(left / DAY_MS)}d)`;
+  const reason = r.beforeMs === undefined ? `renewal requested; ${when}` : `renewal: ${when}, within ${Math.round(r.beforeMs / DAY_MS)}d`;
+  return {
+    item: d.item, action: 'issue', replaces: true,
+    reasons: [reason, ...(d.action === 'rewrite' ? d.reasons : []), ...(r.reuseKeys ? ['same key'] : [])],
+    ...(r.reuseKeys ? { keyPem: d.existing.keyPem } : {}),
+  };
 }

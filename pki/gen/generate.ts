@@ -19,7 +19,7 @@ import { issueAll, keptCredential, type Issued } from '../issue/credentials.js';
 import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
 import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
-import { decide, type Decisions } from '../decide/decide.js';
+import { decide, type Decisions, type RenewRequest } from '../decide/decide.js';
 import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
 import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
@@ -31,6 +31,7 @@ import { readCert } from '../x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from '../store/lock.js';
 import { checkOutDir } from '../store/out-dir.js';
 import { generateKey, publicKeyPem } from '../x509/keys.js';
+import { extendCaCert } from '../issue/extend.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -70,6 +71,8 @@ export interface GenerateReport {
   readonly findings: readonly Finding[];
   /** False when the run changed (or, dry, would change) nothing. */
   readonly changed: boolean;
+  /** With `extend`: each CA's NotAfter before and after (ISO 8601) and `sha256:` over its (unchanged) public key. */
+  readonly extended?: ReadonlyArray<{ readonly ca: CaId; readonly previousNotAfter: string; readonly notAfter: string; readonly publicKeyHash: string }>;
 }
 
 export interface GenerateOptions {
@@ -87,6 +90,17 @@ export interface GenerateOptions {
   readonly lockTimeoutMs?: number;
   /** Called once when the store is locked by a live process and this run starts waiting. */
   readonly onLockWait?: (holder: LockHolder) => void;
+  /**
+   * Renewal (`kpki renew`, pki/renew/): the same run, with the leaves the request selects
+   * issued again. A store without its CAs is refused: renewal never creates a CA.
+   */
+  readonly renew?: RenewRequest;
+  /**
+   * CA extension (`kpki ca extend`): the CA re-signed by its own key until `notAfter`, decided
+   * on as if found so (so kubeconfigs embedding it are rewritten), and its store certificate,
+   * protected from gen, replaced (backed up). The CA key is never written.
+   */
+  readonly extend?: { readonly cas: readonly CaId[]; readonly notAfter: Date };
 }
 
 export function defaultDeps(): Deps {
@@ -97,13 +111,9 @@ export function defaultDeps(): Deps {
   };
 }
 
-/** How to extend a CA in place until `kpki ca extend` exists: same key and subject, new dates. */
-const extendHint = (out: string, stem: string) => {
-  const p = storeCaPaths(stem);
-  return `extend it with its own key (same subject and key, so every leaf stays valid): ` +
-    `openssl x509 -in ${out}/${p.crt} -signkey ${out}/${p.key} -days 3650 -out ${out}/${p.crt}.new && mv ${out}/${p.crt}.new ${out}/${p.crt}; ` +
-    `then run kpki gen again (kpki ca extend / ca rotate will do this)`;
-};
+/** How to extend a CA in place: `kpki ca extend` (same key and subject, so every leaf stays valid). */
+const extendHint = (out: string, id: string) =>
+  `extend it with its own key (same subject and key, so every leaf stays valid): kpki ca extend ${id} --plan <your plan> --out ${out}; then run kpki gen again`;
 
 /**
  * The error for findings gen will not run with: the first one's code (so the exit status says
@@ -112,10 +122,10 @@ const extendHint = (out: string, stem: string) => {
 function refusalError(refusals: readonly Finding[], pki: ResolvedPki, where: string): KpkiError {
   const code = refusalOf(refusals[0]!)!;
   const same = refusals.filter((f) => refusalOf(f) === code);
-  const stem = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.entry.stem ?? 'ca';
+  const caId = (ref: string | undefined) => pki.cas.find((c) => c.ref === ref)?.ref ?? 'ca';
   const sentence = (f: Finding) =>
     f.code === 'ca-expired' || f.code === 'ca-not-yet-valid'
-      ? `${where}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(where, stem(f.ref)).replace(/^extend/, 'fix it, extend')}`
+      ? `${where}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(where, caId(f.ref)).replace(/^extend/, 'fix it, extend')}`
       : code === 'ERR_PEM_INVALID' ? `${f.file}: ${f.message}` : f.message;
   const message = same.map(sentence).join('\n');
   return code === 'ERR_PEM_INVALID' && same.length === 1 ? new PemError(same[0]!.file, same[0]!.message) : new KpkiError(code, message);
@@ -208,6 +218,13 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
   return keys;
 }
 
+/** The observation with one file's content replaced (what decide reads; the planner still sees the disk). */
+function withFile(observed: Observation, path: string, content: string): Observation {
+  const files = new Map(observed.files);
+  files.set(path, { ...observed.files.get(path)!, content, digest: textDigest(content) });
+  return { ...observed, files };
+}
+
 /** The record file: as found when nothing changed (compared by digest, not rendered again), else rendered. */
 function recordFile(record: StoreRecord, found: ObservedFile | undefined, store: StoreFacts, keys: readonly string[]): WantedFile {
   if (found && record.unchangedFor(store, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
@@ -247,7 +264,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     : await acquireStoreLock(options.out, {
         waitMs: options.lockTimeoutMs,
         onWait: options.onLockWait,
-        command: 'kpki gen',
+        command: options.renew ? 'kpki renew' : options.extend ? 'kpki ca extend' : 'kpki gen',
         onTakeover: (stale, why) =>
           notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
       });
@@ -269,13 +286,22 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const initNode = chooseInitNode(plan, record.initNode, (p) => observed.files.has(p));
   const pki = resolve({ ...plan, initNode });
 
+  // A CA extension is decided on as found after it: the new certificates in the store's place.
+  const extend = options.extend;
+  const extended = extend ? await Promise.all(pki.cas.filter((c) => extend.cas.includes(c.ref)).map((c) => extendCaCert(c, observed, extend.notAfter, deps, sink.name))) : [];
+  const seen = extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed);
+
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, observed), now, { readings: { get: (k) => record.reading(k) } });
+  const decisions = decide(pki, readThroughLayouts(pki, seen), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew });
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
+  const absentCa = options.renew && decisions.cas.find((c) => c.action === 'create');
+  if (absentCa) {
+    throw new KpkiError('ERR_CA_MISSING', `${sink.name}/${storeCaPaths(absentCa.item.entry.stem).crt}: missing; renewal signs with the store's CAs and never creates one (kpki gen makes a new PKI)`);
+  }
   const planned = new Set(plan.nodes.map((n) => n.name));
   const gone = observed.nodes.filter((n) => !planned.has(n));
   const warnings = [
-    ...decisions.findings.filter((f) => f.code === 'ca-expiring').map((f) => `${f.message}: ${extendHint(sink.name, pki.cas.find((c) => c.ref === f.ref)!.entry.stem)}`),
+    ...decisions.findings.filter((f) => f.code === 'ca-expiring').map((f) => `${f.message}: ${extendHint(sink.name, pki.cas.find((c) => c.ref === f.ref)!.ref)}`),
     // Never deleted unless asked: the host may still run with these credentials.
     ...(options.prune ? [] : gone.map((n) => `${nodeRoot(n)} is not in the plan any more; its files were left as they are (--prune removes them)`)),
   ];
@@ -297,6 +323,9 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   // Binary installs: the bindings kubeadm would have made (kubeadm:cluster-admins), to apply with super-admin.conf.
   const rbac = plan.deploy === 'binary' ? rbacManifests(pki.plan) : '';
   if (rbac) wanted.push({ path: RBAC_PATH, mode: 0o644, content: rbac, protected: false });
+  // The one deliberate replacement of a CA certificate (its key is kept byte for byte).
+  const replaced = new Set(extended.map((e) => e.crtFile));
+  if (replaced.size) wanted.forEach((w, i) => replaced.has(w.path) && (wanted[i] = { ...w, protected: false }));
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   // bookkeeping: what the next run needs to skip reading unchanged leaves (a dry run writes nothing)
   if (issued) {
@@ -330,6 +359,11 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     initNode: chosenInit,
     warnings, unapplied, findings: decisions.findings,
     changed: visible.length > 0,
+    ...(extend ? {
+      extended: extended.map((e) => ({
+        ca: e.ca, previousNotAfter: e.previous.notAfter.toISOString(), notAfter: e.notAfter.toISOString(), publicKeyHash: hashOfCa(e.pem)!,
+      })),
+    } : {}),
   };
 }
 

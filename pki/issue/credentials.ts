@@ -14,7 +14,8 @@ import { storeCaPaths } from '../layout/layout.js';
 import type { AsFound, Decisions, ExistingLeaf } from '../decide/decide.js';
 import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from '../x509/certificate.js';
 import { parseCertPem } from '../x509/read.js';
-import { publicKeyPem, spkiOf } from '../x509/keys.js';
+import { keyAlgorithmOf, publicKeyPem, spkiOf } from '../x509/keys.js';
+import type { KeyAlgorithm } from '../plan/types.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
 export interface Credential {
@@ -94,6 +95,12 @@ class KeptCredential implements Credential {
   }
 }
 
+/** A renewal's kept key as key material: the PEM as found (written back byte for byte) and its SPKI. */
+function keptKey(privatePem: string, planned: KeyAlgorithm): KeyMaterial {
+  const key = createPrivateKey(privatePem);
+  return { algorithm: keyAlgorithmOf(key) ?? planned, privatePem, spkiDer: spkiOf(key) };
+}
+
 export async function issueAll(
   pki: ResolvedPki,
   decisions: Decisions,
@@ -115,7 +122,7 @@ export async function issueAll(
   // Start every key generation first: they are the cost floor and run in parallel.
   const caKeys = new Map(decisions.cas.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
   const kpKeys = new Map(decisions.keypairs.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
-  const leafKeys = new Map(decisions.leaves.filter((d) => d.action === 'issue').map((d) => [d.item.ref, deps.generateKey(alg)]));
+  const leafKeys = new Map(decisions.leaves.flatMap((d) => (d.action === 'issue' ? [[d.item.ref, d.keyPem !== undefined ? Promise.resolve(keptKey(d.keyPem, alg)) : deps.generateKey(alg)] as const] : [])));
 
   const cas = new Map<CaId, Credential>();
   const signers = new Map<CaId, Signer>();

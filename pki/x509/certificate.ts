@@ -365,3 +365,29 @@ export async function createCertificate(params: CertificateParams): Promise<Enco
   const der = toBytes(seq(tbs, scheme.algorithmId, bits(signature)));
   return { der, pem: toPem(der) };
 }
+
+/**
+ * The same certificate with a new serial and validity, signed again by `signingKey`: version,
+ * issuer, subject, public key and every extension (the SKI too) kept byte for byte. For a
+ * self-signed CA re-signed with its own key (`kpki ca extend`), every certificate it issued
+ * still verifies and the discovery hash (over the public key) does not change.
+ */
+export async function resignCertificate(der: Uint8Array, p: { serialHex: string; notBefore: Date; notAfter: Date; signingKey: KeyObject }): Promise<EncodedCertificate> {
+  const scheme = signatureSchemeFor(p.signingKey);
+  const cert = readTlv(der, 0);
+  const tbs = readTlv(der, cert.start);
+  const fields: Uint8Array[] = [];
+  for (let off = tbs.start; off < tbs.end; ) {
+    const t = readTlv(der, off);
+    fields.push(der.subarray(off, t.end));
+    off = t.end;
+  }
+  // [0] version (absent in v1), serial, signature algorithm, issuer, validity, subject, spki, [1]/[2]/[3]...
+  const version = fields[0]?.[0] === 0xa0 ? fields.slice(0, 1) : [];
+  const [, , issuer, , subject, spki, ...rest] = fields.slice(version.length);
+  if (!issuer || !subject || !spki) throw new RangeError('DER: not a certificate');
+  const tbsDer = toBytes(seq(...version, int(serialBytes(p.serialHex)), scheme.algorithmId, issuer, seq(time(p.notBefore), time(p.notAfter)), subject, spki, ...rest));
+  const signature = scheme.offload ? await signAsync(scheme.hash, tbsDer, p.signingKey) : sign(scheme.hash, tbsDer, p.signingKey);
+  const out = toBytes(seq(tbsDer, scheme.algorithmId, bits(signature)));
+  return { der: out, pem: toPem(out) };
+}

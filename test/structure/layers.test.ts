@@ -27,6 +27,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['pki/issue'],
   ['pki/kubeadm'],
   ['pki/gen', 'pki/check'],
+  ['pki/renew'],
   ['pki/index.ts'],
   ['bootstrap'],
   ['cli'],

@@ -1,0 +1,65 @@
+/** `kpki ca extend <ca>`: options → one library call (pki/renew/extend) → a printer. */
+import { readPlanFile } from './plan-file.js';
+import type { CaId } from '../../pki/catalog/types.js';
+import { KpkiError } from '../../pki/errors.js';
+import { CA_IDS, extendCa, type ExtendCaReport } from '../../pki/renew/extend.js';
+import { EXIT } from '../exit.js';
+import { lockWaitNotice } from '../output/lock.js';
+import { bold, cyan, green } from '../output/style.js';
+import { closest } from '../suggest.js';
+import { restartLines } from './renew.js';
+
+export interface CaCliOptions {
+  /** `extend <ca…>`. */
+  readonly args: readonly string[];
+  readonly plan: string;
+  readonly out?: string;
+  readonly validityMs?: number;
+  readonly dryRun: boolean;
+  readonly json: boolean;
+  readonly lockTimeoutMs?: number;
+}
+
+const ACTIONS = ['extend'];
+
+function printHuman(r: ExtendCaReport): void {
+  const out: string[] = [];
+  const day = (iso: string) => iso.slice(0, 10);
+  for (const e of r.extended) {
+    out.push(`${r.dryRun ? 'Would extend' : 'Extended'} CA ${e.ca}: NotAfter ${day(e.previousNotAfter)} → ${green(day(e.notAfter))}; same subject, key and key identifier, so every certificate it signed stays valid.`);
+  }
+  const writes = r.files.filter((f) => f.action === 'created' || f.action === 'updated');
+  out.push(r.dryRun
+    ? `${writes.length} files would be replaced (the CA certificates, their copies in the node trees, kubeconfigs embedding them). Nothing was written (dry run).`
+    : `Wrote ${writes.length} files in ${r.out} (the CA certificates, their copies in the node trees, kubeconfigs embedding them); previous versions in ${r.out}/backup/. No CA key was touched.`);
+  for (const e of r.extended) out.push(`${e.ca === 'ca' ? 'Discovery hash (unchanged)' : `Public key hash of ${e.ca} (unchanged)`}: ${cyan(e.publicKeyHash)}`);
+  if (r.restarts.length) {
+    out.push('', bold(r.dryRun ? 'Afterwards, on each node:' : 'Now, on each node (after copying its tree there):'));
+    for (const line of restartLines(r.restarts)) out.push(`  ${line}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (r.warnings.length) process.stderr.write(`${r.warnings.map((w) => `warning: ${w}`).join('\n')}\n`);
+}
+
+export async function caCommand(o: CaCliOptions): Promise<number> {
+  const [action, ...cas] = o.args;
+  if (action === undefined || !ACTIONS.includes(action)) {
+    const guess = action && closest(action, ACTIONS);
+    throw new KpkiError('ERR_USAGE', action === undefined ? 'name what to do: kpki ca extend <ca…>' : `unknown ca action '${action}'${guess ? `; did you mean ${guess}?` : ''} (kpki ca extend <ca…>)`);
+  }
+  if (!cas.length) throw new KpkiError('ERR_USAGE', `name the CA to extend: ${CA_IDS.join(', ')}`);
+  const wrong = cas.filter((c) => !CA_IDS.includes(c as CaId)).map((c) => {
+    const guess = closest(c, CA_IDS);
+    return `unknown CA '${c}'${guess ? `; did you mean ${guess}?` : ''} (the CAs are ${CA_IDS.join(', ')})`;
+  });
+  if (wrong.length) throw new KpkiError('ERR_USAGE', wrong.join('\n'));
+  if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'ca extend needs the store: --out DIR (the directory kpki gen wrote)');
+  const plan = await readPlanFile(o.plan);
+  const report = await extendCa(plan, {
+    cas: [...new Set(cas)] as CaId[], out: o.out, validityMs: o.validityMs, dryRun: o.dryRun,
+    lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printHuman(report);
+  return EXIT.ok;
+}
