@@ -86,6 +86,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       prometheus: { type: 'boolean', default: false, describe: 'print node_exporter textfile metrics (x509-certificate-exporter names)' },
       probe: { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' },
       'probe-timeout': { type: 'string', requiresArg: true, describe: 'per-probe timeout (default 3s)' },
+      'cross-mounts': { type: 'boolean', default: false, describe: 'with paths: also read file systems mounted inside them (never /proc, /sys)' },
     },
     examples: [
       ['$0 check /etc/kubernetes', 'on a kubeadm node'],
@@ -97,7 +98,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     run: async (a) =>
       (await import('./commands/check.js')).checkCommand({
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
-        json: a.json, prometheus: a.prometheus, probe: a.probe?.map(String), probeTimeout: a.probeTimeout,
+        json: a.json, prometheus: a.prometheus, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, crossMounts: a.crossMounts,
       }),
   }),
   command({

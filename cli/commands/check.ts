@@ -20,6 +20,8 @@ export interface CheckCliOptions {
   readonly prometheus: boolean;
   readonly probe?: readonly string[];
   readonly probeTimeout?: string;
+  /** With paths: walk into other file systems mounted inside them. */
+  readonly crossMounts?: boolean;
 }
 
 /** Monitoring plugins report UNKNOWN (3) when they could not check: bad arguments, unreadable roots. */
@@ -56,6 +58,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
       thresholds: { ...(critMs !== undefined ? { critMs } : {}), ...(warnMs !== undefined ? { warnMs } : {}) },
       ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
       ...(o.probeTimeout ? { probeTimeoutMs: duration('probe-timeout', o.probeTimeout) } : {}),
+      ...(o.crossMounts ? { crossMounts: true } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else if (o.prometheus) process.stdout.write(renderPrometheus(report));

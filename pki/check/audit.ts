@@ -49,6 +49,8 @@ export interface AuditInput {
   readonly facts?: FactsFile;
   /** A kpki store and its plan: catalog credentials are judged by the planner. */
   readonly plan?: { readonly pki: ResolvedPki; readonly source: string };
+  /** What the edge could not read (a link out of the roots, a limit reached), as findings. */
+  readonly findings?: readonly Finding[];
 }
 
 export interface AuditOptions {
@@ -285,6 +287,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   }
   add(saFindings(found.privateKeys, found.publicKeys));
   if (options.extraFindings) add([...options.extraFindings]);
+  if (input.findings) add([...input.findings]);
   return report(input, options, records, [...authorities.values()], dedupe(findings));
 }
 

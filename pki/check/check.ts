@@ -15,6 +15,8 @@ import type { Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
+import { diskHostReader } from '../sinks/disk-roots.js';
+import type { HostReader } from '../sinks/types.js';
 import { factsFile, FACTS_PATH } from '../store/facts-file.js';
 import { lazyVerified, readState, STATE_PATH, type StoreState } from '../store/state.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
@@ -36,6 +38,10 @@ export interface CheckOptions {
   readonly probe?: boolean | readonly string[];
   readonly probeTimeoutMs?: number;
   readonly probeConcurrency?: number;
+  /** For `roots`: where they are read from (default: this host's disk). */
+  readonly reader?: HostReader;
+  /** For `roots`: walk into other file systems mounted inside them too (never /proc, /sys). */
+  readonly crossMounts?: boolean;
 }
 
 /** Which tree a store-relative path is in: the store, or `nodes/<name>`. */
@@ -73,10 +79,10 @@ async function outInput(out: string, plan: Plan | undefined): Promise<AuditInput
   };
 }
 
-function rootsInput(roots: readonly string[], node: string | undefined): AuditInput {
-  const { files, unreadableRoots } = observeRoots(roots);
-  if (unreadableRoots.length) throw new KpkiError('ERR_IO', `cannot read ${unreadableRoots.join(', ')}: not a readable directory`);
-  const refs = readReferenced(files, roots);
+async function rootsInput(roots: readonly string[], node: string | undefined, options: Pick<CheckOptions, 'reader' | 'crossMounts'>): Promise<AuditInput> {
+  const reader = options.reader ?? diskHostReader();
+  const { files, findings } = await observeRoots(reader, roots, { crossMounts: options.crossMounts ?? false });
+  const refs = await readReferenced(reader, files, roots);
   const trimmed = roots.map((r) => r.replace(/\/+$/, '') || '/');
   return {
     files,
@@ -86,6 +92,7 @@ function rootsInput(roots: readonly string[], node: string | undefined): AuditIn
       return { tree: root ?? dirname(file), ...(node ? { node } : {}) };
     },
     resolveRef: (kubeconfig, ref) => refs.get(`${kubeconfig}\0${ref}`) ?? join(dirname(kubeconfig), ref),
+    ...(findings.length ? { findings } : {}),
   };
 }
 
@@ -130,7 +137,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (!options.out && !options.roots?.length) throw new KpkiError('ERR_IO', 'nothing to check: give a directory or --out');
   if (options.out && options.roots?.length) throw new KpkiError('ERR_IO', 'give either --out (a kpki store) or directories, not both');
   if (options.plan && !options.out) throw new KpkiError('ERR_IO', '--plan compares a kpki store with its plan: it needs --out');
-  const input = options.out ? await outInput(options.out, options.plan) : rootsInput(options.roots!, options.node);
+  const input = options.out ? await outInput(options.out, options.plan) : await rootsInput(options.roots!, options.node, options);
   // With a plan, gen's renewBefore is the warning window unless one is given: a leaf check
   // warns about is then exactly a leaf gen would reissue.
   const planWarn = input.plan?.pki.plan.pki.renewBeforeMs;
