@@ -161,7 +161,7 @@ export function walkRoots(roots: readonly string[], options: ReadOnlyWalkOptions
     let real: string;
     try {
       st = fs.statSync(root); // a root given as a link: its target is what was asked for
-      real = fs.realpathSync(root);
+      real = fs.realpathSync.native(root);
     } catch (err) {
       unreadableRoots.push({ root, reason: errno(err) === 'ENOENT' ? 'no such directory' : `not a readable directory (${errno(err)})` });
       continue;
@@ -185,14 +185,17 @@ export function walkRoots(roots: readonly string[], options: ReadOnlyWalkOptions
     stopped = true;
   };
 
-  /** Lists a directory; false (and recorded) when it cannot be. */
+  /** Lists a directory onto the stack; false when a root cannot be listed (recorded). */
   const list = (stack: Frame[], f: Omit<Frame, 'entries' | 'next'>, isRoot: boolean): boolean => {
     if (entered.has(f.real)) return true; // reached again through a link: read once
     let list: fs.Dirent[];
     try {
       list = fs.readdirSync(f.abs, { withFileTypes: true });
     } catch (err) {
-      if (isRoot) return false;
+      if (isRoot) {
+        unreadableRoots.push({ root: f.abs, reason: `not a readable directory (${errno(err)})` });
+        return false;
+      }
       let mode = 0;
       try {
         mode = fs.lstatSync(f.abs).mode & 0o777;
@@ -263,10 +266,7 @@ export function walkRoots(roots: readonly string[], options: ReadOnlyWalkOptions
   for (const start of starts) {
     if (stopped) break;
     const stack: Frame[] = [];
-    if (!list(stack, { display: start.display, abs: start.root, real: start.real, depth: 0, dev: start.dev }, true)) {
-      unreadableRoots.push({ root: start.root, reason: 'not a readable directory' });
-      continue;
-    }
+    if (!list(stack, { display: start.display, abs: start.root, real: start.real, depth: 0, dev: start.dev }, true)) continue;
     while (stack.length && !stopped) {
       const dir = stack[stack.length - 1]!;
       const e = dir.entries[dir.next++];
@@ -296,7 +296,7 @@ export function walkRoots(roots: readonly string[], options: ReadOnlyWalkOptions
         let target: string;
         try {
           st = fs.statSync(abs);
-          target = fs.realpathSync(abs);
+          target = fs.realpathSync.native(abs);
         } catch (err) {
           if (isWanted) files.set(display, { mode: 0, error: errno(err) === 'ENOENT' ? 'a dangling symbolic link' : errno(err) });
           continue;
