@@ -140,6 +140,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       probe: { type: 'string', array: true, describe: 'also connect with TLS: to every server the plan implies, or to the host:port given' },
       'probe-timeout': { type: 'string', requiresArg: true, coerce: durationFlag('probe-timeout', { positive: true, timer: true }), describe: 'per-probe timeout (default 3s)' },
       cache: { type: 'boolean', default: true, describe: "with --out: judge unchanged leaves from the store's record (pki/record); --no-cache reads every file" },
+      'cross-mounts': { type: 'boolean', default: false, describe: 'with paths: also read file systems mounted inside them (never /proc, /sys)' },
     },
     examples: [
       ['$0 check /etc/kubernetes', 'on a kubeadm node'],
@@ -152,7 +153,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       (await import('./commands/check.js')).checkCommand({
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
         json: a.json, prometheus: a.prometheus, prometheusFile: a.prometheusFile, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, cache: a.cache,
-        kubernetesVersion: a.kubernetesVersion, ca: a.ca?.map(String), wide: a.wide,
+        kubernetesVersion: a.kubernetesVersion, ca: a.ca?.map(String), wide: a.wide, crossMounts: a.crossMounts,
       }),
   }),
   command({

@@ -119,6 +119,11 @@ export const FINDINGS = {
   'duplicate-serial': { severity: 'warning', remedy: 'reissue', hint: 'two certificates from one CA share a serial: revocation and audits confuse them; reissue one' },
   'unknown-role': { severity: 'info', remedy: 'none', hint: 'matches no role in the catalog; checked for dates, chain and key only' },
   'not-a-certificate': { severity: 'warning', remedy: 'none', hint: 'the file holds something else than its name says (a key where a certificate belongs, or the reverse)' },
+  // what `kpki check <dir>` did not read: never a silent OK
+  'walk-limit': { severity: 'warning', remedy: 'none', hint: 'kpki check stops reading at a limit so that it always ends: pass the directory named as a path of its own to check what it holds' },
+  'link-outside': { severity: 'warning', remedy: 'none', hint: 'symbolic links out of the paths given are not followed: pass the link\'s target as a path too to check it' },
+  'mount-skipped': { severity: 'info', remedy: 'none', hint: 'another file system is mounted inside the path: kpki check --cross-mounts (or the mount point as a path) reads it too' },
+  'not-a-regular-file': { severity: 'critical', remedy: 'none', hint: 'a FIFO, socket or device where a certificate, key or kubeconfig belongs: software reading it blocks or fails; put the regular file back' },
 } as const satisfies Record<string, FindingRule>;
 
 export type FindingCode = keyof typeof FINDINGS;

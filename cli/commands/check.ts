@@ -28,6 +28,8 @@ export interface CheckCliOptions {
   readonly kubernetesVersion?: string;
   readonly ca?: readonly string[];
   readonly wide?: boolean;
+  /** With paths: walk into other file systems mounted inside them. */
+  readonly crossMounts?: boolean;
 }
 
 /** Published before anything is printed: a failure is UNKNOWN (3), and the previous file stays. */
@@ -62,6 +64,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     ...(o.probe ? { probe: o.probe.length ? o.probe : true } : {}),
     ...(o.probeTimeout !== undefined ? { probeTimeoutMs: o.probeTimeout } : {}),
     ...(o.cache === false ? { useRecord: false } : {}),
+    ...(o.crossMounts ? { crossMounts: true } : {}),
   });
   if (o.prometheusFile !== undefined) publishMetrics(o.prometheusFile, renderPrometheus(report));
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -54,6 +54,8 @@ export interface AuditInput {
   readonly reference?: { readonly plan: Plan; readonly source: string };
   /** The cluster's Kubernetes release, when given or found: identities changed in 1.29. */
   readonly version?: ClusterVersion;
+  /** What the edge could not read (a link out of the roots, a limit reached), as findings. */
+  readonly findings?: readonly Finding[];
 }
 
 export interface AuditOptions {
@@ -290,6 +292,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
   }
   add(saFindings(found.privateKeys, found.publicKeys));
   if (options.extraFindings) add([...options.extraFindings]);
+  if (input.findings) add([...input.findings]);
   return report(input, options, records, [...authorities.values()], dedupe(findings));
 }
 

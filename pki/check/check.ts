@@ -7,7 +7,6 @@
  *    with the plan it was generated from; kubeconfig path references resolve inside each node tree.
  *  - `roots`: any directories (a kubeadm `/etc/kubernetes`, `/`, a cfssl `/k8s`).
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join, posix } from 'node:path';
 import type { CaId } from '../catalog/types.js';
 import { resolve, type ResolvedPki } from '../catalog/resolve.js';
@@ -18,6 +17,8 @@ import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { checkOutDir } from '../store/out-dir.js';
 import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
+import { diskHostReader } from '../sinks/disk-roots.js';
+import type { HostReader } from '../sinks/types.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
@@ -48,6 +49,10 @@ export interface CheckOptions {
   readonly probeConcurrency?: number;
   /** `false`: read every file of an `out` store, whatever its record (pki/record) says (`--no-cache`). */
   readonly useRecord?: boolean;
+  /** For `roots`: where they are read from (default: this host's disk). */
+  readonly reader?: HostReader;
+  /** For `roots`: walk into other file systems mounted inside them too (never /proc, /sys). */
+  readonly crossMounts?: boolean;
 }
 
 /** Which tree a store-relative path is in: the store, or `nodes/<name>`. */
@@ -84,26 +89,24 @@ async function outInput(out: string, plan: Plan | undefined, useRecord: boolean)
 }
 
 /** `--ca` files: certificates added to what is read, as trust anchors for the chains. */
-function readAnchors(paths: readonly string[]): Map<string, ObservedFile> {
+async function readAnchors(reader: HostReader, paths: readonly string[]): Promise<Map<string, ObservedFile>> {
+  const found = await reader.read(paths);
   const out = new Map<string, ObservedFile>();
   for (const p of paths) {
-    let content: string;
-    try {
-      content = readFileSync(p, 'utf8');
-    } catch (e) {
-      throw new KpkiError('ERR_IO', `--ca ${p}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    if (!content.includes('-----BEGIN CERTIFICATE-----')) throw new KpkiError('ERR_IO', `--ca ${p}: no PEM certificate in it`);
-    out.set(p, { mode: 0o644, content });
+    const f = found.get(p);
+    if (f?.content === undefined) throw new KpkiError('ERR_IO', `--ca ${p}: cannot read it (${f?.error ?? 'no such file'})`);
+    if (!f.content.includes('-----BEGIN CERTIFICATE-----')) throw new KpkiError('ERR_IO', `--ca ${p}: no PEM certificate in it`);
+    out.set(p, { mode: 0o644, content: f.content });
   }
   return out;
 }
 
-function rootsInput(roots: readonly string[], node: string | undefined, plan?: Plan, cas: readonly string[] = []): AuditInput {
-  const { files, unreadableRoots } = observeRoots(roots);
-  if (unreadableRoots.length) throw new KpkiError('ERR_IO', `cannot read ${unreadableRoots.join(', ')}: not a readable directory`);
-  for (const [p, f] of readAnchors(cas)) if (!files.has(p)) files.set(p, f);
-  const refs = readReferenced(files, roots);
+async function rootsInput(roots: readonly string[], node: string | undefined, options: Pick<CheckOptions, 'reader' | 'crossMounts' | 'plan' | 'cas'>): Promise<AuditInput> {
+  const reader = options.reader ?? diskHostReader();
+  const plan = options.plan;
+  const { files, findings } = await observeRoots(reader, roots, { crossMounts: options.crossMounts ?? false });
+  for (const [p, f] of await readAnchors(reader, options.cas ?? [])) if (!files.has(p)) files.set(p, f);
+  const refs = await readReferenced(reader, files, roots);
   const trimmed = roots.map((r) => r.replace(/\/+$/, '') || '/');
   // With a plan, a tree named after one of its nodes (out/nodes/worker-1) is that node's.
   const planNode = (root: string | undefined) => (root !== undefined && plan?.nodes.some((n) => n.name === basename(root)) ? basename(root) : undefined);
@@ -117,6 +120,7 @@ function rootsInput(roots: readonly string[], node: string | undefined, plan?: P
     },
     resolveRef: (kubeconfig, ref) => refs.get(`${kubeconfig}\0${ref}`) ?? join(dirname(kubeconfig), ref),
     ...(plan ? { reference: { plan, source: plan.source } } : {}),
+    ...(findings.length ? { findings } : {}),
   };
 }
 
@@ -172,7 +176,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (options.out) checkOutDir(options.out, { write: false });
   const { input: base, record } = options.out
     ? await outInput(options.out, options.plan, options.useRecord ?? true)
-    : { input: rootsInput(options.roots ?? [], options.node, options.plan, options.cas), record: undefined };
+    : { input: await rootsInput(options.roots ?? [], options.node, options), record: undefined };
   const version = resolveVersion({
     ...(options.kubernetesVersion !== undefined ? { flag: options.kubernetesVersion } : {}), ...(options.plan ? { plan: options.plan } : {}),
     ...(record?.kubernetesVersion ? { recorded: record.kubernetesVersion } : {}), roots: options.out ? [] : options.roots ?? [],

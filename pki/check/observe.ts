@@ -1,82 +1,38 @@
 /**
- * The disk edge of `check` for any directory: a kubeadm node's /etc/kubernetes, `/`, a cfssl
+ * The host edge of `check` for any directory: a kubeadm node's /etc/kubernetes, `/`, a cfssl
  * host's /k8s, a kpki output. Collects the files that can hold certificates, keys or
- * kubeconfigs, with their modes; every error is data (a finding later), never a throw.
- * Symbolic links are followed once (kubelet-client-current.pem is one); a directory reached
- * twice through links is read once, so link loops end.
+ * kubeconfigs, with their modes, through a read-only HostReader (the disk by default; a
+ * remote host the same way). Every error is data (a finding later), never a throw; what the
+ * walk left unread (a link out of the roots, another file system, a FIFO, a limit) becomes a
+ * finding too, so a partial read is never a silent OK.
  */
-import * as fs from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import type { ObservedFile } from '../sinks/types.js';
+import { KpkiError } from '../errors.js';
+import { finding, type Finding } from '../findings.js';
+import type { HostReader, ObservedFile, Skipped } from '../sinks/types.js';
 
 /** The file names check reads. Everything else (CSRs, serial files, manifests) is skipped. */
-const CANDIDATE = /\.(crt|cer|pem|key|pub|conf|kubeconfig)$/i;
-/** Larger files are not certificates; read at most this much. */
-const MAX_BYTES = 1 << 20;
+export const CANDIDATE = /\.(crt|cer|pem|key|pub|conf|kubeconfig)$/i;
 
-const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
-
-export interface HostObservation {
+export interface RootsObservation {
   /** By path as displayed: `<root>/<relative>`. */
   readonly files: Map<string, ObservedFile>;
-  /** Roots that could not be read at all (missing, not a directory, no permission). */
-  readonly unreadableRoots: readonly string[];
+  /** What the walk did not read, as findings. */
+  readonly findings: readonly Finding[];
 }
 
-function readOne(abs: string, mode: number, size: number): ObservedFile {
-  if (size > MAX_BYTES) return { mode, error: `larger than ${MAX_BYTES} bytes; not a certificate file` };
-  try {
-    return { mode, content: fs.readFileSync(abs, 'utf8') };
-  } catch (err) {
-    return { mode, error: errno(err) };
-  }
-}
+const CODE: Record<Skipped['why'], Finding['code']> = {
+  depth: 'walk-limit', entries: 'walk-limit', bytes: 'walk-limit', 'link-outside': 'link-outside', mount: 'mount-skipped', special: 'not-a-regular-file',
+};
 
-/** Walks each root. Directory links are followed once; file links are read through. */
-export function observeRoots(roots: readonly string[]): HostObservation {
-  const files = new Map<string, ObservedFile>();
-  const unreadableRoots: string[] = [];
-  const seenDirs = new Set<string>();
-  const walk = (display: string, abs: string, depth: number): void => {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(abs); // follows a link: its target is what the software reads
-    } catch (err) {
-      if (CANDIDATE.test(display)) files.set(display, { mode: 0, error: errno(err) === 'ENOENT' ? 'a dangling symbolic link' : errno(err) });
-      return;
-    }
-    if (st.isDirectory()) {
-      let real: string;
-      try {
-        real = fs.realpathSync(abs);
-      } catch {
-        real = abs;
-      }
-      if (seenDirs.has(real) || depth > 32) return;
-      seenDirs.add(real);
-      let names: string[];
-      try {
-        names = fs.readdirSync(abs).sort();
-      } catch (err) {
-        files.set(`${display}/`, { mode: st.mode & 0o777, error: `directory not readable (${errno(err)})` });
-        return;
-      }
-      for (const name of names) walk(join(display, name), join(abs, name), depth + 1);
-    } else if (st.isFile() && CANDIDATE.test(display)) {
-      files.set(display, readOne(abs, st.mode & 0o777, st.size));
-    }
-  };
-  for (const root of roots) {
-    try {
-      if (!fs.statSync(root).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-      fs.readdirSync(root);
-    } catch {
-      unreadableRoots.push(root);
-      continue;
-    }
-    walk(root.replace(/\/+$/, '') || '/', root, 0);
+/** Walks each root through `reader`. Roots that cannot be read at all stop the check (UNKNOWN). */
+export async function observeRoots(reader: HostReader, roots: readonly string[], options: { crossMounts?: boolean } = {}): Promise<RootsObservation> {
+  const { files, unreadableRoots, skipped } = await reader.observe(roots, { wanted: CANDIDATE, crossMounts: options.crossMounts ?? false });
+  if (unreadableRoots.length) {
+    throw new KpkiError('ERR_IO', `cannot read ${unreadableRoots.map((u) => `${u.root} (${u.reason})`).join(', ')}`);
   }
-  return { files, unreadableRoots };
+  const findings = skipped.map((s) => finding(CODE[s.why], s.path, s.why === 'special' ? `${s.detail}, not a regular file; not opened` : s.detail));
+  return { files, findings };
 }
 
 /** Paths a kubeconfig names for its credentials (`client-certificate: /var/lib/...`). */
@@ -94,29 +50,45 @@ export function referencedPaths(kubeconfigText: string): string[] {
  * mounted or copied node image) before the host's own file system.
  * Returns `<kubeconfig>\0<reference>` → the key of the file read for it.
  */
-export function readReferenced(files: Map<string, ObservedFile>, roots: readonly string[]): Map<string, string> {
+export async function readReferenced(reader: HostReader, files: Map<string, ObservedFile>, roots: readonly string[]): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
+  const wanted: Array<{ key: string; candidates: string[] }> = [];
+  for (const [path, f] of files) {
+    if (!/\.(conf|kubeconfig)$/i.test(path) || f.content === undefined) continue;
+    for (const ref of referencedPaths(f.content)) wanted.push({ key: `${path}\0${ref}`, candidates: isAbsolute(ref) ? [ref] : [resolvePath(path, '..', ref)] });
+  }
+  if (!wanted.length) return resolved;
   // A root that is a whole tree (has etc/), or the etc/kubernetes of one (a copied node image).
-  const trees = roots.flatMap((r) => {
-    const t = r.replace(/\/+$/, '');
-    if (fs.existsSync(join(t, 'etc'))) return [t];
+  const bases = roots.map((r) => r.replace(/\/+$/, ''));
+  const hasEtc = await reader.read(bases.map((t) => join(t, 'etc')));
+  const trees = bases.flatMap((t) => {
+    if (hasEtc.has(join(t, 'etc'))) return [t];
     const base = t.replace(/\/etc\/kubernetes$/, '');
     return base !== t && base !== '' ? [base] : [];
   });
-  for (const [path, f] of [...files]) {
-    if (!/\.(conf|kubeconfig)$/i.test(path) || f.content === undefined) continue;
-    for (const ref of referencedPaths(f.content)) {
-      const candidates = isAbsolute(ref) ? [...trees.filter((t) => path.startsWith(`${t}/`)).map((t) => join(t, ref)), ref] : [resolvePath(path, '..', ref)];
-      const abs = candidates.find((c) => files.has(c) || fs.existsSync(c)) ?? candidates[candidates.length - 1]!;
-      resolved.set(`${path}\0${ref}`, abs);
-      if (files.has(abs)) continue;
-      try {
-        const st = fs.statSync(abs);
-        files.set(abs, st.isFile() ? readOne(abs, st.mode & 0o777, st.size) : { mode: st.mode & 0o777, error: 'not a regular file' });
-      } catch (err) {
-        files.set(abs, { mode: 0, error: errno(err) });
+  for (const w of wanted) {
+    const ref = w.key.slice(w.key.indexOf('\0') + 1);
+    const path = w.key.slice(0, w.key.indexOf('\0'));
+    if (isAbsolute(ref)) w.candidates.unshift(...trees.filter((t) => path.startsWith(`${t}/`)).map((t) => join(t, ref)));
+  }
+  // The first candidate that exists, in rank order: a host file is read only when the tree has none.
+  let open = wanted;
+  for (let rank = 0; open.length; rank++) {
+    const last = (w: (typeof wanted)[number]) => rank >= w.candidates.length - 1;
+    const ask = [...new Set(open.map((w) => w.candidates[Math.min(rank, w.candidates.length - 1)]!).filter((c) => !files.has(c)))];
+    const found = ask.length ? await reader.read(ask) : new Map<string, ObservedFile>();
+    const next: typeof wanted = [];
+    for (const w of open) {
+      const c = w.candidates[Math.min(rank, w.candidates.length - 1)]!;
+      const f = files.get(c) ?? found.get(c);
+      if (f === undefined && !last(w)) {
+        next.push(w);
+        continue;
       }
+      resolved.set(w.key, c);
+      if (!files.has(c)) files.set(c, f ?? { mode: 0, error: 'ENOENT' });
     }
+    open = next;
   }
   return resolved;
 }

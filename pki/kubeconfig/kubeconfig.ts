@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { PemError } from '../errors.js';
+import { KUBECONFIG_LIMITS, markDuplicateKeys, yamlShapeProblem } from '../plan/yaml-bounds.js';
 
 export interface KubeconfigData {
   readonly clusterName: string;
@@ -134,11 +135,17 @@ function readOwn(text: string): KubeconfigData | undefined {
 export function readKubeconfig(text: string, file: string): FoundKubeconfig {
   const own = readOwn(text);
   if (own) return { ...own, own: true };
+  // Nesting and size no kubeconfig has would cost the parser unbounded memory: refused first.
+  const shape = yamlShapeProblem(text, KUBECONFIG_LIMITS);
+  if (shape) throw new PemError(file, `not a readable kubeconfig: the YAML ${shape.message} at line ${shape.line}; a kubeconfig never does`);
   let raw: RawKubeconfig;
   try {
     // Loaded only for kubeconfigs kpki did not write: its own files never need a YAML parser.
-    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    raw = (parse(text) ?? {}) as RawKubeconfig;
+    const { parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    const doc = parseDocument(text, { uniqueKeys: false });
+    markDuplicateKeys(doc);
+    if (doc.errors.length) throw doc.errors[0];
+    raw = (doc.toJS() ?? {}) as RawKubeconfig;
   } catch (cause) {
     throw new PemError(file, 'not a readable kubeconfig (YAML does not parse)', { cause });
   }

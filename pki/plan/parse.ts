@@ -25,6 +25,7 @@ const { load: quickLoad, CORE_SCHEMA } = requireHere('js-yaml') as typeof import
 let yamlLib: typeof import('yaml') | undefined;
 const yaml = () => (yamlLib ??= requireHere('yaml') as typeof import('yaml'));
 import { runRules, type FieldPath, type PathSegment, type RawPlan } from './rules.js';
+import { markDuplicateKeys, PLAN_LIMITS, quickShapeOk, yamlShapeProblem } from './yaml-bounds.js';
 import type { Plan, PlanInput } from './types.js';
 
 interface Position {
@@ -238,10 +239,8 @@ function ajvMessage(err: ErrorObject): string {
   }
 }
 
-function structuralDrafts(data: RawPlan, at: Locator): Draft[] {
-  // `if` (the layout's two forms) only says a branch failed; the branch's own errors say how.
-  return validate(data) ? [] : (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => fromAjv(e, data, at));
-}
+/** Problems located and listed per kind (schema, rules): each one walks the document. */
+const MAX_LOCATED = 1000;
 
 // ---------------------------------------------------------------------------- assembly
 
@@ -287,8 +286,14 @@ function syntaxOffset(text: string, offset: number): number {
  * sorted by position. `file` is used in diagnostics and becomes `Plan.source`.
  */
 export function parsePlan(text: string, file = '<memory>'): Plan {
+  if (text.length > MAX_PLAN_CHARS) {
+    fail(file, [{ path: [], position: NOWHERE, message: `the plan is ${(text.length / 2 ** 20).toFixed(1)} MiB; kpki reads plans of up to ${MAX_PLAN_CHARS / 2 ** 20} MiB (one for 5,000 nodes is under 1 MiB)` }]);
+  }
   return readPlanQuickly(text, file) ?? readPlanLocated(text, file);
 }
+
+/** Bounds the text the readers are given (the YAML inside it is bounded by yaml-bounds.ts). */
+const MAX_PLAN_CHARS = 16 * 2 ** 20;
 
 // yaml's path for: anchors and aliases (yaml bounds alias expansion; js-yaml shares objects),
 // tags, and a '#' not preceded by white space (js-yaml reads `]#` as a comment; YAML does not).
@@ -332,7 +337,7 @@ function singleLineConstructs(text: string): boolean {
  * Exported for the test that holds it to readPlanLocated.
  */
 export function readPlanQuickly(text: string, file = '<memory>'): Plan | undefined {
-  if (NOT_QUICK.test(text) || !singleLineConstructs(text)) return undefined;
+  if (NOT_QUICK.test(text) || !singleLineConstructs(text) || !quickShapeOk(text, PLAN_LIMITS)) return undefined;
   let data: unknown;
   try {
     data = quickLoad(text, { schema: CORE_SCHEMA });
@@ -345,16 +350,25 @@ export function readPlanQuickly(text: string, file = '<memory>'): Plan | undefin
 
 /** The plan read with yaml, every problem located at its line and column; throws a PlanError. */
 export function readPlanLocated(text: string, file = '<memory>'): Plan {
+  // Refused before yaml builds it: nesting and size a plan never has cost yaml unbounded memory.
+  const shape = yamlShapeProblem(text, PLAN_LIMITS);
+  if (shape) fail(file, [{ path: [], position: { line: shape.line, column: shape.column }, message: `the YAML ${shape.message}; a plan never does (one for 5,000 nodes is about 6 levels and 60,000 values)` }]);
   const lines = new (yaml().LineCounter)();
-  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  // Duplicate keys are found below in one pass: yaml's own check compares every key of a
+  // mapping with every other (20,000 keys: 1.5 s).
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  markDuplicateKeys(doc);
   const at = new Locator(doc, lines);
   if (doc.errors.length > 0) {
     fail(
       file,
-      doc.errors.map((e) => {
-        const { line, col } = lines.linePos(syntaxOffset(text, e.pos[0]));
-        return { path: [], position: { line, column: col }, message: `YAML syntax error: ${YAML_MESSAGES[e.code] ?? e.message}` };
-      }),
+      [
+        ...doc.errors.slice(0, MAX_LOCATED).map((e): Draft => {
+          const { line, col } = lines.linePos(syntaxOffset(text, e.pos[0]));
+          return { path: [], position: { line, column: col }, message: `YAML syntax error: ${YAML_MESSAGES[e.code] ?? e.message}` };
+        }),
+        ...(doc.errors.length > MAX_LOCATED ? [{ path: [], position: NOWHERE, message: `${doc.errors.length.toLocaleString('en')} YAML syntax errors; the first ${MAX_LOCATED.toLocaleString('en')} are listed` }] : []),
+      ],
     );
   }
   let data: unknown;
@@ -370,8 +384,15 @@ export function readPlanLocated(text: string, file = '<memory>'): Plan {
         : `the plan must be a mapping with apiVersion, kind and nodes (got ${describe(data)})`;
     fail(file, [{ path: [], position: at.value([]), message }]);
   }
-  const semantic = runRules(data).map((f): Draft => ({ path: f.path, position: at.value(f.at ?? f.path), message: f.message }));
-  const drafts = merge(structuralDrafts(data, at), semantic);
+  // Locating a problem walks the document: a plan with tens of thousands of problems gets the first MAX_LOCATED of each kind.
+  const rules = runRules(data);
+  const semantic = rules.slice(0, MAX_LOCATED).map((f): Draft => ({ path: f.path, position: at.value(f.at ?? f.path), message: f.message }));
+  // `if` (the layout's two forms) only says a branch failed; the branch's own errors say how.
+  const structural = validate(data) ? [] : (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+  const drafts = merge(structural.slice(0, MAX_LOCATED).map((e) => fromAjv(e, data, at)), semantic);
+  if (rules.length > MAX_LOCATED || structural.length > MAX_LOCATED) {
+    drafts.push({ path: [], position: NOWHERE, message: `${(rules.length + structural.length).toLocaleString('en')} problems; the first ${MAX_LOCATED.toLocaleString('en')} of each kind are listed` });
+  }
   if (drafts.length > 0) fail(file, drafts);
   return normalise(data as unknown as PlanInput, file);
 }

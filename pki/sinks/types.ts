@@ -86,3 +86,50 @@ export interface ApplyOptions {
   readonly backupStamp: string;
   readonly onProgress?: (done: number, total: number) => void;
 }
+
+/**
+ * Something a read-only walk did not read, and why: reported, never silently left out.
+ *  - `depth`, `entries`, `bytes`: a limit stopped the walk there.
+ *  - `link-outside`: a symbolic link out of the roots given (not followed).
+ *  - `mount`: another file system mounted inside a root (not crossed unless asked).
+ *  - `special`: a FIFO, socket or device node where a file was wanted (never opened).
+ */
+export interface Skipped {
+  readonly path: string;
+  readonly why: 'depth' | 'entries' | 'bytes' | 'link-outside' | 'mount' | 'special';
+  /** One clause for people: `a FIFO`, `links to /etc/shadow`, `deeper than 128 directories`. */
+  readonly detail: string;
+}
+
+/** What a read-only walk of a host's directories found. Paths are as displayed: `<root>/<relative>`. */
+export interface HostObservation {
+  /** The files whose names were wanted, read (or the error why not). */
+  readonly files: Map<string, ObservedFile>;
+  /** Roots that could not be read at all (missing, not a directory, no permission, /proc), and why. */
+  readonly unreadableRoots: ReadonlyArray<{ readonly root: string; readonly reason: string }>;
+  readonly skipped: readonly Skipped[];
+}
+
+export interface ReadOnlyWalkOptions {
+  /** The file names to read (`.crt`, `.conf`...); everything else is passed over unread. */
+  readonly wanted: RegExp;
+  /** Walk into other file systems mounted inside a root (pseudo-filesystems such as /proc stay skipped). */
+  readonly crossMounts?: boolean;
+}
+
+/**
+ * A read-only view of a host's files by absolute path (disk today, an SSH host later): what
+ * `kpki check <dir>...` reads through. No apply: nothing is ever written.
+ */
+export interface HostReader {
+  /** For messages: `disk`, `host`. */
+  readonly name: string;
+  /** Walks each root. Links are followed only where they stay inside the roots; every error is data. */
+  observe(roots: readonly string[], options: ReadOnlyWalkOptions): Promise<HostObservation>;
+  /**
+   * Reads files named outside the walk (a kubeconfig's `client-certificate: /var/lib/...`),
+   * following links: they were named. Absent from the result: nothing at that path; a
+   * directory or special file reads as an error, never opened.
+   */
+  read(paths: readonly string[]): Promise<Map<string, ObservedFile>>;
+}
