@@ -8,6 +8,7 @@ export { planSchema } from './plan/schema.js';
 export { generate, generateFiles, defaultDeps, RBAC_PATH } from './gen/generate.js';
 export { diskSink } from './sinks/disk.js';
 export { memorySink } from './sinks/memory.js';
+export { diskHostReader } from './sinks/disk-roots.js';
 export { kubeadmConfigs, kubeadmApiVersion, CERTIFICATES_DIR } from './kubeadm/config.js';
 export { preflightChecks, preflightViolations, PREFLIGHT_FILE_CHECKS } from './kubeadm/preflight.js';
 export { rbacManifests } from './issue/rbac.js';
@@ -40,7 +41,7 @@ export type { GenerateOptions, GenerateReport, ReportItem, Action } from './gen/
 export type { Deps, KeyMaterial } from './deps.js';
 export type { Decisions, LeafDecision, CaDecision, KeyPairDecision } from './decide/decide.js';
 export type { FileSpec, FileSource, NodeLayout, Part } from './layout/layout.js';
-export type { Sink, Observation, ObservedFile, WantedFile, Change, ChangeSet, Applied, AppliedAction, ApplyOptions } from './sinks/types.js';
+export type { Sink, Observation, ObservedFile, WantedFile, Change, ChangeSet, Applied, AppliedAction, ApplyOptions, HostReader, HostObservation, ReadOnlyWalkOptions } from './sinks/types.js';
 export type { MemoryFile, MemorySink } from './sinks/memory.js';
 export type { KubeadmApiVersion, JoinFacts } from './kubeadm/config.js';
 export type { KubeadmRole, PreflightCheck, PreflightViolation } from './kubeadm/preflight.js';
