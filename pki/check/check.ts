@@ -11,11 +11,12 @@ import { dirname, join, posix } from 'node:path';
 import type { CaId } from '../catalog/types.js';
 import { resolve, type ResolvedPki } from '../catalog/resolve.js';
 import { KpkiError } from '../errors.js';
-import type { Finding } from '../findings.js';
+import { finding, type Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { factsFile, FACTS_PATH } from '../store/facts-file.js';
+import { storeProblems } from '../store/out-dir.js';
 import { lazyVerified, readState, STATE_PATH, type StoreState } from '../store/state.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
@@ -139,5 +140,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     warnMs: options.thresholds?.warnMs ?? planWarn ?? DEFAULT_THRESHOLDS.warnMs,
   };
   const extraFindings = options.probe ? await probeFindings(options, input, now) : [];
+  // A store another user could change: gen refuses it; check warns.
+  if (options.out) extraFindings.push(...storeProblems(options.out, { byOwner: true }).map((p) => finding('store-permissions', p.file, `${p.path} ${p.problem}`)));
   return audit(input, { now, thresholds, extraFindings });
 }
