@@ -16,6 +16,7 @@ import { generate } from '../../pki/gen/generate.js';
 import { parsePlan } from '../../pki/plan/parse.js';
 import { textDigest } from '../../pki/sinks/digest.js';
 import { diskSink } from '../../pki/sinks/disk.js';
+import { indexEntry } from '../../pki/sinks/disk-walk.js';
 import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE } from '../../pki/sinks/tree-index.js';
 import type { Observation, Sink } from '../../pki/sinks/types.js';
 
@@ -272,6 +273,22 @@ test('a file changed in place between gen\'s rename (or chmod) and its stamp is 
   assert.not.match(again.stdout, /Nothing to do/);
   sh('openssl', ['verify', '-CAfile', join(out, 'pki/ca.crt'), join(out, crt)]);
   assert.is.not(readFileSync(join(out, key), 'utf8'), tampered.get(key));
+});
+
+test('a stamp a walk took itself is kept only if the path last changed before the walk started (git\'s racy rule)', () => {
+  const at = 1795798554055.1;
+  const stamp = stampOf({ ino: 7, size: 10, mtimeMs: at - 5, ctimeMs: at });
+  const file = { mode: 0o600, content: 'x' };
+  // Changed in an earlier tick than the walk: any later change gives another stamp.
+  assert.equal(indexEntry({ kind: 'file', stamp, file, fresh: true }, at + 1), { kind: 'file', stamp, digest: textDigest('x') });
+  assert.equal(indexEntry({ kind: 'dir', stamp, fresh: true }, at + 1), { kind: 'dir', stamp });
+  // Changed in the walk's own tick (ctime, or an mtime set into the future): read again next time.
+  assert.equal(indexEntry({ kind: 'file', stamp, file, fresh: true }, at), { kind: 'other' });
+  assert.equal(indexEntry({ kind: 'dir', stamp, fresh: true }, at), { kind: 'dir' });
+  const future = stampOf({ ino: 7, size: 10, mtimeMs: at + 60_000, ctimeMs: at - 5 });
+  assert.equal(indexEntry({ kind: 'file', stamp: future, file, fresh: true }, at), { kind: 'other' });
+  // A stamp the index vouched for was judged when it was recorded.
+  assert.equal(indexEntry({ kind: 'file', stamp, file: { ...file, digest: textDigest('x') } }, at), { kind: 'file', stamp, digest: textDigest('x') });
 });
 
 test('serialise/parse: stamps round-trip; racy entries (ctime not older than the index) and unsafe names are not vouched for', () => {
