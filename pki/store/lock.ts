@@ -126,24 +126,27 @@ type Observed =
   /** Unreadable but young: possibly being written right now. */
   | { readonly state: 'settling' };
 
-function observe(lockPath: string): Observed {
-  let text: string;
-  let mtimeMs: number;
+/**
+ * The lock's text and mtime, undefined when there is none. Never opened unless it is a regular
+ * file (a FIFO in its place would block open(2) for good): anything else reads as what it is,
+ * an unreadable lock.
+ */
+function readLock(lockPath: string): { text: string; mtimeMs: number } | undefined {
   try {
-    // Never opened unless it is a regular file: a FIFO in its place would block open(2) for good.
     const found = readRegular(lockPath);
-    if (found.kind === 'missing') return { state: 'free' };
-    if (found.kind === 'special') {
-      text = `${found.what}\n`;
-      mtimeMs = fs.lstatSync(lockPath).mtimeMs;
-    } else {
-      text = found.content.toString('utf8');
-      mtimeMs = found.stats.mtimeMs;
-    }
+    if (found.kind === 'missing') return undefined;
+    if (found.kind === 'file') return { text: found.content.toString('utf8'), mtimeMs: found.stats.mtimeMs };
+    return { text: `${found.what}\n`, mtimeMs: fs.lstatSync(lockPath).mtimeMs };
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return { state: 'free' };
+    if (errnoOf(err) === 'ENOENT') return undefined;
     throw fsError('read the store lock', lockPath, err);
   }
+}
+
+function observe(lockPath: string): Observed {
+  const found = readLock(lockPath);
+  if (found === undefined) return { state: 'free' };
+  const { text, mtimeMs } = found;
   const identity = createHash('sha256').update(text).digest('hex').slice(0, 24);
   const holder = parseHolder(text);
   if (holder === undefined) {
@@ -212,7 +215,7 @@ function takeOver(lockPath: string, identity: string): boolean {
   try {
     // Still the same stale lock? Only its dead holder or a claim on its identity removes it,
     // and no one else can hold this claim, so it cannot change between this read and the rename.
-    const now = readRegularText(lockPath) ?? (fs.existsSync(lockPath) ? 'not a regular file\n' : undefined);
+    const now = readLock(lockPath)?.text;
     if (now === undefined || createHash('sha256').update(now).digest('hex').slice(0, 24) !== identity) return false;
     const aside = `${lockPath}.stale-${identity}`;
     fs.renameSync(lockPath, aside);
@@ -250,31 +253,25 @@ export async function acquireStoreLock(out: string, options: LockOptions = {}): 
   };
   const record = `${JSON.stringify(mine)}\n`;
   try {
-    makeDirs(out, ROOT_DIR_MODE);
+    await takeLock(out, lockPath, record, waitMs, options);
   } catch (err) {
-    throw err instanceof StepError ? fsError(err.action, err.path, err.cause) : err;
+    // A full disk, a denied write: one sentence naming the path, and nothing left behind.
+    throw err instanceof StepError ? fsError(err.action, err.path, err.cause) : fsError('take the store lock', lockPath, err);
   }
+  removeLeftovers(out);
+  return holdUntilReleased(lockPath, mine.nonce);
+}
 
+async function takeLock(out: string, lockPath: string, record: string, waitMs: number, options: LockOptions): Promise<void> {
+  makeDirs(out, ROOT_DIR_MODE);
   const started = Date.now();
   let delay = 25;
   let waiting = false;
   for (;;) {
-    let taken: boolean;
-    try {
-      taken = tryCreate(lockPath, record);
-    } catch (err) {
-      throw err instanceof StepError ? fsError(err.action, err.path, err.cause) : err;
-    }
-    if (taken) break;
+    if (tryCreate(lockPath, record)) break;
     const o = observe(lockPath);
     if (o.state === 'free') continue; // released between our attempt and the look
-    let tookOver: boolean;
-    try {
-      tookOver = o.state === 'stale' && takeOver(lockPath, o.identity);
-    } catch (err) {
-      throw err instanceof StepError ? fsError(err.action, err.path, err.cause) : fsError('take over the store lock', lockPath, err);
-    }
-    if (o.state === 'stale' && tookOver) {
+    if (o.state === 'stale' && takeOver(lockPath, o.identity)) {
       options.onTakeover?.(o.holder, o.why);
       continue;
     }
@@ -289,8 +286,6 @@ export async function acquireStoreLock(out: string, options: LockOptions = {}): 
     await sleep(Math.max(1, Math.min(delay * (0.75 + Math.random() / 2), o.state === 'held' ? left : delay)));
     delay = Math.min(delay * 1.5, 500);
   }
-  removeLeftovers(out);
-  return holdUntilReleased(lockPath, mine.nonce);
 }
 
 /**
