@@ -106,17 +106,24 @@ export function storeProblems(out: string, options: { byOwner?: boolean } = {}):
         ? `${why}; kpki gen refuses a store another user can change: chown -R ${uid} ${path}, or use another --out`
         : `${why}; kpki gen refuses a store another user can change: chmod go-w ${path}`,
     });
-  // Above the store: as resolved (a link to the store is followed; its target's parents count).
   let real: string;
   try {
     real = fs.realpathSync(existing);
   } catch (err) {
     throw new KpkiError('ERR_IO', `cannot inspect ${existing}: ${(err as Error).message}`, { cause: err });
   }
-  for (let d = outExists ? dirname(real) : real; ; d = dirname(d)) {
+  // The directories above, as named and as resolved (a link to the store is followed): whoever
+  // can write in either can swap the store for one of their own.
+  const above = new Set<string>();
+  for (const start of [existing, real]) {
+    for (let d = outExists ? dirname(start) : start; ; d = dirname(d)) {
+      above.add(d);
+      if (dirname(d) === d) break;
+    }
+  }
+  for (const d of [...above].sort()) {
     const why = unsafeBecause(fs.statSync(d), uid, { ownerOnly: false, stickyOk: true });
     if (why) problems.push({ path: d, file: d, problem: `${why}, so another user could put a store of their own in place of ${out}: use an --out whose parent directories only you or root can change` });
-    if (dirname(d) === d) break;
   }
   if (!outExists) return problems;
   const why = unsafeBecause(fs.statSync(real), uid, { ownerOnly: true, stickyOk: false });
