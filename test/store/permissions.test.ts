@@ -142,6 +142,12 @@ test('a group-writable nodes/, a pki/ that is a link, a parent others may write:
   assert.is(r.status, 3, r.stderr);
   assert.match(r.stderr, new RegExp(`^kpki: ${shared} is writable by its group and others \\(mode 0777\\), so another user could put a store of their own in place of ${shared}/out`, 'm'));
   assert.equal(readdirSync(shared), [], 'nothing was created');
+  // A link to a good store, kept in such a directory, can be swapped as well.
+  symlinkSync(out, join(shared, 'link'));
+  const linked = kpki(['gen', '--plan', PLAN, '--out', join(shared, 'link')]);
+  assert.is(linked.status, 3, linked.stderr);
+  assert.match(linked.stderr, new RegExp(`^kpki: ${shared} is writable by its group and others`, 'm'));
+  rmSync(join(shared, 'link'));
   chmodSync(shared, 0o1777);
   const sticky = kpki(['gen', '--plan', PLAN, '--out', join(shared, 'out')]);
   assert.is(sticky.status, 0, sticky.stderr);
