@@ -178,8 +178,7 @@ export class Walker implements Walked {
     else if (st.isFile()) {
       if (isKpkiTemp(rel)) this.temps.push(rel);
       this.#file(rel, st);
-    }
-    else {
+    } else {
       this.files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
       this.#other(rel);
     }

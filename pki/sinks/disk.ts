@@ -170,6 +170,7 @@ const INDEX_TEMP = /^\.kpki-tree-index\.[0-9a-f]{12}\.tmp$/;
  * the next walk reads more.
  */
 class IndexWriter {
+  readonly #file: string;
   readonly #tmp: string;
   #fd: number | undefined;
   /** The file system's clock when the temp file was created (ms). */
@@ -177,7 +178,8 @@ class IndexWriter {
   /** A lower bound of the file system's clock when the walk started (ms). */
   readonly walkStartedMs: number;
 
-  private constructor(tmp: string, fd: number, observedAt: number) {
+  private constructor(file: string, tmp: string, fd: number, observedAt: number) {
+    this.#file = file;
     this.#tmp = tmp;
     this.#fd = fd;
     const st = fs.fstatSync(fd, { bigint: true });
@@ -190,7 +192,8 @@ class IndexWriter {
   }
 
   static open(root: string, observedAt: number): IndexWriter | undefined {
-    const tmp = `${join(root, TREE_INDEX_FILE)}.${randomBytes(6).toString('hex')}.tmp`;
+    const file = join(root, TREE_INDEX_FILE);
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     let fd: number;
     try {
       fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
@@ -198,7 +201,7 @@ class IndexWriter {
       return undefined;
     }
     try {
-      return new IndexWriter(tmp, fd, observedAt);
+      return new IndexWriter(file, tmp, fd, observedAt);
     } catch {
       fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
@@ -227,7 +230,7 @@ class IndexWriter {
       fs.ftruncateSync(fd, 0);
       fs.writeSync(fd, serialiseTreeIndex(entries, writtenAtMs), 0);
       fs.closeSync(fd);
-      fs.renameSync(this.#tmp, this.#tmp.replace(/\.[0-9a-f]{12}\.tmp$/, ''));
+      fs.renameSync(this.#tmp, this.#file);
     } catch {
       try {
         fs.closeSync(fd);
