@@ -84,6 +84,8 @@ export const FINDINGS = {
   // files on a node
   'mode': { severity: 'warning', remedy: 'chmod', hint: 'private keys must be 0600 in 0700 directories' },
   'not-needed': { severity: 'warning', remedy: 'remove', hint: 'this node does not need the file any more (its role changed)' },
+  'store-permissions': { severity: 'warning', remedy: 'none', hint: 'another user could replace the CA (kpki gen refuses such a store): chmod go-w, or chown to the user that runs kpki' },
+  'leftover-temp': { severity: 'warning', remedy: 'remove', hint: 'a kpki run was killed while writing; the file never went into use: the next kpki gen removes it (or delete it)' },
   // CAs: gen never replaces them, so these stop it (renewals are broken now: critical) or only inform
   'ca-incomplete': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'kpki never replaces half of a CA: restore the missing file, or move the other one away' },
   'ca-unreadable': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate or key is damaged: restore it from a backup' },

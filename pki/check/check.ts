@@ -11,11 +11,11 @@ import { basename, dirname, join, posix } from 'node:path';
 import type { CaId } from '../catalog/types.js';
 import { resolve, type ResolvedPki } from '../catalog/resolve.js';
 import { KpkiError } from '../errors.js';
-import type { Finding } from '../findings.js';
+import { finding, type Finding } from '../findings.js';
 import { chooseInitNode, leafPaths, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
-import { checkOutDir } from '../store/out-dir.js';
+import { checkOutDir, storeProblems } from '../store/out-dir.js';
 import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
 import { diskHostReader } from '../sinks/disk-roots.js';
 import type { HostReader } from '../sinks/types.js';
@@ -190,6 +190,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     warnMs: options.thresholds?.warnMs ?? planWarn ?? DEFAULT_THRESHOLDS.warnMs,
   };
   const extraFindings = options.probe ? await probeFindings(options, input, now) : [];
+  // A store another user could change: gen refuses it; check warns.
+  if (options.out) extraFindings.push(...storeProblems(options.out, { byOwner: true }).map((p) => finding('store-permissions', p.file, `${p.path} ${p.problem}`)));
   const report = audit(input, { now, thresholds, extraFindings });
   // An audit says what it trusted: whether unchanged leaves were judged from the store's record.
   return record ? { ...report, record: record.use } : report;

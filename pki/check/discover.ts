@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import { finding, type Finding } from '../findings.js';
 import { ownKubeconfigCaPem, readKubeconfig, type FoundKubeconfig } from '../kubeconfig/kubeconfig.js';
 import type { FactsLookup } from '../store/record.js';
+import { isKpkiTemp } from '../sinks/changes.js';
 import { fileDigest } from '../sinks/digest.js';
 import { readingKey } from '../store/readings.js';
 import { KeptText } from '../sinks/as-found.js';
@@ -263,6 +264,11 @@ export function discover(files: ReadonlyMap<string, ObservedFile>, options: Disc
   }
 
   for (const [file, f] of files) {
+    if (isKpkiTemp(file)) {
+      const secret = f.content !== undefined && privateKeyBlock(f.content) !== undefined;
+      problems.push(finding('leftover-temp', file, `a temp file left by an interrupted kpki run${secret ? '; it holds a private key' : ''}`));
+      continue;
+    }
     if (KUBECONFIG_NAME.test(file) || consumed.has(file) || pairFiles.has(file) || file.endsWith('/') || !CANDIDATE.test(file)) {
       if (file.endsWith('/')) unreadable(file, f.error ?? 'not readable');
       continue;

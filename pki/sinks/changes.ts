@@ -12,6 +12,13 @@ export const SECRET_DIR_MODE = 0o700;
 export const PUBLIC_DIR_MODE = 0o755;
 
 const isSecret = (mode: number) => (mode & 0o077) === 0;
+
+/**
+ * kpki's temp files: `<final name>.kpki-<12 hex>.tmp`, written before a rename into place. One
+ * found by a walk was left by a run that was killed; the sink removes it (never backs it up:
+ * it may be a private key that never went into use), and the planner leaves it alone.
+ */
+export const isKpkiTemp = (path: string): boolean => /\.kpki-[0-9a-f]{12}\.tmp$/.test(path);
 const under = (path: string, tree: string) => path.startsWith(`${tree}/`);
 
 /** Directory modes: 0700 for any directory that holds a private file directly, else 0755. */
@@ -64,7 +71,7 @@ export function planChanges(wanted: readonly WantedFile[], observed: Observation
   const exact = options.exact;
   const inExact = (p: string) => exact.some((t) => p === t || under(p, t));
   for (const path of [...observed.files.keys()].sort()) {
-    if (!wantedPaths.has(path) && inExact(path)) changes.push({ op: 'remove', path, reason: options.whyRemoved(path) });
+    if (!wantedPaths.has(path) && inExact(path) && !isKpkiTemp(path)) changes.push({ op: 'remove', path, reason: options.whyRemoved(path) });
   }
   // Only directories to create or to restore: the observation already vouches for the rest,
   // and a thousand-node tree has 8,000 of them.

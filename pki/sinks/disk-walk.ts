@@ -7,7 +7,9 @@
  * them, reading a file four.
  */
 import * as fs from 'node:fs';
+import { isKpkiTemp } from './changes.js';
 import { textDigest } from './digest.js';
+import { readRegular } from './fs-safe.js';
 import { stampOf, type IndexEntry, type Stamp, type TreeIndex } from './tree-index.js';
 import type { ObservedFile } from './types.js';
 
@@ -25,9 +27,11 @@ export function modeOf(abs: string): number {
   }
 }
 
+/** A file read later than its walk: by then it may be a FIFO or a link, which is never opened. */
 function readWhole(abs: string): { content?: string; error?: string } {
   try {
-    return { content: fs.readFileSync(abs, 'utf8') };
+    const r = readRegular(abs);
+    return r.kind === 'file' ? { content: r.content.toString('utf8') } : { error: r.kind === 'missing' ? 'ENOENT' : r.what };
   } catch (err) {
     return { error: errno(err) ?? String(err) };
   }
@@ -89,15 +93,37 @@ class IndexedFile implements ObservedFile {
 /** One buffer reused for every file read: thousands of small files allocate nothing but their text. */
 let scratch = Buffer.allocUnsafe(1 << 16);
 
-/** An index entry in the making: a file's digest is taken from the observation only when the index is written. */
-export type Seen = IndexEntry | { readonly kind: 'file'; readonly stamp?: Stamp; readonly file: ObservedFile };
+/**
+ * An index entry in the making: a file's digest is taken from the observation only when the
+ * index is written. `fresh`: the stamp was taken by this walk (a read or a readdir), not
+ * vouched for by the index, so it is trusted only if the path did not change in the run's
+ * own clock tick (see `indexEntry`).
+ */
+export type Seen =
+  | IndexEntry
+  | { readonly kind: 'file'; readonly stamp?: Stamp; readonly file: ObservedFile; readonly fresh?: boolean }
+  | { readonly kind: 'dir'; readonly stamp?: Stamp; readonly fresh: true };
 
-/** The digest a seen entry records, hashing a file read in full only now. */
-export function indexEntry(s: Seen): IndexEntry {
-  if (s.kind !== 'file' || !('file' in s)) return s;
+/**
+ * Whether a stamp taken while the file system's clock read at least `since` can stand for
+ * what was read: the path last changed in an earlier tick, so any later change gives it
+ * another mtime or ctime. Otherwise (git's "racy" case) a change in the same tick, after the
+ * read, could leave the stamp as it was.
+ */
+export const settledBefore = (stamp: Stamp, since: number): boolean => Math.max(stamp.mtimeMs, stamp.ctimeMs) < since;
+
+/**
+ * The entry a seen path records, hashing a file read in full only now. `since` is a lower
+ * bound of the file system's clock when the walk started: a fresh stamp not settled before
+ * it is dropped (the path is read again next time).
+ */
+export function indexEntry(s: Seen, since: number): IndexEntry {
+  if (s.kind === 'other' || !('fresh' in s || 'file' in s)) return s;
+  const stamp = s.stamp !== undefined && (!('fresh' in s && s.fresh) || settledBefore(s.stamp, since)) ? s.stamp : undefined;
+  if (s.kind === 'dir') return stamp ? { kind: 'dir', stamp } : { kind: 'dir' };
   const f = s.file;
   const digest = f.digest ?? (f.content !== undefined && f.error === undefined ? textDigest(f.content) : undefined);
-  return digest === undefined || s.stamp === undefined ? { kind: 'other' } : { kind: 'file', stamp: s.stamp, digest };
+  return digest === undefined || stamp === undefined ? { kind: 'other' } : { kind: 'file', stamp, digest };
 }
 
 export interface Walked {
@@ -107,12 +133,15 @@ export interface Walked {
   readonly seen: Map<string, Seen>;
   /** Whether some path differed from the index (or there was none): the index is worth writing again. */
   stale: boolean;
+  /** kpki's own temp files (`<name>.kpki-<hex>.tmp`) left by a run that was killed: removed by the next write. */
+  readonly temps: string[];
 }
 
 export class Walker implements Walked {
   readonly files = new Map<string, ObservedFile>();
   readonly dirs = new Map<string, number>();
   readonly seen = new Map<string, Seen>();
+  readonly temps: string[] = [];
   stale = false;
   /** Texts read through the index, by digest. */
   readonly #texts = new Map<string, string>();
@@ -145,8 +174,10 @@ export class Walker implements Walked {
     }
     const mode = st.mode & 0o777;
     if (st.isDirectory()) this.#dir(rel, mode, st);
-    else if (st.isFile()) this.#file(rel, st);
-    else {
+    else if (st.isFile()) {
+      if (isKpkiTemp(rel)) this.temps.push(rel);
+      this.#file(rel, st);
+    } else {
       this.files.set(rel, { mode, error: st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
       this.#other(rel);
     }
@@ -173,17 +204,20 @@ export class Walker implements Walked {
       entries = fs.readdirSync(this.#abs(rel), { withFileTypes: true });
     } catch (err) {
       this.files.set(rel, { mode, error: `directory not readable (${errno(err)})` });
-      this.seen.set(rel, { kind: 'dir' });
+      this.seen.set(rel, { kind: 'dir', fresh: true });
       return;
     }
-    this.seen.set(rel, { kind: 'dir', stamp });
+    this.seen.set(rel, { kind: 'dir', stamp, fresh: true });
     for (const e of entries) {
       const path = `${rel}/${e.name}`;
       if (e.isDirectory()) this.walk(path);
       else if (e.isFile()) {
         // Its parent changed, not necessarily the file: an lstat may still spare the read.
         if (this.index?.kind(path) === 'f') this.walk(path);
-        else this.#read(path);
+        else {
+          if (isKpkiTemp(path)) this.temps.push(path);
+          this.#read(path);
+        }
       } else {
         // kpki writes regular files only; a link or device in its output is reported, never followed.
         this.files.set(path, { mode: modeOf(this.#abs(path)), error: e.isSymbolicLink() ? 'a symbolic link' : 'not a regular file' });
@@ -243,6 +277,6 @@ export class Walker implements Walked {
       fs.closeSync(fd);
     }
     this.files.set(rel, file);
-    this.seen.set(rel, file.error !== undefined || !stamp ? { kind: 'other' } : { kind: 'file', stamp, file });
+    this.seen.set(rel, file.error !== undefined || !stamp ? { kind: 'other' } : { kind: 'file', stamp, file, fresh: true });
   }
 }

@@ -5,8 +5,11 @@
  * directory's names come from the index instead of a readdir, a file's digest instead of
  * reading it (its content is read only if something asks). Any write, rename, link or chmod
  * changes the ctime, which no program can set, so a changed file or directory is read
- * again. This is git's index rule, and like git an entry whose ctime is not older than the
- * index itself ("racy": changed in the same clock tick) is never trusted.
+ * again. This is git's index rule, and like git a stamp is only trusted when the path last
+ * changed in an earlier clock tick than the moment the stamp was taken ("racy" otherwise:
+ * a change in the same tick could leave it as it was). A file kpki wrote is stamped from its
+ * temp file's descriptor before the rename and recorded only if the path still has that
+ * inode, size and mtime afterwards, so nothing written in between can take kpki's digest.
  *
  * It is a cache: a missing, damaged or foreign index only means everything is read. It lives
  * in the sink's root (beside the lock), outside the trees it describes. One line per path,
@@ -16,15 +19,27 @@ export const TREE_INDEX_FILE = '.kpki-tree-index';
 
 const HEADER = 'kpki-tree-index 2';
 
-/** A path's stamp: `key` is compared as a whole; `ctimeMs` decides whether it is racy. */
+/** A path's stamp: `key` is compared as a whole; the times decide whether it is racy. */
 export interface Stamp {
   readonly key: string;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
   readonly ctimeMs: number;
 }
 
 export function stampOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): Stamp {
-  return { key: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, ctimeMs: st.ctimeMs };
+  return { key: `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
+
+/**
+ * Whether `now` (a later stamp of the same path) can only show the same content as `then`:
+ * the same inode, size and mtime. Valid when `then` was settled (its mtime older than the
+ * clock when it was taken): any write since gives a later mtime. A chmod or a rename changes
+ * only the ctime, which is why the ctime is not compared here.
+ */
+export const sameContentStamp = (then: Stamp, now: Stamp): boolean =>
+  then.ino === now.ino && then.size === now.size && then.mtimeMs === now.mtimeMs;
 
 /** What the next index records for a path. */
 export type IndexEntry =

@@ -85,6 +85,11 @@ export interface ApplyOptions {
   /** Folder name under `backup/` for replaced and removed files. */
   readonly backupStamp: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Runs after the renames, before the written files are stamped for the tree index: tests use
+   * it to change a file in exactly that window.
+   */
+  readonly afterRenames?: () => void;
 }
 
 /**

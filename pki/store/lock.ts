@@ -19,6 +19,8 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
+import { ROOT_DIR_MODE } from '../sinks/disk.js';
+import { errnoOf, fsError, makeDirs, readRegular, readRegularText, StepError } from '../sinks/fs-safe.js';
 
 export const LOCK_FILE = '.kpki.lock';
 
@@ -60,6 +62,7 @@ export type ReleaseLock = () => void;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** /proc files: always regular. */
 function readText(path: string): string | undefined {
   try {
     return fs.readFileSync(path, 'utf8');
@@ -123,16 +126,27 @@ type Observed =
   /** Unreadable but young: possibly being written right now. */
   | { readonly state: 'settling' };
 
-function observe(lockPath: string): Observed {
-  let text: string;
-  let mtimeMs: number;
+/**
+ * The lock's text and mtime, undefined when there is none. Never opened unless it is a regular
+ * file (a FIFO in its place would block open(2) for good): anything else reads as what it is,
+ * an unreadable lock.
+ */
+function readLock(lockPath: string): { text: string; mtimeMs: number } | undefined {
   try {
-    text = fs.readFileSync(lockPath, 'utf8');
-    mtimeMs = fs.statSync(lockPath).mtimeMs;
+    const found = readRegular(lockPath);
+    if (found.kind === 'missing') return undefined;
+    if (found.kind === 'file') return { text: found.content.toString('utf8'), mtimeMs: found.stats.mtimeMs };
+    return { text: `${found.what}\n`, mtimeMs: fs.lstatSync(lockPath).mtimeMs };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'free' };
-    throw new KpkiError('ERR_IO', `cannot read the store lock ${lockPath}: ${(err as Error).message}`, { cause: err });
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw fsError('read the store lock', lockPath, err);
   }
+}
+
+function observe(lockPath: string): Observed {
+  const found = readLock(lockPath);
+  if (found === undefined) return { state: 'free' };
+  const { text, mtimeMs } = found;
   const identity = createHash('sha256').update(text).digest('hex').slice(0, 24);
   const holder = parseHolder(text);
   if (holder === undefined) {
@@ -152,14 +166,19 @@ export function storeLockHolder(out: string): LockHolder | undefined {
 /** Creates the lock with `record`; false when it exists. */
 function tryCreate(lockPath: string, record: string): boolean {
   const tmp = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, record, { mode: 0o600, flag: 'wx' });
+  try {
+    fs.writeFileSync(tmp, record, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    fs.rmSync(tmp, { force: true }); // created but not filled (a full disk): not left behind
+    throw new StepError('write the store lock', lockPath, err);
+  }
   try {
     fs.linkSync(tmp, lockPath);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw new StepError('write the store lock', lockPath, err);
   } finally {
     fs.rmSync(tmp, { force: true });
   }
@@ -169,7 +188,7 @@ function tryCreate(lockPath: string, record: string): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    throw new StepError('write the store lock', lockPath, err);
   }
 }
 
@@ -182,7 +201,10 @@ function takeOver(lockPath: string, identity: string): boolean {
   try {
     fs.writeFileSync(claim, String(process.pid), { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      fs.rmSync(claim, { force: true });
+      throw new StepError('write the store lock', lockPath, err);
+    }
     try {
       if (Date.now() - fs.statSync(claim).mtimeMs > CLAIM_ABANDONED_MS) fs.rmSync(claim, { force: true });
     } catch {
@@ -193,7 +215,7 @@ function takeOver(lockPath: string, identity: string): boolean {
   try {
     // Still the same stale lock? Only its dead holder or a claim on its identity removes it,
     // and no one else can hold this claim, so it cannot change between this read and the rename.
-    const now = readText(lockPath);
+    const now = readLock(lockPath)?.text;
     if (now === undefined || createHash('sha256').update(now).digest('hex').slice(0, 24) !== identity) return false;
     const aside = `${lockPath}.stale-${identity}`;
     fs.renameSync(lockPath, aside);
@@ -230,8 +252,18 @@ export async function acquireStoreLock(out: string, options: LockOptions = {}): 
     nonce: randomBytes(12).toString('hex'),
   };
   const record = `${JSON.stringify(mine)}\n`;
-  fs.mkdirSync(out, { recursive: true });
+  try {
+    await takeLock(out, lockPath, record, waitMs, options);
+  } catch (err) {
+    // A full disk, a denied write: one sentence naming the path, and nothing left behind.
+    throw err instanceof StepError ? fsError(err.action, err.path, err.cause) : fsError('take the store lock', lockPath, err);
+  }
+  removeLeftovers(out);
+  return holdUntilReleased(lockPath, mine.nonce);
+}
 
+async function takeLock(out: string, lockPath: string, record: string, waitMs: number, options: LockOptions): Promise<void> {
+  makeDirs(out, ROOT_DIR_MODE);
   const started = Date.now();
   let delay = 25;
   let waiting = false;
@@ -254,7 +286,25 @@ export async function acquireStoreLock(out: string, options: LockOptions = {}): 
     await sleep(Math.max(1, Math.min(delay * (0.75 + Math.random() / 2), o.state === 'held' ? left : delay)));
     delay = Math.min(delay * 1.5, 500);
   }
-  return holdUntilReleased(lockPath, mine.nonce);
+}
+
+/**
+ * With the lock held: removes what killed processes left of their attempts (a temp record of a
+ * PID that is gone, a stale lock renamed aside and not yet deleted). A live waiter's temp
+ * record is its own, and stays.
+ */
+function removeLeftovers(out: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(out);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const temp = /^\.kpki\.lock\.(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name);
+    const dead = temp && staleReason({ pid: Number(temp[1]), host: hostname(), startedAt: '', command: '', nonce: '' }) !== undefined;
+    if (dead || /^\.kpki\.lock\.stale-[0-9a-f]{24}$/.test(name)) fs.rmSync(join(out, name), { force: true });
+  }
 }
 
 function holdUntilReleased(lockPath: string, nonce: string): ReleaseLock {
@@ -266,7 +316,7 @@ function holdUntilReleased(lockPath: string, nonce: string): ReleaseLock {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('exit', release);
     // Remove it only if it is still ours (it always should be: a live holder is never taken over).
-    if (parseHolder(readText(lockPath) ?? '')?.nonce === nonce) fs.rmSync(lockPath, { force: true });
+    if (parseHolder(readRegularText(lockPath) ?? '')?.nonce === nonce) fs.rmSync(lockPath, { force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     release();

@@ -2,14 +2,16 @@
  * A write that fails part way replaces nothing: every file at its final name is either what was
  * there before or a complete new file, never a torn one. The failure is real, not injected: gen
  * runs on a small tmpfs (in a private mount namespace, gone after the run) that fills up at a
- * different point in each run, fresh and over an existing store. Files are judged with openssl
- * and byte comparisons, never with kpki's own reader.
+ * different point in each run, fresh and over an existing store, down to 0 bytes free. A failed
+ * run says so in one sentence naming the path and the errno (exit 2, no stack trace) and leaves
+ * nothing of its own behind: no temp file, no lock, no backup of a file it did not replace.
+ * Files are judged with openssl and byte comparisons, never with kpki's own reader.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, hashTree, kpki, sh, tempDir } from '../support/cli.js';
+import { CLI, FIXTURES, hashTree, kpki, listFiles, sh, tempDir } from '../support/cli.js';
 import { runSync } from '../support/proc.js';
 
 const PLAN = join(FIXTURES, 'single-cp.yaml');
@@ -73,10 +75,17 @@ function assertComplete(out: string): void {
   for (const l of lines) for (const field of l.split('\t').slice(/^(init|kubernetes)\t/.test(l) ? 2 : 1)) JSON.parse(field);
 }
 
+/** Exit 2 and one line: `kpki: cannot <do> <path>: no space left on device (ENOSPC)[; what was left as it was]`. */
+function assertOneSentence(r: Run, what: string): void {
+  assert.is(r.status, 2, `${what}: ${r.stderr}`);
+  assert.match(r.stderr, /^kpki: cannot [a-z ]+ \/[^\n]*: no space left on device \(ENOSPC\)(; [^\n]+)?\n$/, `${what}: ${r.stderr}`);
+  assert.not.match(r.stderr, /\n\s+at |Error:/, `${what}: no stack trace`);
+}
+
 test('fresh gen on a filesystem that fills up at different points: all files or none at their final names', () => {
   const seen = { failed: 0, completed: 0 };
-  for (const size of ['48k', '80k', '112k', '144k', '176k', '208k', '1m']) {
-    const r = genOnTmpfs({ size, plan: PLAN });
+  for (const [size, freeKiB] of [['1m', 0], ['48k'], ['80k'], ['112k'], ['144k'], ['176k'], ['208k'], ['1m']] as const) {
+    const r = genOnTmpfs({ size, plan: PLAN, ...(freeKiB !== undefined ? { freeKiB } : {}) });
     if (!r) {
       console.log('  skipped: cannot mount a tmpfs in a private namespace (needs root or CAP_SYS_ADMIN)');
       return;
@@ -86,8 +95,8 @@ test('fresh gen on a filesystem that fills up at different points: all files or 
       assertComplete(r.out);
     } else {
       seen.failed++;
-      assert.match(r.stderr, /no space left on device|ENOSPC/i, `${size}: ${r.stderr}`);
-      assert.equal([...finalFiles(r.out).keys()], [], `${size}: a failed fresh run leaves no file at a final name`);
+      assertOneSentence(r, size);
+      assert.equal(listFiles(r.out), [], `${size}: a failed fresh run leaves no file at all (no temp file, no lock)`);
     }
   }
   // Both outcomes happened, so both assertions above were exercised.
@@ -98,6 +107,7 @@ test('reissuing every leaf of a store on a filesystem that fills up: old files o
   const seed = join(tempDir('kpki-atomic-seed-'), 'out');
   assert.is(kpki(['gen', '--plan', PLAN, '--out', seed]).status, 0);
   const before = finalFiles(seed);
+  const seedTree = hashTree(seed);
   const shorter = join(tempDir(), 'cluster.yaml');
   writeFileSync(shorter, SHORTER);
   const seen = { failed: 0, completed: 0 };
@@ -115,8 +125,9 @@ test('reissuing every leaf of a store on a filesystem that fills up: old files o
       assert.is.not(after.get(apiserver), before.get(apiserver), 'the leaves were reissued');
     } else {
       seen.failed++;
-      assert.match(r.stderr, /no space left on device|ENOSPC/i, `${freeKiB} KiB free: ${r.stderr}`);
+      assertOneSentence(r, `${freeKiB} KiB free`);
       assert.equal(after, before, `${freeKiB} KiB free: a failed run replaced nothing`);
+      assert.equal(hashTree(r.out), seedTree, `${freeKiB} KiB free: and left nothing behind (temp files, backups, the lock)`);
     }
   }
   assert.ok(seen.failed >= 2 && seen.completed >= 1, JSON.stringify(seen));

@@ -11,9 +11,14 @@ import * as assert from 'uvu/assert';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, kpki, sh, tempDir } from '../support/cli.js';
+import { runSync } from '../support/proc.js';
+import { generate } from '../../pki/gen/generate.js';
+import { parsePlan } from '../../pki/plan/parse.js';
+import { textDigest } from '../../pki/sinks/digest.js';
 import { diskSink } from '../../pki/sinks/disk.js';
+import { indexEntry } from '../../pki/sinks/disk-walk.js';
 import { parseTreeIndex, serialiseTreeIndex, stampOf, TREE_INDEX_FILE } from '../../pki/sinks/tree-index.js';
-import type { Observation } from '../../pki/sinks/types.js';
+import type { Observation, Sink } from '../../pki/sinks/types.js';
 
 const TREES = ['pki', 'nodes'];
 
@@ -203,6 +208,87 @@ test('a file changed after its lstat reads as an error, never as other bytes und
   writeFileSync(join(out, kubelet, 'kubelet.crt'), 'changed');
   assert.is(f.content, undefined);
   assert.match(f.error ?? '', /changed while kpki was reading it/);
+});
+
+/** Waits until the file system's clock is past the ctime of `file` by `byMs` (bounded: a tick is milliseconds). */
+function tickAfter(file: string, byMs = 0): void {
+  const ctime = statSync(file).ctimeMs;
+  const probe = `${file}.clock`;
+  for (let i = 0; i < 1_000_000; i++) {
+    writeFileSync(probe, String(i));
+    if (statSync(probe).mtimeMs > ctime + byMs) {
+      rmSync(probe);
+      return;
+    }
+  }
+  throw new Error('the file system clock did not move');
+}
+
+/** One base64 character of the body changed: same size, other bytes (the signature, near the end). */
+function tamper(text: string): string {
+  const i = text.lastIndexOf('-----END') - 20;
+  return text.slice(0, i) + (text[i] === 'A' ? 'B' : 'A') + text.slice(i + 1);
+}
+
+test('a file changed in place between gen\'s rename (or chmod) and its stamp is never vouched for with the digest gen wrote', async () => {
+  const out = store();
+  const crt = 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt';
+  const key = `${kubelet}/kubelet.key`;
+  rmSync(join(out, crt)); // gen issues the apiserver again: written, renamed into place
+  chmodSync(join(out, key), 0o644); // gen restores the mode: a chmod, its content known from the walk
+  tickAfter(join(out, key), 200); // settled before the run starts, so the walk's stamp of it is trusted
+  const keyText = readFileSync(join(out, key), 'utf8');
+  const planFile = join(FIXTURES, 'single-cp.yaml');
+  const disk = diskSink(out);
+  const tampered = new Map<string, string>();
+  // Exactly in the window: after the renames and chmods, before the stamps are taken.
+  const sink: Sink = {
+    name: out,
+    observe: (trees) => disk.observe(trees),
+    apply: (set, options) => disk.apply(set, {
+      ...options,
+      afterRenames: () => {
+        for (const p of [crt, key]) {
+          const text = tamper(p === key ? keyText : readFileSync(join(out, p), 'utf8'));
+          writeFileSync(join(out, p), text); // in place: same inode, same size
+          tampered.set(p, text);
+          tickAfter(join(out, p)); // so the change is not "racy" by the index's own clock either
+        }
+      },
+    }),
+  };
+  await generate(parsePlan(readFileSync(planFile, 'utf8'), planFile), { out, sink });
+  assert.is(tampered.size, 2, 'the window was reached');
+  const o = await diskSink(out).observe(TREES);
+  for (const p of [crt, key]) {
+    assert.is(readFileSync(join(out, p), 'utf8'), tampered.get(p));
+    const f = o.files.get(p)!;
+    assert.ok(f.digest === undefined || f.digest === textDigest(tampered.get(p)!), `${p}: vouched for with a digest of other content`);
+    assert.is(f.content, tampered.get(p), `${p}: read as it is`);
+  }
+  assert.is.not(runSync('openssl', ['verify', '-CAfile', join(out, 'pki/ca.crt'), join(out, crt)]).status, 0, 'the tampered certificate does not verify');
+  // So the next run sees it: the certificate is issued again and verifies, the key replaced.
+  const again = kpki(['gen', '--plan', planFile, '--out', out]);
+  assert.is(again.status, 0, again.stderr);
+  assert.not.match(again.stdout, /Nothing to do/);
+  sh('openssl', ['verify', '-CAfile', join(out, 'pki/ca.crt'), join(out, crt)]);
+  assert.is.not(readFileSync(join(out, key), 'utf8'), tampered.get(key));
+});
+
+test('a stamp a walk took itself is kept only if the path last changed before the walk started (git\'s racy rule)', () => {
+  const at = 1795798554055.1;
+  const stamp = stampOf({ ino: 7, size: 10, mtimeMs: at - 5, ctimeMs: at });
+  const file = { mode: 0o600, content: 'x' };
+  // Changed in an earlier tick than the walk: any later change gives another stamp.
+  assert.equal(indexEntry({ kind: 'file', stamp, file, fresh: true }, at + 1), { kind: 'file', stamp, digest: textDigest('x') });
+  assert.equal(indexEntry({ kind: 'dir', stamp, fresh: true }, at + 1), { kind: 'dir', stamp });
+  // Changed in the walk's own tick (ctime, or an mtime set into the future): read again next time.
+  assert.equal(indexEntry({ kind: 'file', stamp, file, fresh: true }, at), { kind: 'other' });
+  assert.equal(indexEntry({ kind: 'dir', stamp, fresh: true }, at), { kind: 'dir' });
+  const future = stampOf({ ino: 7, size: 10, mtimeMs: at + 60_000, ctimeMs: at - 5 });
+  assert.equal(indexEntry({ kind: 'file', stamp: future, file, fresh: true }, at), { kind: 'other' });
+  // A stamp the index vouched for was judged when it was recorded.
+  assert.equal(indexEntry({ kind: 'file', stamp, file: { ...file, digest: textDigest('x') } }, at), { kind: 'file', stamp, digest: textDigest('x') });
 });
 
 test('serialise/parse: stamps round-trip; racy entries (ctime not older than the index) and unsafe names are not vouched for', () => {
