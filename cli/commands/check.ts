@@ -2,7 +2,7 @@
 import { KpkiError } from '../../pki/errors.js';
 import { check } from '../../pki/check/check.js';
 import { renderPrometheus } from '../../pki/check/prometheus.js';
-import { publishFile } from '../../pki/check/publish.js';
+import { publishFile } from '../../pki/sinks/publish.js';
 import { renderText } from '../../pki/check/report.js';
 import { loadPlan } from '../../pki/plan/load.js';
 import { formatDuration } from '../duration.js';

@@ -177,7 +177,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const { input: base, record } = options.out
     ? await outInput(options.out, options.plan, options.useRecord ?? true)
     : { input: await rootsInput(options.roots ?? [], options.node, options), record: undefined };
-  const version = resolveVersion({
+  const version = await resolveVersion({
+    reader: options.reader ?? diskHostReader(),
     ...(options.kubernetesVersion !== undefined ? { flag: options.kubernetesVersion } : {}), ...(options.plan ? { plan: options.plan } : {}),
     ...(record?.kubernetesVersion ? { recorded: record.kubernetesVersion } : {}), roots: options.out ? [] : options.roots ?? [],
   });

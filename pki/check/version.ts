@@ -2,14 +2,13 @@
  * The Kubernetes release `check` judges identities against (kubeadm changed them in 1.29):
  * given (`--kubernetes-version`, a plan, the release a kpki store's record names) or read from where a tree
  * shows it: the image tags of kubeadm's static pod manifests and a kubeadm ClusterConfiguration
- * (kubeadm-config). The disk side reads a handful of known files per root, never a walk.
+ * (kubeadm-config), read through the caller's HostReader: a handful of named files per root.
  */
-import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
 import { parseKubernetesVersion } from '../plan/version.js';
 import { MIN_KUBERNETES_MINOR, type KubernetesVersion } from '../plan/types.js';
-import type { ObservedFile } from '../sinks/types.js';
+import type { HostReader } from '../sinks/types.js';
 import { readRecord, RECORD_PATH } from '../store/record.js';
 
 export interface ClusterVersion {
@@ -43,77 +42,42 @@ export function versionInText(text: string, source: string): ClusterVersion | un
   return m ? { minor: Number(m[2]), text: m[1]!, source } : undefined;
 }
 
-const MAX_BYTES = 256 * 1024;
-const MAX_FILES = 64;
-
-function readSmall(file: string): string | undefined {
-  try {
-    const st = fs.statSync(file);
-    return st.isFile() && st.size <= MAX_BYTES ? fs.readFileSync(file, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function yamlFiles(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter((n) => /\.ya?ml$/i.test(n)).sort().map((n) => join(dir, n));
-  } catch {
-    return [];
-  }
-}
+// Where a tree shows its release, below each root (`/`, an `/etc/kubernetes`, a copied node
+// tree): kubeadm's static pod manifests first (what runs), then kubeadm's configuration files.
+const BASES = ['', 'etc/kubernetes', 'kubernetes'];
+const MANIFESTS = ['kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml'];
+const CONFIGS = ['kubeadm-config.yaml', 'kubeadm.yaml', 'kubeadm-init.yaml'];
 
 /**
- * The release the trees under `roots` show, if any: static pod manifests first (what runs),
- * then kubeadm configuration files. Each root may be `/`, an
- * `/etc/kubernetes`, a copied node tree or a kpki output directory.
+ * The release the trees under `roots` show, if any, read through the caller's reader (a
+ * handful of named files per root, never a walk): manifests' image tags, then a kubeadm
+ * ClusterConfiguration, then a kpki output directory's record.
  */
-export function detectVersion(roots: readonly string[]): ClusterVersion | undefined {
+export async function detectVersion(reader: HostReader, roots: readonly string[]): Promise<ClusterVersion | undefined> {
   const manifests: string[] = [];
   const configs: string[] = [];
+  const records: string[] = [];
   for (const root of roots) {
     const r = root.replace(/\/+$/, '') || '/';
-    for (const base of [r, join(r, 'etc/kubernetes'), join(r, 'kubernetes')]) {
-      manifests.push(...yamlFiles(join(base, 'manifests')));
-      configs.push(...yamlFiles(base));
+    for (const base of BASES.map((b) => (b ? join(r, b) : r))) {
+      manifests.push(...MANIFESTS.map((m) => join(base, 'manifests', m)));
+      configs.push(...CONFIGS.map((c) => join(base, c)));
     }
+    records.push(join(r, RECORD_PATH));
   }
-  let read = 0;
+  const found = await reader.read([...manifests, ...configs, ...records]);
   for (const file of [...manifests, ...configs]) {
-    if (read++ >= MAX_FILES) break;
-    const text = readSmall(file);
+    const text = found.get(file)?.content;
     const v = text === undefined ? undefined : versionInText(text, file);
     if (v) return v;
   }
-  // A kpki output directory given as a path: the release its record names.
-  for (const root of roots) {
-    const file = join(root, RECORD_PATH);
-    const recorded = readRecord(recordHead(file)).kubernetesVersion;
+  // A kpki output directory given as a path: the release its record names (a safe record only).
+  for (const file of records) {
+    const recorded = readRecord(found.get(file)).kubernetesVersion;
     const v = recorded === undefined ? undefined : parseVersionFlag(recorded);
     if (v !== undefined && typeof v !== 'string') return { ...v, source: file };
   }
   return undefined;
-}
-
-/** The first few lines of a store's record (its store-wide lines come first), as observed: mode, owner, text. */
-function recordHead(file: string): ObservedFile | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { mode: st.mode & 0o777, error: 'not a regular file' };
-    const buf = Buffer.alloc(4096);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return { mode: st.mode & 0o777, uid: st.uid, content: buf.toString('utf8', 0, n) };
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
@@ -121,7 +85,7 @@ function recordHead(file: string): ObservedFile | undefined {
  * record names (`recorded`: gen wrote the plan's there), else what the trees show. A flag that
  * contradicts the plan is refused.
  */
-export function resolveVersion(o: { flag?: string; plan?: { readonly kubernetesVersion?: KubernetesVersion; readonly source: string }; recorded?: string; roots: readonly string[] }): ClusterVersion | undefined {
+export async function resolveVersion(o: { flag?: string; plan?: { readonly kubernetesVersion?: KubernetesVersion; readonly source: string }; recorded?: string; roots: readonly string[]; reader: HostReader }): Promise<ClusterVersion | undefined> {
   const given = o.flag === undefined ? undefined : parseVersionFlag(o.flag);
   if (typeof given === 'string') throw new KpkiError('ERR_IO', `--kubernetes-version ${o.flag}: ${given}`);
   const planned = o.plan?.kubernetesVersion ? fromKubernetesVersion(o.plan.kubernetesVersion, o.plan.source) : undefined;
@@ -131,5 +95,5 @@ export function resolveVersion(o: { flag?: string; plan?: { readonly kubernetesV
   if (given ?? planned) return given ?? planned;
   const recorded = o.recorded === undefined ? undefined : parseVersionFlag(o.recorded);
   if (recorded !== undefined && typeof recorded !== 'string') return { ...recorded, source: 'pki/record' };
-  return detectVersion(o.roots);
+  return o.roots.length ? detectVersion(o.reader, o.roots) : undefined;
 }
