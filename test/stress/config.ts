@@ -9,8 +9,8 @@ export const FULL = process.env.KPKI_STRESS === 'full' || process.argv.includes(
 
 /** How many of each the suites run: the quick sample, or the standing counts. */
 export const COUNTS = FULL
-  ? { planMutations: 7_000, planGenerated: 3_000, pemMutations: 10_000, cliInputs: 200, kills: 120, umasks: [0o000, 0o002, 0o022, 0o027, 0o077], diskLevels: [0, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024] }
-  : { planMutations: 300, planGenerated: 100, pemMutations: 150, cliInputs: 6, kills: 6, umasks: [0o000, 0o022], diskLevels: [0, 16, 64, 1024] };
+  ? { planMutations: 7_000, planGenerated: 3_000, pemMutations: 10_000, cliInputs: 100, kills: 100, umasks: [0o000, 0o002, 0o022, 0o027, 0o077], diskLevels: [0, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024] }
+  : { planMutations: 150, planGenerated: 60, pemMutations: 60, cliInputs: 4, kills: 4, umasks: [0o000, 0o022], diskLevels: [0, 64, 1024] };
 
 /** Every loop is bounded by a count and by this much wall time (a hang detector, not a timing test). */
 export const SUITE_BOUND_MS = FULL ? 45 * 60_000 : 5 * 60_000;
@@ -24,7 +24,9 @@ export const KNOWN_FAILURES: readonly string[] = [
   '14.1 umask 000 leaves group/world-writable directories',
   '14.1 a store owned or writable by another user is used',
   '14.2 gen hangs on a FIFO',
+  '14.2 gen hangs on a device node (/dev/zero)',
   '14.2 gen fails on a socket (ENXIO, exit 1)',
+  '14.2 gen fails on a symlink loop (ELOOP, exit 1)',
   '14.2 check of a directory skips a FIFO silently',
   '14.5 full disk: stack trace or debris',
   '14.6 orphaned temp key files stay in pki/',
@@ -35,6 +37,7 @@ export const KNOWN_FAILURES: readonly string[] = [
   'time: far clock',
   // found by this suite, not in issue 14's list
   'new.1 check throws on a certificate whose public key OpenSSL cannot decode',
+  'new.2 check says OK about a damaged pki/sa.pub that gen refuses',
 ];
 
 /** What a run measured, printed by run.ts (and by each quick test, briefly). */
