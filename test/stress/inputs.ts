@@ -241,7 +241,9 @@ export async function pemMutations(count: number, seed = 0x70656d21): Promise<vo
       bump('credentials through gen (ran)');
     } catch (err) {
       assert.ok(err instanceof KpkiError, `${what}: gen threw ${(err as Error)?.stack ?? String(err)}`);
-      assert.ok(err.message.includes(path.split('/').pop()!), `${what}: gen's error does not name the file: ${err.message.slice(0, 300)}`);
+      // the file, or its pair (sa.key / sa.pub, a certificate and its key)
+      const stem = path.split('/').pop()!.replace(/\.(crt|key|pub)$/, '');
+      assert.ok(err.message.includes(stem), `${what}: gen's error does not name the file: ${err.message.slice(0, 300)}`);
       genNamed = true;
       bump('credentials refused by gen (KpkiError)');
     }
