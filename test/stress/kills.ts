@@ -1,0 +1,194 @@
+/**
+ * SIGKILL at random moments of commands that write as they land. After each kill: the CA and
+ * SA files are byte-identical to before (or, never written before, absent or complete), no file
+ * at a final name is torn or empty, every certificate verifies against its key and its CA, the
+ * next run completes (and keeps every CA file the killed run left), leaves no temp file, and
+ * `check --out --plan` is OK. A command that lands (renew, a rotation phase, install) is one
+ * more line in COMMANDS.
+ */
+import * as assert from 'uvu/assert';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, FIXTURES, listFiles, tempDir } from '../support/cli.js';
+import { start } from '../support/proc.js';
+import { cli, keep, learnSecrets, sampleProc } from './capture.js';
+import { bump, deadline, expectCase, prng, tally } from './config.js';
+
+const SINGLE = join(FIXTURES, 'single-cp.yaml');
+const HA = join(FIXTURES, 'kubeadm-ha.yaml');
+/** Temp names kpki writes before a rename, and the lock's. */
+export const TEMP = /\.kpki-[0-9a-f]+\.tmp$|\.tmp$/;
+/** The files gen must never replace once written: CAs, the SA pair, the join secrets. */
+export const PROTECTED = /^pki\/(.*ca\.(crt|key)|sa\.(key|pub)|join\.json)$/;
+
+interface Prepared {
+  /** The store to copy before each kill, or undefined for a fresh run. */
+  readonly seed?: string;
+  /** The plan the killed run (and the next run, and check) use. */
+  readonly plan: string;
+}
+
+interface KillCommand {
+  readonly name: string;
+  /** Makes the seed store and the plan, once per command, in `work`. */
+  readonly prepare: (work: string) => Prepared;
+  readonly args: (out: string, plan: string) => string[];
+}
+
+/** A copy of `plan` with edits, in `work`. */
+function planWith(work: string, name: string, plan: string, edit: (text: string) => string): string {
+  const p = join(work, name);
+  writeFileSync(p, edit(readFileSync(plan, 'utf8')));
+  return p;
+}
+
+/** A store made by gen from `plan`, in `work`. */
+function seedFrom(work: string, plan: string): string {
+  const out = join(work, 'seed');
+  const r = cli(['gen', '--plan', plan, '--out', out]);
+  assert.is(r.status, 0, r.stderr);
+  learnSecrets(out);
+  return out;
+}
+
+const gen = (out: string, plan: string) => ['gen', '--plan', plan, '--out', out];
+
+/** Every command killed: one line each. */
+export const COMMANDS: readonly KillCommand[] = [
+  { name: 'gen fresh', prepare: () => ({ plan: SINGLE }), args: gen },
+  { name: 'gen fresh (kubeadm, HA)', prepare: () => ({ plan: HA }), args: gen },
+  {
+    name: 'gen after a plan change (every leaf reissued)',
+    prepare: (w) => ({ seed: seedFrom(w, SINGLE), plan: planWith(w, 'shorter.yaml', SINGLE, (t) => t.replace('certValidity: 8760h', 'certValidity: 2160h')) }),
+    args: gen,
+  },
+  {
+    name: 'gen --prune (a node removed)',
+    prepare: (w) => ({ seed: seedFrom(w, HA), plan: planWith(w, 'pruned.yaml', HA, (t) => t.replace(/  - name: worker-2\.example\.internal\n.*\n.*\n/, '')) }),
+    args: (out, plan) => [...gen(out, plan), '--prune'],
+  },
+  // { name: 'renew', prepare: (w) => ({ seed: seedFrom(w, SINGLE), plan: SINGLE }), args: (out, plan) => ['renew', '--plan', plan, '--out', out] },
+];
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function hashes(dir: string, filter: (f: string) => boolean): Map<string, string> {
+  if (!existsSync(dir)) return new Map();
+  return new Map(listFiles(dir).filter(filter).map((f) => [f, sha(readFileSync(join(dir, f)))]));
+}
+
+const CA_FILES = ['pki/ca.crt', 'pki/etcd/ca.crt', 'pki/front-proxy-ca.crt'];
+
+/**
+ * Every file at a final name is whole: certificates parse and verify against their key and a
+ * store CA, keys parse, kubeconfigs carry a verifying client pair. Judged with node:crypto
+ * (OpenSSL), not kpki's reader. Returns the number of files judged.
+ */
+export function assertWhole(out: string, what: string): number {
+  if (!existsSync(out)) return 0;
+  const files = listFiles(out).filter((f) => !TEMP.test(f) && !f.startsWith('backup/') && !f.includes('.kpki-tree-index') && !f.endsWith('.lock'));
+  const cas = CA_FILES.filter((f) => existsSync(join(out, f))).map((f) => new X509Certificate(readFileSync(join(out, f))));
+  const signedByStoreCa = (c: X509Certificate, f: string) =>
+    assert.ok(cas.some((ca) => c.checkIssued(ca) && c.verify(ca.publicKey)), `${what}: ${f} does not verify against a CA in pki/`);
+  for (const f of files) {
+    const buf = readFileSync(join(out, f));
+    assert.ok(buf.length > 0, `${what}: ${f} is empty`);
+    if (f.endsWith('.crt')) {
+      const c = new X509Certificate(buf);
+      signedByStoreCa(c, f);
+      const keyFile = join(out, f.replace(/\.crt$/, '.key'));
+      if (existsSync(keyFile)) assert.ok(c.checkPrivateKey(createPrivateKey(readFileSync(keyFile))), `${what}: ${f} and its key do not match`);
+    } else if (f.endsWith('.key')) createPrivateKey(buf);
+    else if (f.endsWith('.conf')) {
+      const text = buf.toString('utf8');
+      const data = (k: string) => Buffer.from(new RegExp(`${k}: (\\S+)`).exec(text)?.[1] ?? '', 'base64');
+      assert.ok(/server: https:/.test(text), `${what}: ${f} is not a whole kubeconfig`);
+      const cert = data('client-certificate-data');
+      if (cert.length) {
+        const c = new X509Certificate(cert);
+        signedByStoreCa(c, f);
+        assert.ok(c.checkPrivateKey(createPrivateKey(data('client-key-data'))), `${what}: ${f}'s client pair does not match`);
+      }
+    } else if (f.endsWith('.json')) JSON.parse(buf.toString('utf8'));
+  }
+  return files.length;
+}
+
+/** The observable state a kill left: which files changed, which temp names and backups exist. */
+function pointOf(command: string, out: string, before: Map<string, string>): string {
+  if (!existsSync(out)) return `${command}: nothing`;
+  const now = hashes(out, () => true);
+  const changed = [...now].filter(([f, h]) => !TEMP.test(f) && !f.startsWith('backup/') && before.get(f) !== h).map(([f]) => f).sort();
+  const temps = [...now.keys()].filter((f) => TEMP.test(f)).length;
+  const backups = [...now.keys()].filter((f) => f.startsWith('backup/')).length;
+  return `${command}: ${changed.length} written [${changed.slice(-3).join(',')}], ${temps > 0 ? 'temp files' : 'no temp'}, ${backups > 0 ? 'backups' : 'no backup'}`;
+}
+
+/** How long an unkilled run takes, so the kills spread over the whole run. */
+function timeRun(cmd: KillCommand, prep: Prepared, work: string): number {
+  const out = join(work, 'timed');
+  if (prep.seed) cpSync(prep.seed, out, { recursive: true });
+  const t = Date.now();
+  const r = cli(cmd.args(out, prep.plan));
+  const ms = Date.now() - t;
+  assert.is(r.status, 0, `${cmd.name}: ${r.stderr}`);
+  learnSecrets(out);
+  rmSync(out, { recursive: true, force: true });
+  return ms;
+}
+
+export async function kills(count: number, seed = 0x6b696c6c): Promise<void> {
+  const rand = prng(seed);
+  const work = tempDir('kpki-stress-kill-');
+  const prepared = COMMANDS.map((c) => {
+    const prep = c.prepare(join(work, c.name.replace(/\W+/g, '-')));
+    return { c, prep, ms: 0 };
+  });
+  for (const p of prepared) p.ms = timeRun(p.c, p.prep, work);
+  const points = new Set<string>();
+  const done = deadline();
+  for (let i = 0; i < count && !done(); i++) {
+    const { c, prep, ms } = prepared[i % prepared.length]!;
+    const out = join(work, `kill-${i}`);
+    if (prep.seed) cpSync(prep.seed, out, { recursive: true });
+    const before = hashes(out, () => true);
+    const protectedBefore = new Map([...before].filter(([f]) => PROTECTED.test(f)));
+    const delay = Math.floor(rand() * ms * 1.1);
+    const what = `kill ${i} (${c.name}, after ${delay} ms, seed ${seed})`;
+
+    const child = start(process.execPath, [CLI, ...c.args(out, prep.plan)], { stdio: ['ignore', 'pipe', 'pipe'], boundMs: 60_000 });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d));
+    child.stderr!.on('data', (d: Buffer) => (output += d));
+    await new Promise((r) => setTimeout(r, delay));
+    sampleProc(child.pid!);
+    child.kill('SIGKILL');
+    const exit = await child.exited;
+    keep(`${what} (output)`, output);
+    bump(exit.signal === 'SIGKILL' ? 'kills (landed mid-run)' : 'kills (run had finished)');
+    points.add(pointOf(c.name, out, before));
+
+    // the killed run's leftovers
+    const afterKill = hashes(out, (f) => PROTECTED.test(f));
+    for (const [f, h] of protectedBefore) assert.is(afterKill.get(f), h, `${what}: ${f} changed`);
+    assertWhole(out, what);
+
+    // the next run completes, keeps what the killed run wrote of the CAs, and cleans up
+    const next = cli(c.args(out, prep.plan));
+    assert.is(next.status, 0, `${what}: the next run failed: ${next.stderr}`);
+    learnSecrets(out);
+    const afterNext = hashes(out, (f) => PROTECTED.test(f));
+    for (const [f, h] of afterKill) assert.is(afterNext.get(f), h, `${what}: the next run replaced ${f}`);
+    assertWhole(out, `${what}, then the next run`);
+    await expectCase('14.6 orphaned temp key files stay in pki/', () => {
+      const left = listFiles(out).filter((f) => TEMP.test(f) && !f.startsWith('backup/'));
+      assert.equal(left, [], `${what}: temp files left after the next run`);
+    });
+    const chk = cli(['check', '--out', out, '--plan', prep.plan]);
+    assert.is(chk.status, 0, `${what}: check after the next run: ${chk.stdout.slice(-600)}${chk.stderr}`);
+    rmSync(out, { recursive: true, force: true });
+  }
+  tally['kill points (distinct file states)'] = (tally['kill points (distinct file states)'] ?? 0) + points.size;
+  rmSync(work, { recursive: true, force: true });
+}
