@@ -110,7 +110,7 @@ export const FINDINGS = {
   'older-release-identity': { severity: 'info', remedy: 'none', hint: 'the identity kubeadm gives this role before 1.29; right for that release, renewed into the new one by the upgrade to 1.29' },
   'identity-privileged': { severity: 'warning', remedy: 'reissue', hint: 'system:masters bypasses authorization and RBAC cannot revoke it: whoever holds this key is a superuser; reissue it without that O' },
   'identity-differs': { severity: 'info', remedy: 'reissue', hint: 'differs from kubeadm\'s identity for the role, but nothing that reads the certificate checks the difference; gone at the next reissue' },
-  'sa-mismatch': { severity: 'critical', remedy: 'none', hint: 'sa.pub is not the public half of sa.key: tokens signed with one fail against the other; restore the pair' },
+  'sa-mismatch': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'sa.pub is not the public half of sa.key: tokens signed with one fail against the other; restore the pair' },
   'weak-key': { severity: 'warning', remedy: 'reissue', hint: 'RSA under 2048 bits: reissue with rsa-2048 or larger, or ecdsa-p256' },
   'broken-key': { severity: 'critical', remedy: 'reissue', hint: 'RSA under 1024 bits is refused by Go TLS: reissue it now' },
   'sha1-signature': { severity: 'critical', remedy: 'reissue', hint: 'Go (every Kubernetes component) rejects SHA-1-signed chains; reissue with SHA-256' },

@@ -3,7 +3,7 @@
  * A CA kpki must never replace and cannot sign with (half of it, damaged, its key another's)
  * is a finding whose rule refuses (findings.ts): gen stops on it, check reports it.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { ResolvedCa, ResolvedKeyPair, ResolvedPki } from '../catalog/resolve.js';
 import { finding, type Finding } from '../findings.js';
 import type { ObservedCa, ObservedKeyPair } from '../observe/ca.js';
@@ -80,9 +80,25 @@ export function assessCa(item: ResolvedCa, cert: ObservedCert, key: KeyObject | 
 }
 
 /** The service-account key pair: readable, and of the plan's algorithm (else kept, said plainly). */
+/** The public half found beside a key pair's key, if it is not that key's (gen never replaces it: a refusal). */
+function publicHalf(kp: Extract<ObservedKeyPair, { state: 'present' }>): Finding | undefined {
+  if (!kp.pub) return undefined;
+  if (kp.pub.pem === undefined) return finding('keypair-unreadable', kp.pubFile, `cannot be read (${kp.pub.error})`);
+  let found: Buffer;
+  try {
+    found = createPublicKey(kp.pub.pem).export({ type: 'spki', format: 'der' });
+  } catch {
+    return finding('keypair-unreadable', kp.pubFile, 'not a readable public key');
+  }
+  const own = createPublicKey(kp.key).export({ type: 'spki', format: 'der' });
+  return found.equals(own) ? undefined : finding('sa-mismatch', kp.pubFile, `not the public key of ${kp.keyFile}`);
+}
+
 export function assessKeyPair(item: ResolvedKeyPair, kp: ObservedKeyPair, pki: ResolvedPki): Finding[] {
   if (kp.state === 'absent') return [];
   if (kp.state === 'unreadable') return [finding('keypair-unreadable', kp.keyFile, kp.reason, item.ref)];
+  const pub = publicHalf(kp);
+  if (pub) return [pub];
   const alg = keyAlgorithmOf(kp.key);
   return alg === pki.plan.pki.keyAlgorithm
     ? []

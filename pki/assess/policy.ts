@@ -34,3 +34,21 @@ export const safe = (fn: () => boolean): boolean => {
     return false;
   }
 };
+
+/** No clock before this is right: kpki did not exist yet (its first release is from 2026). */
+const EARLIEST_PLAUSIBLE = Date.UTC(2026, 0, 1);
+/** Nor one this many years after it: certificates issued then are wrong for every other host today. */
+const PLAUSIBLE_YEARS = 30;
+
+/**
+ * A sentence when the clock issuing certificates cannot be right (a dead RTC battery reads
+ * 1970 or 2000; a typo'd faketime, 2150): everything issued would be not yet valid, or already
+ * expired, on every host whose clock is right.
+ */
+export function clockWarning(now: Date): string | undefined {
+  const t = now.getTime();
+  const latest = EARLIEST_PLAUSIBLE + PLAUSIBLE_YEARS * 365.25 * DAY;
+  if (t >= EARLIEST_PLAUSIBLE && t <= latest) return undefined;
+  const when = Number.isFinite(t) ? now.toISOString() : String(now);
+  return `the system clock reads ${when}, ${t < EARLIEST_PLAUSIBLE ? 'before kpki existed' : `more than ${PLAUSIBLE_YEARS} years after 2026`}: what is issued now carries that time (NotBefore/NotAfter); set the clock (NTP) and run again`;
+}

@@ -373,10 +373,22 @@ function keyFindings(c: Credential, issuer: CaCandidate | undefined): Finding[] 
   } catch {
     return [finding('unreadable', keyFile, 'not a readable private key')];
   }
-  const native = new X509Certificate(Buffer.from(c.cert.der));
+  let native: X509Certificate;
+  try {
+    native = new X509Certificate(Buffer.from(c.cert.der));
+  } catch {
+    // kpki's reader took it, OpenSSL does not: nothing can use this pair.
+    return [finding('unreadable', c.certFile, 'OpenSSL cannot read this certificate (its public key does not decode), so its key cannot be checked')];
+  }
   if (!safe(() => native.checkPrivateKey(key))) {
     const kt = key.asymmetricKeyType;
-    const ct = native.publicKey.asymmetricKeyType;
+    // A public key OpenSSL cannot decode matches no private key.
+    let ct: string | undefined = 'undecodable';
+    try {
+      ct = native.publicKey.asymmetricKeyType;
+    } catch {
+      // stays 'undecodable'
+    }
     return [finding('key-mismatch', keyFile, kt !== ct ? `${kt} private key for a ${ct} certificate (${c.certFile})` : `private key does not belong to ${c.certFile}`)];
   }
   return [];

@@ -65,7 +65,8 @@ export type CaDecision =
   | { readonly item: ResolvedCa; readonly action: 'refuse'; readonly findings: readonly Finding[] };
 
 export type KeyPairDecision =
-  | { readonly item: ResolvedKeyPair; readonly action: 'keep'; readonly keyPem: string; readonly findings: readonly Finding[] }
+  /** `pubPem`: the public half as found, kept byte for byte (it holds the key's public key). */
+  | { readonly item: ResolvedKeyPair; readonly action: 'keep'; readonly keyPem: string; readonly pubPem?: string; readonly findings: readonly Finding[] }
   | { readonly item: ResolvedKeyPair; readonly action: 'create'; readonly reasons: string[] }
   | { readonly item: ResolvedKeyPair; readonly action: 'refuse'; readonly findings: readonly Finding[] };
 
@@ -119,8 +120,8 @@ function decideKeyPair(item: ResolvedKeyPair, obs: Observation, pki: ResolvedPki
   const found = observeKeyPair(item, obs);
   if (found.state === 'absent') return { item, action: 'create', reasons: ['missing'] };
   const findings = assessKeyPair(item, found, pki);
-  if (found.state !== 'present') return { item, action: 'refuse', findings };
-  return { item, action: 'keep', keyPem: found.keyPem, findings };
+  if (found.state !== 'present' || findings.some((f) => refusalOf(f) !== undefined)) return { item, action: 'refuse', findings };
+  return { item, action: 'keep', keyPem: found.keyPem, ...(found.pub?.pem !== undefined ? { pubPem: found.pub.pem } : {}), findings };
 }
 
 /** A leaf to keep; its key text is read from the files only if asked for. */

@@ -20,6 +20,7 @@ import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
 import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { decide, type Decisions, type RenewRequest } from '../decide/decide.js';
+import { clockWarning } from '../assess/policy.js';
 import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
 import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
@@ -126,7 +127,9 @@ function refusalError(refusals: readonly Finding[], pki: ResolvedPki, where: str
   const sentence = (f: Finding) =>
     f.code === 'ca-expired' || f.code === 'ca-not-yet-valid'
       ? `${where}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(where, caId(f.ref)).replace(/^extend/, 'fix it, extend')}`
-      : code === 'ERR_PEM_INVALID' ? `${f.file}: ${f.message}` : f.message;
+      : code === 'ERR_PEM_INVALID' ? `${f.file}: ${f.message}`
+      : f.code === 'sa-mismatch' ? `${where}/${f.file}: ${f.message}; a new pair would invalidate every service-account token: restore the pair (backup/ keeps earlier versions)`
+      : f.message;
   const message = same.map(sentence).join('\n');
   return code === 'ERR_PEM_INVALID' && same.length === 1 ? new PemError(same[0]!.file, same[0]!.message) : new KpkiError(code, message);
 }
@@ -169,7 +172,7 @@ function hashOfCa(pem: string | undefined): string | undefined {
 function keptCredentials(d: Decisions): Credentials {
   return {
     cas: new Map(d.cas.flatMap((c) => (c.action === 'keep' ? [[c.item.ref, { certPem: c.existing.cert.pem, keyPem: c.existing.keyPem }] as const] : []))),
-    keypairs: new Map(d.keypairs.flatMap((k) => (k.action === 'keep' ? [[k.item.ref, { keyPem: k.keyPem, pubPem: publicKeyPem(createPrivateKey(k.keyPem)) }] as const] : []))),
+    keypairs: new Map(d.keypairs.flatMap((k) => (k.action === 'keep' ? [[k.item.ref, { keyPem: k.keyPem, pubPem: k.pubPem ?? publicKeyPem(createPrivateKey(k.keyPem)) }] as const] : []))),
     leaves: new Map(d.leaves.flatMap((l) => (l.action !== 'issue' ? [[l.item.ref, keptCredential(l)] as const] : []))),
   };
 }
@@ -300,7 +303,9 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   }
   const planned = new Set(plan.nodes.map((n) => n.name));
   const gone = observed.nodes.filter((n) => !planned.has(n));
+  const clock = clockWarning(now);
   const warnings = [
+    ...(clock ? [clock] : []),
     ...decisions.findings.filter((f) => f.code === 'ca-expiring').map((f) => `${f.message}: ${extendHint(sink.name, pki.cas.find((c) => c.ref === f.ref)!.ref)}`),
     // Never deleted unless asked: the host may still run with these credentials.
     ...(options.prune ? [] : gone.map((n) => `${nodeRoot(n)} is not in the plan any more; its files were left as they are (--prune removes them)`)),

@@ -150,7 +150,8 @@ export async function issueAll(
   await Promise.all(
     decisions.keypairs.map(async (d) => {
       const keyPem = d.action === 'keep' ? d.keyPem : (await kpKeys.get(d.item.ref)!).privatePem;
-      const pubPem = publicKeyPem(createPrivateKey(keyPem));
+      // A kept pair's public half stays as found (the same key, perhaps other bytes): never rewritten.
+      const pubPem = (d.action === 'keep' ? d.pubPem : undefined) ?? publicKeyPem(createPrivateKey(keyPem));
       keypairs.set(d.item.ref, { keyPem, pubPem });
     }),
   );

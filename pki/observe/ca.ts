@@ -65,14 +65,23 @@ export function observeCa(item: ResolvedCa, obs: Observation): ObservedCa {
 export type ObservedKeyPair =
   | { readonly state: 'absent'; readonly keyFile: string }
   | { readonly state: 'unreadable'; readonly keyFile: string; readonly reason: string }
-  | { readonly state: 'present'; readonly keyFile: string; readonly key: KeyObject; readonly keyPem: string };
+  | {
+      readonly state: 'present'; readonly keyFile: string; readonly key: KeyObject; readonly keyPem: string;
+      /** The public half as found beside it (`sa.pub`): absent, unreadable, or its text. */
+      readonly pubFile: string;
+      readonly pub?: { readonly pem?: string; readonly error?: string };
+    };
 
 export function observeKeyPair(item: ResolvedKeyPair, obs: Observation): ObservedKeyPair {
-  const keyFile = storeKeyPairPaths(item.entry.stem).key;
+  const { key: keyFile, pub: pubFile } = storeKeyPairPaths(item.entry.stem);
   const key = obs.files.get(keyFile);
   if (key === undefined) return { state: 'absent', keyFile };
   if (key.content === undefined) return { state: 'unreadable', keyFile, reason: `cannot be read (${key.error})` };
   const keyObj = attempt(keyFile, () => readPrivateKey(key.content!, keyFile));
   if (failed(keyObj)) return { state: 'unreadable', keyFile, reason: keyObj.failed };
-  return { state: 'present', keyFile, key: keyObj, keyPem: key.content };
+  const pub = obs.files.get(pubFile);
+  return {
+    state: 'present', keyFile, key: keyObj, keyPem: key.content, pubFile,
+    ...(pub ? { pub: pub.content !== undefined ? { pem: pub.content } : { error: pub.error ?? 'unreadable' } } : {}),
+  };
 }

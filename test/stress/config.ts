@@ -20,28 +20,7 @@ export const SUITE_BOUND_MS = FULL ? 45 * 60_000 : 5 * 60_000;
  * runs them anyway: a failure here is reported, not fatal; one that passes says so, and its
  * line should then be removed. Empty this list as the fixes land.
  */
-export const KNOWN_FAILURES: readonly string[] = [
-  '14.1 umask 000 leaves group/world-writable directories',
-  '14.1 a store owned or writable by another user is used',
-  '14.2 gen hangs on a FIFO',
-  '14.2 gen hangs on a device node (/dev/zero)',
-  '14.2 gen fails on a socket (ENXIO, exit 1)',
-  '14.2 gen fails on a directory symlink in a node tree (EISDIR, exit 1)',
-  '14.2 gen fails on a symlink loop (ELOOP, exit 1)',
-  '14.2 check of a directory skips a FIFO silently',
-  '14.5 full disk: stack trace or debris',
-  '14.6 orphaned temp key files stay in pki/',
-  '14.7 deeply nested plan: unbounded parse',
-  '14.7 deeply nested kubeconfig: unbounded parse',
-  '14.8 deep tree silently cut',
-  '14.8 check follows a link out of the root (walks /)',
-  '14.9 probe timeout 0 is a raw RangeError',
-  '14.ctl control characters printed raw',
-  'time: far clock',
-  // found by this suite, not in issue 14's list
-  'new.1 check throws on a certificate whose public key OpenSSL cannot decode',
-  'new.2 check says OK about a damaged pki/sa.pub that gen refuses',
-];
+export const KNOWN_FAILURES: readonly string[] = [];
 
 /** What a run measured, printed by run.ts (and by each quick test, briefly). */
 export const tally: Record<string, number> = {};
