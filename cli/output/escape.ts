@@ -19,12 +19,36 @@ export function printable(text: string, options: { readonly lines?: boolean } = 
   return text.replace(options.lines ? UNSAFE_BUT_NEWLINE : UNSAFE, escapeOne);
 }
 
-/** A copy of a plain JSON-like value with every string (keys too) made printable, for text renderers. */
+/** Whether a string needs escaping (no `g` flag: no state between calls). */
+const HAS_UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * A plain JSON-like value with every string (keys too) made printable, for text renderers.
+ * Copies only what changes: a report of thousands of clean items costs a scan, not a copy.
+ */
 export function printableDeep<T>(value: T): T {
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return printable(v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [printable(k), walk(x)]));
+    if (typeof v === 'string') return HAS_UNSAFE.test(v) ? printable(v) : v;
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const w = walk(v[i]);
+        if (w !== v[i]) (out ??= [...v])[i] = w;
+      }
+      return out ?? v;
+    }
+    if (v !== null && typeof v === 'object') {
+      let out: Record<string, unknown> | undefined;
+      for (const [k, x] of Object.entries(v)) {
+        const w = walk(x);
+        const key = HAS_UNSAFE.test(k) ? printable(k) : k;
+        if (w === x && key === k) continue;
+        out ??= { ...(v as Record<string, unknown>) };
+        if (key !== k) delete out[k];
+        out[key] = w;
+      }
+      return out ?? v;
+    }
     return v;
   };
   return walk(value) as T;
