@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { kubeconfig, opensslCa, opensslLeaf, read, run, runCheck } from './tools.js';
+import { kubeconfig, kubeletFileKubeconfig, opensslCa, opensslLeaf, read, run, runCheck } from './tools.js';
 
 test('a kubeadm 1.28-shaped tree: every certificate listed, exit 0, its pre-1.29 identities information', () => {
   const root = tempDir('kpki-check-kubeadm-');
@@ -48,27 +48,7 @@ test('a kubeadm 1.28-shaped tree: every certificate listed, exit 0, its pre-1.29
   opensslLeaf({ subj: '/O=system:nodes/CN=system:node:cp-1', ca }, join(d, 'c.crt'), join(d, 'c.key'));
   writeFileSync(join(kubelet, 'kubelet-client-2024-01-01-00-00-00.pem'), read(join(d, 'c.crt')) + read(join(d, 'c.key')), { mode: 0o600 });
   symlinkSync('kubelet-client-2024-01-01-00-00-00.pem', join(kubelet, 'kubelet-client-current.pem'));
-  writeFileSync(join(root, 'etc/kubernetes/kubelet.conf'), `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${Buffer.from(read(ca.crt)).toString('base64')}
-    server: https://192.0.2.10:6443
-  name: default-cluster
-contexts:
-- context:
-    cluster: default-cluster
-    namespace: default
-    user: default-auth
-  name: default-context
-current-context: default-context
-kind: Config
-preferences: {}
-users:
-- name: default-auth
-  user:
-    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem
-    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem
-`, { mode: 0o600 });
+  writeFileSync(join(root, 'etc/kubernetes/kubelet.conf'), kubeletFileKubeconfig(read(ca.crt), 'https://192.0.2.10:6443', '/var/lib/kubelet/pki/kubelet-client-current.pem'), { mode: 0o600 });
   // The kubelet's self-signed serving certificate: leaf then its throwaway CA, in one file.
   const k = tempDir();
   opensslCa('cp-1-ca@1700000000', join(k, 'ca.crt'), join(k, 'ca.key'), { ext: 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyEncipherment,keyCertSign\nsubjectKeyIdentifier=hash' });

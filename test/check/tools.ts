@@ -112,3 +112,28 @@ export const read = (p: string) => readFileSync(p, 'utf8');
 export function findingsOf(r: Report, code: string, file?: string) {
   return r.findings.filter((f) => f.code === code && (file === undefined || f.file === file));
 }
+
+/** The kubeconfig kubeadm's kubelet writes after TLS bootstrap: credentials by path (the rotating `kubelet-client-current.pem`). */
+export function kubeletFileKubeconfig(caPem: string, server: string, pem: string): string {
+  return `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}
+    server: ${server}
+  name: default-cluster
+contexts:
+- context:
+    cluster: default-cluster
+    namespace: default
+    user: default-auth
+  name: default-context
+current-context: default-context
+kind: Config
+preferences: {}
+users:
+- name: default-auth
+  user:
+    client-certificate: ${pem}
+    client-key: ${pem}
+`;
+}

@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/cli.js';
-import { kubeconfig, opensslCa, opensslLeaf, read, run } from './tools.js';
+import { kubeconfig, kubeletFileKubeconfig, opensslCa, opensslLeaf, read, run } from './tools.js';
 
 export interface KubeadmTree {
   /** The node root: `etc/kubernetes`, `var/lib/kubelet` under it. */
@@ -230,27 +230,7 @@ export function cfsslGuide(): CfsslTree {
   opensslLeaf({ subj: '/O=system:nodes/CN=system:node:node-1', ca: { crt: join(ssl, 'ca.pem'), key: join(ssl, 'ca-key.pem') }, eku: 'clientAuth' }, join(kc, 'c.pem'), join(kc, 'c-key.pem'));
   writeFileSync(join(ssl, 'kubelet-client-2021-01-20-10-00-00.pem'), read(join(kc, 'c.pem')) + read(join(kc, 'c-key.pem')), { mode: 0o600 });
   symlinkSync('kubelet-client-2021-01-20-10-00-00.pem', join(ssl, 'kubelet-client-current.pem'));
-  writeFileSync(join(root, 'etc/kubernetes/kubelet.kubeconfig'), `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${Buffer.from(read(join(ssl, 'ca.pem'))).toString('base64')}
-    server: ${SERVER}
-  name: default-cluster
-contexts:
-- context:
-    cluster: default-cluster
-    namespace: default
-    user: default-auth
-  name: default-context
-current-context: default-context
-kind: Config
-preferences: {}
-users:
-- name: default-auth
-  user:
-    client-certificate: /etc/kubernetes/ssl/kubelet-client-current.pem
-    client-key: /etc/kubernetes/ssl/kubelet-client-current.pem
-`, { mode: 0o600 });
+  writeFileSync(join(root, 'etc/kubernetes/kubelet.kubeconfig'), kubeletFileKubeconfig(read(join(ssl, 'ca.pem')), SERVER, '/etc/kubernetes/ssl/kubelet-client-current.pem'), { mode: 0o600 });
   // The kubelet's self-signed serving pair in its cert dir (no serverTLSBootstrap): leaf + its own CA.
   const k = tempDir();
   opensslCa('node-1-ca@1611136800', join(k, 'ca.crt'), join(k, 'ca.key'));

@@ -60,17 +60,7 @@ export function isKnown(name: string, matches: boolean): boolean {
   return true;
 }
 
-/** mulberry32: seeded, so a failing input reproduces from the seed printed with it. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.js';
 
 /** A stack trace in human output: a line `    at fn (file:line)` as V8 prints them. */
 export const STACK_LINE = /^\s+at .+(\(|:\d+:\d+)/m;

@@ -16,6 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { CertParseError, parseCertificate, type ParsedCert } from '../../pki/x509/parse.js';
 import { parsePem, PemFormatError } from '../../pki/x509/pem.js';
 import { tlv } from './der-edit.js';
+import { prng } from '../support/prng.js';
 
 /**
  * Fixed seed certificates, so the whole run is reproducible: written once by reader-fixtures.ts
@@ -38,17 +39,6 @@ const seeds: Seed[] = readdirSync(seedDir).filter((f) => f.endsWith('.pem')).sor
 const DER_CASES = 12_000;
 const PEM_CASES = 4_000;
 
-/** mulberry32: small, fast, good enough to spread mutations; seeded for reproducibility. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(0x6b706b69);
 const int = (n: number): number => Math.floor(rand() * n);
