@@ -129,6 +129,14 @@ test('csr: a re-run keeps keys and requests that fit; a lost request is written 
   assert.ok(after.has(csr));
   const pub = (file: string) => sh('openssl', ['req', '-in', file, '-noout', '-pubkey']);
   assert.is(pub(join(store, csr)), pub(join(base, csr)));
+  // A plan change (one more API server SAN): a new request for the same key; the rest kept.
+  const plan = join(work, 'more-sans.yaml');
+  writeFileSync(plan, readFileSync(PLAN, 'utf8').replace('  bindPort: 6443', '  bindPort: 6443\n  certSANs: [api.example.test]'));
+  const changed = kpki(['csr', '-p', plan, '-o', store]);
+  assert.is(changed.status, 0, changed.stderr);
+  assert.match(changed.stdout, '(1 written, 19 kept)');
+  assert.is(hashTree(store).get(keyFor(csr)), before.get(keyFor(csr)));
+  assert.match(line(reqText(store, csr), 'Subject Alternative Name')!, 'DNS:api.example.test');
   const bad = kpki(['csr', '-p', PLAN, '-o', store, '--node', 'cp-9']);
   assert.is(bad.status, 2);
   assert.match(bad.stderr, "node 'cp-9' is not in the plan");
@@ -195,6 +203,29 @@ test('import: every request signed with openssl x509 -req imports; openssl verif
   const before = credentials(store);
   assert.is(kpki(['import', '-p', PLAN, '-o', store, ...signed]).status, 0);
   assert.equal(credentials(store), before);
+});
+
+test('import: a request signed with openssl ca (copy_extensions = copy) imports; openssl verify passes', () => {
+  const store = copy();
+  const dir = join(work, 'openssl-ca');
+  mkdirSync(join(dir, 'new'), { recursive: true });
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '1000\n');
+  const conf = join(dir, 'ca.cnf');
+  writeFileSync(conf, [
+    '[ca]', 'default_ca = ext', '[ext]', `dir = ${dir}`, 'database = $dir/index.txt', 'serial = $dir/serial', 'new_certs_dir = $dir/new',
+    `certificate = ${CA.crt}`, `private_key = ${CA.key}`, 'default_md = sha256', 'default_days = 365', 'policy = any', 'copy_extensions = copy',
+    'unique_subject = no', '[any]', 'commonName = supplied', 'organizationName = optional', '',
+  ].join('\n'));
+  const signed = [`${CP}/pki/apiserver.csr`, `${CP}/super-admin.conf.csr`].map((csr) => {
+    const out = join(work, `ca-${++n}.crt`);
+    sh('openssl', ['ca', '-batch', '-notext', '-config', conf, '-in', join(store, csr), '-out', out]);
+    return out;
+  });
+  const r = kpki(['import', '-p', PLAN, '-o', store, ...signed]);
+  assert.is(r.status, 0, r.stderr);
+  verify(CA.crt, join(store, `${CP}/pki/apiserver.crt`), 'sslserver');
+  verify(CA.crt, kubeconfig(join(store, `${CP}/super-admin.conf`)).crt, 'sslclient');
 });
 
 test("import: cfssl sign's output (JSON, usages from the config's profiles) imports; openssl verify passes", () => {
