@@ -1,7 +1,7 @@
 /** `kpki csr` and `kpki import`: options → one library call (pki/renew/csr.ts, import.ts) → a printer. */
 import { readFileSync } from 'node:fs';
 import { readPlanFile } from './plan-file.js';
-import { KpkiError } from '../../pki/errors.js';
+import { KpkiError, PemError } from '../../pki/errors.js';
 import { csr } from '../../pki/renew/csr.js';
 import { importSigned, type SignedInput } from '../../pki/renew/import.js';
 import { EXIT } from '../exit.js';
@@ -47,7 +47,7 @@ export async function importCommand(o: ImportCliOptions): Promise<number> {
     try {
       return { source: f, text: readFileSync(f, 'utf8') };
     } catch (e) {
-      throw new KpkiError('ERR_PEM_INVALID', `${printable(f)}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new PemError(printable(f), `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   });
   const plan = await readPlanFile(o.plan);

@@ -13,7 +13,7 @@ import type { ResolvedLeaf } from '../catalog/resolve.js';
 import type { CaId } from '../catalog/types.js';
 import { profileDiff } from '../assess/leaf.js';
 import type { Deps } from '../deps.js';
-import { KpkiError } from '../errors.js';
+import { KpkiError, PemError } from '../errors.js';
 import { defaultDeps } from '../gen/generate.js';
 import { renderFiles, type Credentials } from '../issue/files.js';
 import { fileSpecs, nodeRoot, storeCaPaths } from '../layout/layout.js';
@@ -63,9 +63,9 @@ function pemOf(input: SignedInput): string {
   try {
     cert = (JSON.parse(input.text) as { cert?: unknown }).cert;
   } catch (e) {
-    throw new KpkiError('ERR_PEM_INVALID', `${input.source}: neither PEM nor cfssl's JSON (${(e as Error).message})`);
+    throw new PemError(input.source, `neither PEM nor cfssl's JSON (${(e as Error).message})`);
   }
-  if (typeof cert !== 'string') throw new KpkiError('ERR_PEM_INVALID', `${input.source}: JSON without a "cert" string (cfssl sign's output has one)`);
+  if (typeof cert !== 'string') throw new PemError(input.source, 'JSON without a "cert" string (cfssl sign\'s output has one)');
   return cert;
 }
 
