@@ -122,6 +122,45 @@ export const COMMANDS: readonly AnyCommand[] = [
       }),
   }),
   command({
+    name: 'csr',
+    describe: 'For an external CA: a key and a PKCS#10 request for every leaf of every node, to have signed elsewhere',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: subjects, SANs and usages come from the plan and the catalog' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store: requests and keys go into its nodes/<name>/ trees (CA keys are not needed)' },
+      node: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (repeatable)' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+    },
+    examples: [
+      ['$0 csr -p cluster.yaml -o ./out', 'apiserver.csr beside where apiserver.crt will go, admin.conf.csr beside admin.conf; keys 0600'],
+      ['$0 csr -p cluster.yaml -o ./out --node worker-7', "one new node's requests"],
+    ],
+    epilogue: "Each request carries the subject, SANs, key usage and extended key usage the certificate must have: sign it keeping\nthose (openssl x509 -req -copy_extensions copy, openssl ca with copy_extensions, cfssl sign with a profile of those usages).\nA re-run keeps keys and requests that still fit the plan. Then: kpki import.",
+    run: async (a) =>
+      (await import('./commands/csr.js')).csrCommand({ plan: a.plan, out: a.out, nodes: a.node?.map(String), lockTimeoutMs: a.lockTimeout }),
+  }),
+  command({
+    name: 'import',
+    positional: { name: 'files', describe: 'signed certificates (PEM, or the JSON cfssl sign prints)', list: true },
+    describe: "Place certificates an external CA signed for kpki csr's requests, after checking each against the plan",
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: each certificate must carry what the plan and the catalog want' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki csr wrote to; its pki/<ca>.crt must have signed each certificate' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+    },
+    examples: [
+      ['$0 import -p cluster.yaml -o ./out signed/*.crt', 'each certificate is matched to its key, checked, then placed; kubeconfigs are rendered around client certificates'],
+    ],
+    epilogue: 'Checked: CN and O, SANs, extended key usage, not a CA, its key, a signature by the store\'s CA certificate, valid now.\nOne certificate that fails refuses the whole import (exit 3) with every reason; nothing is written.',
+    run: async (a) =>
+      (await import('./commands/csr.js')).importCommand({ plan: a.plan, out: a.out, files: [...(a._list ?? [])], lockTimeoutMs: a.lockTimeout }),
+  }),
+  command({
     name: 'check',
     positional: { name: 'paths', describe: 'directories to read (/etc/kubernetes, /, a cfssl /k8s)', list: true },
     describe: 'Audit a PKI: expiry, chain, keys, identities, SANs, usages, weak crypto, kubeconfigs, hygiene',

@@ -391,3 +391,12 @@ export async function resignCertificate(der: Uint8Array, p: { serialHex: string;
   const out = toBytes(seq(tbsDer, scheme.algorithmId, bits(signature)));
   return { der: out, pem: toPem(out) };
 }
+
+/**
+ * The extensions a PKCS#10 request asks for (x509/csr.ts): keyUsage, extKeyUsage and
+ * subjectAltName, encoded exactly as a certificate issued for `profile` would carry them.
+ */
+export function requestedExtensions(profile: CertProfile, spkiDer: Uint8Array): Uint8Array[] {
+  const ku = keyUsagesFor(spkiDer);
+  return [profile.isCa ? ku.ca : ku.leaf, ...extKeyUsage(profile.usages), ...subjectAltName(profile).map(toBytes)];
+}
