@@ -221,12 +221,14 @@ export async function pemMutations(count: number, seed = 0x70656d21): Promise<vo
   const paths = [...base.files.keys()].filter((p) => CANDIDATE.test(p)).sort();
   const others = paths.map((p) => base.files.get(p)!.content);
   const done = deadline();
-  for (let i = 0; i < count && !done(); i++) {
+  // `count` inputs that differ from the original (a mutation that changes nothing is drawn again).
+  for (let i = 0, made = 0; made < count && i < 2 * count && !done(); i++) {
     const path = paths[i % paths.length]!;
     const original = base.files.get(path)!;
     const damaged = mutateCredential(path, original.content, others, rand);
     const text = typeof damaged === 'string' ? damaged : damaged.toString('latin1');
     if (text === original.content) continue;
+    made++;
     const what = `credential mutation ${i} (seed ${seed}) of ${path}`;
     const isCaFile = /^pki\/(.*ca|sa)\.(crt|key|pub)$/.test(path);
 
