@@ -226,9 +226,9 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
     if (old.cn !== l.profile.cn || old.o.join(',') !== l.profile.o.join(',')) {
       warnings.push(`${found.file}: identity was CN=${old.cn}${old.o.length ? `, O=${old.o.join('+')}` : ''}; renewed as CN=${l.profile.cn}${l.profile.o.length ? `, O=${l.profile.o.join('+')}` : ''} (the catalog for ${version ? `${version.text}, from ${version.source}` : 'the newest release'})`);
     }
-    if (!ca?.key) {
+    if (!ca?.key || ca.cert.notAfter <= now) {
       blocked.set(l.signer, [...(blocked.get(l.signer) ?? []), l.entry.id]);
-      items.push({ ...base, file: found.file, action: 'blocked', reasons: [`${l.signer} has no key in ${root}/pki`] });
+      items.push({ ...base, file: found.file, action: 'blocked', reasons: [ca?.key ? `${l.signer} expired ${ca.cert.notAfter.toISOString().slice(0, 10)}` : `${l.signer} has no key in ${root}/pki`] });
       continue;
     }
     if (options.beforeMs !== undefined && found.cert.notAfter.getTime() > now.getTime() + options.beforeMs) {
@@ -277,10 +277,14 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
     if (link) moveLink(kubeletDir!, link.to);
   }
 
-  const blockedList = [...blocked].map(([ca, ids]) => ({
-    ca, leaves: ids,
-    message: `${root}/pki/${CAS.find((c) => c.id === ca)!.stem}.key: missing (an external CA); ${ids.join(', ')} not renewed: kpki csr writes their keys and CSRs for that CA to sign, kpki import places the signed certificates`,
-  }));
+  const blockedList = [...blocked].map(([ca, ids]) => {
+    const stem = CAS.find((c) => c.id === ca)!.stem;
+    const found = cas.get(ca);
+    const why = found?.key
+      ? `${root}/pki/${stem}.crt expired ${found.cert.notAfter.toISOString().slice(0, 10)}, so ${ids.join(', ')} were not renewed: kpki ca extend ${ca} --root ${root} re-signs it with its own key first`
+      : `${root}/pki/${stem}.key: missing${controlPlane ? ' (an external CA)' : ' (this is a worker: the key is on the control planes)'}; ${ids.join(', ')} not renewed: kpki csr writes their keys and CSRs for that CA to sign, kpki import places the signed certificates${controlPlane ? '' : ', or renew on a copy of this tree that holds the CA key'}`;
+    return { ca, leaves: ids, message: why };
+  });
   const renewed = items.filter((i) => i.action === 'renew');
   return {
     dryRun: options.dryRun ?? false, root, ...(hasKubelet ? { kubeletDir } : {}), node: node.name,

@@ -9,7 +9,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { hashTree, kpki, sh, tempDir } from '../support/cli.js';
@@ -244,6 +244,58 @@ test('bad input: a root that is not a Kubernetes tree, a CA id, --root with --ou
   assert.match(r3.stderr, /did you mean apiserver/);
   assert.is(kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes'), '--out', work]).status, 2);
   assert.equal(hashTree(host), before);
+});
+
+test('--plan gives the SANs; --reuse-keys keeps the key; only the named ids change; --before skips what is fresh', () => {
+  const host = copy(tree20, 'plan20');
+  const etc = join(host, 'etc/kubernetes');
+  const plan = join(work, 'cluster.yaml');
+  writeFileSync(plan, 'apiVersion: kpki/v1alpha1\nkind: Cluster\nkubernetesVersion: v1.20.2\ncontrolPlaneEndpoint: api.example.test:6443\n' +
+    'apiServer: { certSANs: [extra.example.test] }\nnetworking: { serviceSubnet: 10.96.0.0/12 }\n' +
+    'nodes:\n  - { name: cp-1, address: 127.0.0.1, roles: [control-plane], init: true }\n');
+  const before = hashTree(etc);
+  const r = kpki(['renew', 'apiserver', '--root', etc, '--plan', plan, '--reuse-keys', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { renewed: number; items: Array<{ id: string; sans: string }>; version: { text: string } };
+  assert.is(report.renewed, 1);
+  assert.equal(report.items.map((i) => [i.id, i.sans]), [['apiserver', 'plan']]);
+  assert.is(report.version.text, '1.20.2');
+  const after = hashTree(etc);
+  assert.equal([...after.keys()].filter((f) => !f.startsWith('backup/') && after.get(f) !== before.get(f)), ['pki/apiserver.crt']);
+  assert.is(after.get('pki/apiserver.key'), before.get('pki/apiserver.key'), 'key kept');
+  assert.ok(existsSync(join(etc, 'backup')), 'the old certificate is backed up');
+  const crt = join(etc, 'pki/apiserver.crt');
+  assert.equal(subjectOf(crt).san.split(', ').sort(), [
+    'DNS:api.example.test', 'DNS:cp-1', 'DNS:extra.example.test', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local', 'IP Address:10.96.0.1', 'IP Address:127.0.0.1',
+  ]);
+  assert.match(verify(join(etc, 'pki/ca.crt'), 'sslserver', crt), /: OK$/);
+  // now fresh: --before 30d leaves it, and everything still expired is renewed
+  const j = JSON.parse(kpki(['renew', 'all', '--root', etc, '--before', '30d', '--json', '--dry-run']).stdout) as { items: Array<{ id: string; action: string }> };
+  assert.is(j.items.find((i) => i.id === 'apiserver')!.action, 'keep');
+  assert.is(j.items.find((i) => i.id === 'admin.conf')!.action, 'renew');
+});
+
+test('a worker (pki/ca.crt without its key): exit 3 saying the key is on the control planes; with the key there, kubelet.conf and kubelet.crt renewed', () => {
+  const host = copy(tree20, 'worker20');
+  const etc = join(host, 'etc/kubernetes');
+  const caKey = readFileSync(join(etc, 'pki/ca.key'));
+  for (const f of ['admin.conf', 'controller-manager.conf', 'scheduler.conf', 'manifests']) rmSync(join(etc, f), { recursive: true });
+  for (const f of readdirSync(join(etc, 'pki'))) if (f !== 'ca.crt') rmSync(join(etc, 'pki', f), { recursive: true });
+  const before = hashTree(host);
+  const r = kpki(['renew', 'all', '--root', etc]);
+  assert.is(r.status, 3, r.stderr);
+  assert.match(r.stderr, /ca\.key: missing \(this is a worker: the key is on the control planes\); kubelet-serving, kubelet\.conf not renewed: kpki csr/);
+  assert.equal(hashTree(host), before);
+  writeFileSync(join(etc, 'pki/ca.key'), caKey, { mode: 0o600 });
+  const ok = kpki(['renew', 'all', '--root', etc, '--json']);
+  assert.is(ok.status, 0, ok.stderr);
+  assert.equal((JSON.parse(ok.stdout) as { items: Array<{ id: string }> }).items.map((i) => i.id).sort(), ['kubelet-serving', 'kubelet.conf']);
+  const kub = join(host, 'var/lib/kubelet/pki');
+  const target = readlinkSync(join(kub, 'kubelet-client-current.pem'));
+  assert.is.not(basename(target), OLD_PEM);
+  assert.match(verify(join(etc, 'pki/ca.crt'), 'sslclient', join(kub, basename(target))), /: OK$/);
+  assert.match(verify(join(etc, 'pki/ca.crt'), 'sslserver', join(kub, 'kubelet.crt')), /: OK$/);
 });
 
 test.run();
