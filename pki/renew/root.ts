@@ -212,6 +212,7 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
   const kubChanges: Change[] = [];
   const blocked = new Map<CaId, string[]>();
   let link: RootRenewReport['link'];
+  const jobs: Array<Promise<() => void>> = [];
   const validity = options.plan?.pki.certValidityMs ?? DEFAULT_VALIDITY_MS;
   for (const l of selected) {
     const found = l.entry.id === 'kubelet.conf' && kubeletClient ? kubeletClient : foundLeaf(l, read, absOf, kub, linkTarget, kubeletDir);
@@ -243,28 +244,36 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
     items.push({ ...base, file, action: 'renew', notAfter: notAfter.toISOString(), reasons });
     if (options.dryRun) continue;
 
+    // every key generation starts now (they run in parallel on the thread pool); changes are recorded in order after
     const oldKey = createPrivateKey(found.keyPem);
     const alg: KeyAlgorithm = keyAlgorithmOf(oldKey) ?? plan.pki.keyAlgorithm;
-    const key = options.reuseKeys ? { privatePem: found.keyPem, spkiDer: spkiOf(oldKey) } : await deps.generateKey(alg);
-    const { pem } = await createCertificate({
-      profile: { ...l.profile, dns, ips }, spkiDer: key.spkiDer, serialHex: serial(deps), notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter,
-      issuerNameDer: ca.cert.parsed.subject.der, signingKey: ca.key, scheme: signatureSchemeFor(ca.key, `pki/${l.signer}`), authorityKeyId: ca.keyId,
-    });
-    const keyPem = key.privatePem.endsWith('\n') ? key.privatePem : `${key.privatePem}\n`;
-    if (found.holder === 'files') {
-      const crt = whereOf(l, 'crt');
-      const k = whereOf(l, 'key');
-      const list = crt.sink === 'etc' ? etcChanges : kubChanges;
-      list.push({ op: 'update', path: crt.rel, mode: 0o644, content: pem, backup: true });
-      if (!options.reuseKeys) list.push({ op: 'update', path: k.rel, mode: 0o600, content: keyPem, backup: true });
-    } else if (found.holder === 'embedded') {
-      etcChanges.push({ op: 'update', path: whereOf(l, 'kubeconfig').rel, mode: 0o600, content: withClientData(found.text!, found.file, pem, keyPem), backup: true });
-    } else {
-      kubChanges.push({ op: 'create', path: datedFile!, mode: 0o600, content: `${pem}${keyPem}` });
-      const target = found.linkTarget!.startsWith('/') ? join(dirname(found.linkTarget!), datedFile!) : datedFile!;
-      link = { path: join(kubeletDir!, CURRENT), from: found.linkTarget!, to: target };
-    }
+    const keyP = options.reuseKeys ? Promise.resolve({ privatePem: found.keyPem, spkiDer: spkiOf(oldKey) }) : deps.generateKey(alg);
+    const signingKey = ca.key;
+    jobs.push((async () => {
+      const key = await keyP;
+      const { pem } = await createCertificate({
+        profile: { ...l.profile, dns, ips }, spkiDer: key.spkiDer, serialHex: serial(deps), notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter,
+        issuerNameDer: ca.cert.parsed.subject.der, signingKey, scheme: signatureSchemeFor(signingKey, `pki/${l.signer}`), authorityKeyId: ca.keyId,
+      });
+      return () => {
+        const keyPem = key.privatePem.endsWith('\n') ? key.privatePem : `${key.privatePem}\n`;
+        if (found.holder === 'files') {
+          const crt = whereOf(l, 'crt');
+          const k = whereOf(l, 'key');
+          const list = crt.sink === 'etc' ? etcChanges : kubChanges;
+          list.push({ op: 'update', path: crt.rel, mode: 0o644, content: pem, backup: true });
+          if (!options.reuseKeys) list.push({ op: 'update', path: k.rel, mode: 0o600, content: keyPem, backup: true });
+        } else if (found.holder === 'embedded') {
+          etcChanges.push({ op: 'update', path: whereOf(l, 'kubeconfig').rel, mode: 0o600, content: withClientData(found.text!, found.file, pem, keyPem), backup: true });
+        } else {
+          kubChanges.push({ op: 'create', path: datedFile!, mode: 0o600, content: `${pem}${keyPem}` });
+          const target = found.linkTarget!.startsWith('/') ? join(dirname(found.linkTarget!), datedFile!) : datedFile!;
+          link = { path: join(kubeletDir!, CURRENT), from: found.linkTarget!, to: target };
+        }
+      };
+    })());
   }
+  for (const record of await Promise.all(jobs)) record();
 
   // apply: fresh sinks (no tree index left in a host's directories); backups under <dir>/backup/
   const stamp = now.toISOString().replace(/[:.]/g, '-');
