@@ -108,8 +108,9 @@ export const COMMANDS: readonly AnyCommand[] = [
     positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired)', list: true },
     describe: "Extend a CA's NotAfter by re-signing it with its own key (same subject, key and SKI: every leaf stays valid)",
     options: {
-      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it)' },
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it); needed with --out' },
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote' },
+      root: { type: 'string', requiresArg: true, describe: "instead of --out: in place on a kubeadm host (pki/<ca>.crt and the CA data of each *.conf); default lifetime 87600h" },
       validity: { type: 'string', requiresArg: true, coerce: durationFlag('validity', { positive: true }), describe: "new lifetime from now (e.g. 87600h); default the plan's caValidity" },
       'dry-run': { type: 'boolean', default: false, describe: 'show what would be replaced; write nothing' },
       'lock-timeout': {
@@ -121,11 +122,12 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
       ['$0 ca extend etcd-ca -p cluster.yaml -o ./out --validity 175200h --dry-run', 'what would change for 20 more years'],
+      ['$0 ca extend ca --root /etc/kubernetes', "a kubeadm host's CA, in place; then kpki renew all --root /etc/kubernetes"],
     ],
     epilogue: 'The new CA certificate goes to pki/, to every node tree and into every kubeconfig; the old files go to backup/.\nThe CA key is never rewritten. An expired CA is extended the same way, then kpki gen (or renew) works again.',
     run: async (a) =>
       (await import('./commands/ca.js')).caCommand({
-        args: [...(a._list ?? [])], plan: a.plan, out: a.out, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+        args: [...(a._list ?? [])], plan: a.plan, out: a.out, root: a.root, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
       }),
   }),
   command({

@@ -46,7 +46,7 @@ function kubeconfig(path: string, pki: string, user: string, server: string, cli
 const OLD_PEM = 'kubelet-client-2025-11-02-10-00-00.pem';
 
 /** A kubeadm control plane `cp-1` at 127.0.0.1 in `<host>/etc/kubernetes` and `<host>/var/lib/kubelet/pki`. */
-function kubeadmTree(name: string, minor: 20 | 29): string {
+function kubeadmTree(name: string, minor: 20 | 29, caDays = 3650): string {
   const host = join(work, name);
   const etc = join(host, 'etc/kubernetes');
   const pki = join(etc, 'pki');
@@ -55,7 +55,7 @@ function kubeadmTree(name: string, minor: 20 | 29): string {
   for (const d of [join(pki, 'etcd'), join(etc, 'manifests'), kub, tmp]) mkdirSync(d, { recursive: true });
   const admins = minor >= 29 ? 'kubeadm:cluster-admins' : 'system:masters';
   const P = (s: string) => join(pki, s);
-  cert(P('ca'), '/CN=kubernetes', { exts: CA_EXT, days: 3650 });
+  cert(P('ca'), '/CN=kubernetes', { exts: CA_EXT, days: caDays });
   cert(P('front-proxy-ca'), '/CN=front-proxy-ca', { exts: CA_EXT, days: 3650 });
   cert(P('etcd/ca'), '/CN=etcd-ca', { exts: CA_EXT, days: 3650 });
   sh('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', P('sa.key')]);
@@ -296,6 +296,39 @@ test('a worker (pki/ca.crt without its key): exit 3 saying the key is on the con
   assert.is.not(basename(target), OLD_PEM);
   assert.match(verify(join(etc, 'pki/ca.crt'), 'sslclient', join(kub, basename(target))), /: OK$/);
   assert.match(verify(join(etc, 'pki/ca.crt'), 'sslserver', join(kub, 'kubelet.crt')), /: OK$/);
+});
+
+test('an expired Kubernetes CA: renew stops its leaves naming ca extend; ca extend --root re-signs it in place (same key, kubeconfigs follow); then renew all works', () => {
+  const host = kubeadmTree('caexp', 20, 300);
+  const etc = join(host, 'etc/kubernetes');
+  const r1 = kpki(['renew', 'all', '--root', etc]);
+  assert.is(r1.status, 3, r1.stderr);
+  assert.match(r1.stderr, /pki\/ca\.crt expired .*kpki ca extend ca --root/);
+  const before = hashTree(etc);
+  const spkiHash = (crt: string) => {
+    const der = join(work, `spki-${Math.random().toString(36).slice(2)}.der`);
+    sh('openssl', ['x509', '-in', crt, '-noout', '-pubkey', '-out', `${der}.pem`]);
+    sh('openssl', ['pkey', '-pubin', '-in', `${der}.pem`, '-outform', 'DER', '-out', der]);
+    return sh('openssl', ['dgst', '-sha256', '-r', der]).split(' ')[0];
+  };
+  const hashBefore = spkiHash(join(etc, 'pki/ca.crt'));
+  assert.is(kpki(['ca', 'extend', 'ca', '--root', etc, '--dry-run']).status, 0);
+  assert.equal(hashTree(etc), before, 'a dry run writes nothing');
+  const r2 = kpki(['ca', 'extend', 'ca', '--root', etc, '--validity', '87600h']);
+  assert.is(r2.status, 0, r2.stderr);
+  assert.ok(r2.stdout.includes(`sha256:${hashBefore}`), r2.stdout);
+  const after = hashTree(etc);
+  assert.is.not(after.get('pki/ca.crt'), before.get('pki/ca.crt'));
+  for (const f of ['pki/ca.key', 'pki/front-proxy-ca.crt', 'pki/etcd/ca.crt', 'pki/sa.key']) assert.is(after.get(f), before.get(f), f);
+  assert.is(spkiHash(join(etc, 'pki/ca.crt')), hashBefore);
+  assert.ok(valid(join(etc, 'pki/ca.crt')));
+  // the old leaves still chain to it (their own expiry aside), and the kubeconfigs carry the new CA
+  assert.match(sh('openssl', ['verify', '-no_check_time', '-CAfile', join(etc, 'pki/ca.crt'), join(etc, 'pki/apiserver.crt')]), /: OK/);
+  const caData = (f: string) => Buffer.from(/certificate-authority-data: (\S+)/.exec(readFileSync(join(etc, f), 'utf8'))![1]!, 'base64').toString();
+  for (const f of ['admin.conf', 'kubelet.conf', 'scheduler.conf']) assert.is(caData(f), readFileSync(join(etc, 'pki/ca.crt'), 'utf8'), f);
+  const r3 = kpki(['renew', 'all', '--root', etc]);
+  assert.is(r3.status, 0, r3.stderr);
+  assert.match(verify(join(etc, 'pki/ca.crt'), 'sslserver', join(etc, 'pki/apiserver.crt')), /: OK$/);
 });
 
 test.run();
