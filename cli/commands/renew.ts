@@ -72,6 +72,7 @@ export async function renewCommand(o: RenewCliOptions): Promise<number> {
   if (o.out === undefined && o.root === undefined) throw new KpkiError('ERR_USAGE', 'renew needs what to renew: --out DIR (the directory kpki gen wrote) or --root /etc/kubernetes (a kubeadm host, in place)');
   const ids: readonly string[] | 'all' = o.ids.length === 1 && o.ids[0] === 'all' ? 'all' : o.ids;
   if (ids !== 'all' && ids.includes('all')) throw new KpkiError('ERR_USAGE', "'all' renews every leaf: give it alone, not with ids");
+  if (o.root !== undefined && o.nodes?.length) throw new KpkiError('ERR_USAGE', '--node goes with --out; --root renews the one host whose tree it is');
   if (o.root !== undefined) return renewRootCommand(o, ids);
   if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'renew needs --out');
   if (o.plan === undefined) throw new KpkiError('ERR_USAGE', 'renew --out needs the plan: --plan cluster.yaml');

@@ -5,7 +5,7 @@
  * certificate rewritten in place. The CA key is never written; the discovery hash, over the
  * public key, stays the same.
  */
-import { resolve as resolvePath, join } from 'node:path';
+import { join } from 'node:path';
 import { CAS, KUBECONFIGS } from '../catalog/entries.js';
 import type { ResolvedCa } from '../catalog/resolve.js';
 import type { CaId } from '../catalog/types.js';
@@ -17,6 +17,7 @@ import { caCertHash } from '../kubeadm/join.js';
 import { diskSink } from '../sinks/disk.js';
 import type { Applied, Change } from '../sinks/types.js';
 import { readCert } from '../x509/read.js';
+import { hostTree } from './root.js';
 
 export interface RootExtendOptions {
   readonly root: string;
@@ -55,7 +56,7 @@ function withCaData(text: string, oldDer: Uint8Array, newPem: string): string | 
 
 export async function extendCaRoot(options: RootExtendOptions): Promise<RootExtendReport> {
   const deps: Deps = { ...defaultDeps(), ...options.deps };
-  const root = resolvePath(options.root);
+  const root = hostTree(options.root);
   const unknown = options.cas.filter((c) => !CAS.some((e) => e.id === c));
   if (unknown.length || !options.cas.length) throw new KpkiError('ERR_USAGE', `${unknown.length ? `unknown CA '${unknown.join("', '")}'` : 'name a CA to extend'}; the CAs are ${CAS.map((c) => c.id).join(', ')}`);
   const obs = await diskSink(root).observe(['pki', ...CONFS]);

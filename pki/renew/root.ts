@@ -105,6 +105,12 @@ export function datedPemName(now: Date): string {
   return `kubelet-client-${now.toISOString().slice(0, 19).replace(/[T:]/g, '-')}.pem`;
 }
 
+/** The tree to read: the directory given, or its `etc/kubernetes` when given a host's root (`/`, a mounted disk). */
+export function hostTree(given: string): string {
+  const r = resolvePath(given);
+  return !fs.existsSync(join(r, 'pki')) && fs.existsSync(join(r, 'etc/kubernetes/pki')) ? join(r, 'etc/kubernetes') : r;
+}
+
 /** The default kubelet directory for a root, when the root is a `…/etc/kubernetes`. */
 export function kubeletDirFor(root: string): string | undefined {
   const r = resolvePath(root);
@@ -129,7 +135,7 @@ const text = (obs: Observation, rel: string) => obs.files.get(rel)?.content;
 export async function renewRoot(options: RootRenewOptions): Promise<RootRenewReport> {
   const deps: Deps = { ...defaultDeps(), ...options.deps };
   const now = deps.now();
-  const root = resolvePath(options.root);
+  const root = hostTree(options.root);
   const kubeletDir = options.kubeletDir !== undefined ? resolvePath(options.kubeletDir) : kubeletDirFor(root);
 
   // observe: the credentials' files, the manifests and kubeadm's configuration; never a walk of the host

@@ -243,6 +243,7 @@ test('bad input: a root that is not a Kubernetes tree, a CA id, --root with --ou
   assert.is(r3.status, 2);
   assert.match(r3.stderr, /did you mean apiserver/);
   assert.is(kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes'), '--out', work]).status, 2);
+  assert.is(kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes'), '--node', 'cp-1']).status, 2);
   assert.equal(hashTree(host), before);
 });
 
@@ -254,7 +255,8 @@ test('--plan gives the SANs; --reuse-keys keeps the key; only the named ids chan
     'apiServer: { certSANs: [extra.example.test] }\nnetworking: { serviceSubnet: 10.96.0.0/12 }\n' +
     'nodes:\n  - { name: cp-1, address: 127.0.0.1, roles: [control-plane], init: true }\n');
   const before = hashTree(etc);
-  const r = kpki(['renew', 'apiserver', '--root', etc, '--plan', plan, '--reuse-keys', '--json']);
+  // given the host's root, it reads its etc/kubernetes
+  const r = kpki(['renew', 'apiserver', '--root', host, '--plan', plan, '--reuse-keys', '--json']);
   assert.is(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { renewed: number; items: Array<{ id: string; sans: string }>; version: { text: string } };
   assert.is(report.renewed, 1);
