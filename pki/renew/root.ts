@@ -12,7 +12,7 @@
  * pem), so here only the credentials selected are replaced, each in its own file's format,
  * through the disk sink's apply (atomic, backed up).
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { BACKDATE_MS } from '../assess/policy.js';
@@ -29,7 +29,7 @@ import { parseCidr, parseHostPort } from '../plan/net.js';
 import { diskSink } from '../sinks/disk.js';
 import type { Applied, Change, Observation } from '../sinks/types.js';
 import { createCertificate, keyIdentifier, signatureSchemeFor } from '../x509/certificate.js';
-import { keyAlgorithmOf, spkiOf } from '../x509/keys.js';
+import { keyAlgorithmOf, readPrivateKey, spkiOf } from '../x509/keys.js';
 import { readCert, type ObservedCert } from '../x509/read.js';
 import { restartsFor, type NodeRestarts } from './restarts.js';
 import { LEAF_IDS } from './renew.js';
@@ -168,7 +168,7 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
     if (crt === undefined) continue;
     const cert = readCert(crt, join(root, `pki/${c.stem}.crt`));
     const keyPem = text(etc, `pki/${c.stem}.key`);
-    const key = keyPem === undefined ? undefined : createPrivateKey(keyPem);
+    const key = keyPem === undefined ? undefined : readPrivateKey(keyPem, join(root, `pki/${c.stem}.key`));
     if (key && Buffer.compare(Buffer.from(spkiOf(key)), Buffer.from(createPublicKey(crt).export({ type: 'spki', format: 'der' }))) !== 0) {
       throw new KpkiError('ERR_CA_UNUSABLE', `${join(root, `pki/${c.stem}.key`)} is not the key of pki/${c.stem}.crt; kpki will not sign with it`);
     }
@@ -251,7 +251,7 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
     if (options.dryRun) continue;
 
     // every key generation starts now (they run in parallel on the thread pool); changes are recorded in order after
-    const oldKey = createPrivateKey(found.keyPem);
+    const oldKey = readPrivateKey(found.keyPem, found.file);
     const alg: KeyAlgorithm = keyAlgorithmOf(oldKey) ?? plan.pki.keyAlgorithm;
     const keyP = options.reuseKeys ? Promise.resolve({ privatePem: found.keyPem, spkiDer: spkiOf(oldKey) }) : deps.generateKey(alg);
     const signingKey = ca.key;

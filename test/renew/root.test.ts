@@ -245,6 +245,13 @@ test('bad input: a root that is not a Kubernetes tree, a CA id, --root with --ou
   assert.is(kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes'), '--out', work]).status, 2);
   assert.is(kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes'), '--node', 'cp-1']).status, 2);
   assert.equal(hashTree(host), before);
+  // a file the strict reader refuses: named, exit 2, nothing written
+  writeFileSync(join(host, 'etc/kubernetes/pki/etcd/peer.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const broken = hashTree(host);
+  const r4 = kpki(['renew', 'all', '--root', join(host, 'etc/kubernetes')]);
+  assert.is(r4.status, 2, r4.stderr);
+  assert.match(r4.stderr, /etcd\/peer\.crt/);
+  assert.equal(hashTree(host), broken);
 });
 
 test('--plan gives the SANs; --reuse-keys keeps the key; only the named ids change; --before skips what is fresh', () => {
