@@ -68,8 +68,13 @@ export const COMMANDS: readonly AnyCommand[] = [
     positional: { name: 'ids', describe: 'catalog ids of the leaves to renew (kpki catalog lists them), or all', list: true },
     describe: 'Issue certificates again before (or after) they expire, kubelet.conf and etcd included; CAs and keys of CAs untouched',
     options: {
-      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: identities and SANs come from the plan and the catalog, not the old certificate' },
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'cluster.yaml: identities and SANs come from the plan and the catalog, not the old certificate (needed with --out; with --root optional)' },
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote (its CAs sign; node trees are updated)' },
+      root: {
+        type: 'string', requiresArg: true,
+        describe: "instead of --out: renew in place on a host kpki did not make (kubeadm's /etc/kubernetes), signing with the CA keys found there; without --plan, SANs are copied from each old certificate and identities follow the release the tree runs",
+      },
+      'kubelet-dir': { type: 'string', requiresArg: true, describe: "with --root: the kubelet's certificate directory (default: /var/lib/kubelet/pki beside an …/etc/kubernetes root)" },
       node: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (repeatable)' },
       before: {
         type: 'string', requiresArg: true,
@@ -88,11 +93,13 @@ export const COMMANDS: readonly AnyCommand[] = [
       ['$0 renew all -p cluster.yaml -o ./out', 'every leaf of every node, new keys; the old files go to out/backup/'],
       ['$0 renew all -p cluster.yaml -o ./out --before 30d --dry-run', 'what expires within 30 days, and what would have to restart'],
       ['$0 renew apiserver kubelet.conf -p cluster.yaml -o ./out --node cp-1', "one node's apiserver certificate and kubelet identity"],
+      ['$0 renew all --root /etc/kubernetes --dry-run', 'on a kubeadm host, even with every certificate expired: what would be renewed, with which identity and SANs'],
+      ['$0 renew all --root /etc/kubernetes', 'renew in place (kubelet.conf and the kubelet serving certificate too); CA files and sa.* untouched'],
     ],
-    epilogue: 'After a real run, copy each nodes/<name>/ tree to its host, then restart what the report lists per node\n(etcd re-reads its own certificates on each new connection; admin.conf is handed out again).',
+    epilogue: 'After a real run, copy each nodes/<name>/ tree to its host, then restart what the report lists per node\n(etcd re-reads its own certificates on each new connection; admin.conf is handed out again).\nWith --root the host is changed in place: previous files go to <root>/backup/<stamp>/, a linked kubelet.conf gets a new\nkubelet-client-<date>.pem and kubelet-client-current.pem is moved to it, as the kubelet does. A CA without its key (an\nexternal CA) stops only its own leaves, exit 3: kpki csr and kpki import are the way for those.',
     run: async (a) =>
       (await import('./commands/renew.js')).renewCommand({
-        ids: [...(a._list ?? [])], plan: a.plan, out: a.out, nodes: a.node?.map(String), beforeMs: a.before,
+        ids: [...(a._list ?? [])], plan: a.plan, out: a.out, root: a.root, kubeletDir: a.kubeletDir, nodes: a.node?.map(String), beforeMs: a.before,
         reuseKeys: a.reuseKeys, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
       }),
   }),
@@ -101,8 +108,9 @@ export const COMMANDS: readonly AnyCommand[] = [
     positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired)', list: true },
     describe: "Extend a CA's NotAfter by re-signing it with its own key (same subject, key and SKI: every leaf stays valid)",
     options: {
-      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it)' },
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it); needed with --out' },
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote' },
+      root: { type: 'string', requiresArg: true, describe: "instead of --out: in place on a kubeadm host (pki/<ca>.crt and the CA data of each *.conf); default lifetime 87600h" },
       validity: { type: 'string', requiresArg: true, coerce: durationFlag('validity', { positive: true }), describe: "new lifetime from now (e.g. 87600h); default the plan's caValidity" },
       'dry-run': { type: 'boolean', default: false, describe: 'show what would be replaced; write nothing' },
       'lock-timeout': {
@@ -114,11 +122,12 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
       ['$0 ca extend etcd-ca -p cluster.yaml -o ./out --validity 175200h --dry-run', 'what would change for 20 more years'],
+      ['$0 ca extend ca --root /etc/kubernetes', "a kubeadm host's CA, in place; then kpki renew all --root /etc/kubernetes"],
     ],
     epilogue: 'The new CA certificate goes to pki/, to every node tree and into every kubeconfig; the old files go to backup/.\nThe CA key is never rewritten. An expired CA is extended the same way, then kpki gen (or renew) works again.',
     run: async (a) =>
       (await import('./commands/ca.js')).caCommand({
-        args: [...(a._list ?? [])], plan: a.plan, out: a.out, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+        args: [...(a._list ?? [])], plan: a.plan, out: a.out, root: a.root, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
       }),
   }),
   command({

@@ -8,12 +8,29 @@ import { lockWaitNotice } from '../output/lock.js';
 import { bold, cyan, green } from '../output/style.js';
 import { closest } from '../suggest.js';
 import { restartLines } from './renew.js';
+import { extendCaRoot, type RootExtendReport } from '../../pki/renew/root-extend.js';
+import { CAS } from '../../pki/catalog/entries.js';
+
+function printRoot(r: RootExtendReport): void {
+  const out = r.extended.map((e) => `${r.dryRun ? 'Would extend' : 'Extended'} CA ${e.ca} in ${r.root}: NotAfter ${e.previousNotAfter.slice(0, 10)} → ${green(e.notAfter.slice(0, 10))}; same subject, key and key identifier.`);
+  if (r.kubeconfigs.length) out.push(`${r.dryRun ? 'Would rewrite' : 'Rewrote'} the CA data of ${r.kubeconfigs.join(', ')}.`);
+  out.push(r.dryRun ? 'Nothing was written (dry run).' : `Previous versions in ${r.root}/backup/. No CA key was touched.`);
+  for (const e of r.extended) out.push(`${e.ca === 'ca' ? 'Discovery hash (unchanged)' : `Public key hash of ${e.ca} (unchanged)`}: ${cyan(e.publicKeyHash)}`);
+  const readers = new Set<string>(r.extended.flatMap((e) => CAS.find((c) => c.id === e.ca)?.readBy ?? []));
+  if (r.kubeconfigs.length) ['kube-controller-manager', 'kube-scheduler', 'kubelet'].forEach((c) => readers.add(c));
+  readers.delete('admin');
+  out.push('', bold('Then:'), `  restart ${[...readers].join(', ')}; copy the new CA certificate to the other nodes${r.kubeconfigs.some((k) => k.endsWith('admin.conf')) ? '; hand out admin.conf again' : ''}`);
+  if (r.extended.some((e) => Date.parse(e.previousNotAfter) <= Date.now())) out.push(`  renew what the expired CA left expired: kpki renew all --root ${r.root}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
 
 export interface CaCliOptions {
   /** `extend <ca…>`. */
   readonly args: readonly string[];
-  readonly plan: string;
+  readonly plan?: string;
   readonly out?: string;
+  /** In place on a host tree (pki/renew/root-extend.ts). */
+  readonly root?: string;
   readonly validityMs?: number;
   readonly dryRun: boolean;
   readonly json: boolean;
@@ -53,7 +70,15 @@ export async function caCommand(o: CaCliOptions): Promise<number> {
     return `unknown CA '${c}'${guess ? `; did you mean ${guess}?` : ''} (the CAs are ${CA_IDS.join(', ')})`;
   });
   if (wrong.length) throw new KpkiError('ERR_USAGE', wrong.join('\n'));
-  if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'ca extend needs the store: --out DIR (the directory kpki gen wrote)');
+  if (o.out !== undefined && o.root !== undefined) throw new KpkiError('ERR_USAGE', 'give --out (a kpki store) or --root (a host tree such as /etc/kubernetes), not both');
+  if (o.root !== undefined) {
+    const r = await extendCaRoot({ root: o.root, cas: [...new Set(cas)] as CaId[], validityMs: o.validityMs, dryRun: o.dryRun });
+    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else printRoot(r);
+    return EXIT.ok;
+  }
+  if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'ca extend needs the store: --out DIR (the directory kpki gen wrote) or a host tree: --root /etc/kubernetes');
+  if (o.plan === undefined) throw new KpkiError('ERR_USAGE', 'ca extend --out needs the plan: --plan cluster.yaml');
   const plan = await readPlanFile(o.plan);
   const report = await extendCa(plan, {
     cas: [...new Set(cas)] as CaId[], out: o.out, validityMs: o.validityMs, dryRun: o.dryRun,

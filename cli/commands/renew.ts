@@ -8,11 +8,15 @@ import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';
 import { bold, cyan, dim, green, table, yellow } from '../output/style.js';
 import { closest } from '../suggest.js';
+import { renewRoot, type RootRenewReport } from '../../pki/renew/root.js';
 
 export interface RenewCliOptions {
   readonly ids: readonly string[];
-  readonly plan: string;
+  readonly plan?: string;
   readonly out?: string;
+  /** In place on a host kpki did not make (pki/renew/root.ts). */
+  readonly root?: string;
+  readonly kubeletDir?: string;
   readonly nodes?: readonly string[];
   readonly beforeMs?: number;
   readonly reuseKeys: boolean;
@@ -63,9 +67,15 @@ function printHuman(r: RenewReport): void {
 }
 
 export async function renewCommand(o: RenewCliOptions): Promise<number> {
-  if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'renew needs the store to renew: --out DIR (the directory kpki gen wrote)');
+  if (o.out !== undefined && o.root !== undefined) throw new KpkiError('ERR_USAGE', 'give --out (a kpki store) or --root (a host tree such as /etc/kubernetes), not both');
+  if (o.kubeletDir !== undefined && o.root === undefined) throw new KpkiError('ERR_USAGE', '--kubelet-dir goes with --root');
+  if (o.out === undefined && o.root === undefined) throw new KpkiError('ERR_USAGE', 'renew needs what to renew: --out DIR (the directory kpki gen wrote) or --root /etc/kubernetes (a kubeadm host, in place)');
   const ids: readonly string[] | 'all' = o.ids.length === 1 && o.ids[0] === 'all' ? 'all' : o.ids;
   if (ids !== 'all' && ids.includes('all')) throw new KpkiError('ERR_USAGE', "'all' renews every leaf: give it alone, not with ids");
+  if (o.root !== undefined && o.nodes?.length) throw new KpkiError('ERR_USAGE', '--node goes with --out; --root renews the one host whose tree it is');
+  if (o.root !== undefined) return renewRootCommand(o, ids);
+  if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'renew needs --out');
+  if (o.plan === undefined) throw new KpkiError('ERR_USAGE', 'renew --out needs the plan: --plan cluster.yaml');
   const plan = await readPlanFile(o.plan);
   const request: RenewRequest = { ids, nodes: o.nodes, beforeMs: o.beforeMs, reuseKeys: o.reuseKeys };
   // Checked here first for the did-you-mean (the library says the same without it).
@@ -85,4 +95,49 @@ export async function renewCommand(o: RenewCliOptions): Promise<number> {
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printHuman(report);
   return EXIT.ok;
+}
+
+function printRoot(r: RootRenewReport): void {
+  const out: string[] = [];
+  out.push(dim(`${r.root}${r.kubeletDir ? ` and ${r.kubeletDir}` : ''}: node ${r.node}; identities as for Kubernetes ${r.version ? `${r.version.text} (from ${r.version.source})` : '1.29+ (no release found in the tree)'}`));
+  const shown = r.items.filter((i) => i.action !== 'keep');
+  if (shown.length) {
+    out.push(table(['NAME', 'IDENTITY', 'SANS FROM', 'EXPIRES', r.dryRun ? 'PLAN' : 'RESULT', 'WHY'], shown.map((i) => [
+      i.id, `${i.cn}${i.o.length ? ` (${i.o.join(', ')})` : ''}`, i.sans, (i.notAfter ?? i.previousNotAfter).slice(0, 10),
+      i.action === 'blocked' ? yellow('not renewed') : green(r.dryRun ? 'will renew' : 'renewed'), i.reasons.join('; '),
+    ])), '');
+  }
+  if (!r.renewed) out.push(green(`Nothing to renew in ${r.root}.`));
+  else if (r.dryRun) out.push(`${r.renewed} certificates would be renewed. Nothing was written (dry run).`);
+  else {
+    const backups = r.files.filter((f) => f.backup).length;
+    out.push(`Renewed ${r.renewed} certificates in place${backups ? `; previous versions in ${r.root}/backup/${r.kubeletDir && r.files.some((f) => f.backup && f.path.startsWith(r.kubeletDir!)) ? ` and ${r.kubeletDir}/backup/` : ''}` : ''}.`);
+  }
+  if (r.link) out.push(`${r.link.path} → ${r.link.to} (was ${r.link.from})`);
+  if (r.restarts.length) {
+    out.push('', bold(r.dryRun ? 'Afterwards, on this host:' : 'Now, on this host:'));
+    for (const line of restartLines(r.restarts)) out.push(`  ${line}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  const err = [...r.warnings.map((w) => yellow(`warning: ${w}`)), ...r.blocked.map((b) => yellow(b.message))];
+  if (err.length) process.stderr.write(`${err.join('\n')}\n`);
+}
+
+async function renewRootCommand(o: RenewCliOptions, ids: readonly string[] | 'all'): Promise<number> {
+  const plan = o.plan === undefined ? undefined : await readPlanFile(o.plan);
+  if (ids !== 'all') {
+    const unknown = ids.filter((id) => !LEAF_IDS.includes(id) && !['ca', 'front-proxy-ca', 'etcd-ca', 'sa'].includes(id));
+    if (unknown.length) {
+      throw new KpkiError('ERR_USAGE', unknown.map((id) => {
+        const guess = closest(id, LEAF_IDS);
+        return `unknown certificate id '${id}' (kpki catalog lists them)${guess ? `; did you mean ${guess}?` : ''}`;
+      }).join('\n'));
+    }
+  }
+  const report = await renewRoot({
+    root: o.root!, kubeletDir: o.kubeletDir, plan, ids, beforeMs: o.beforeMs, reuseKeys: o.reuseKeys, dryRun: o.dryRun,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else printRoot(report);
+  return report.blocked.length ? EXIT.conflict : EXIT.ok;
 }
