@@ -17,18 +17,18 @@ import { rbacManifests } from '../issue/rbac.js';
 import { refusalOf, type Finding } from '../findings.js';
 import { issueAll, keptCredential, type Issued } from '../issue/credentials.js';
 import { bootstrapToken, caCertHash, certificateKey } from '../kubeadm/join.js';
-import { chooseInitNode, leafPaths, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
+import { chooseInitNode, nodeRoot, readThroughLayouts, storeCaPaths, whyNotWanted } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { decide, type Decisions, type RenewRequest } from '../decide/decide.js';
 import { clockWarning } from '../assess/policy.js';
 import { diskSink } from '../sinks/disk.js';
 import { memorySink, type MemoryFile } from '../sinks/memory.js';
 import type { Applied, ChangeSet, Observation, ObservedFile, Sink, WantedFile } from '../sinks/types.js';
-import { certFacts, leafReading, readingKey } from '../store/readings.js';
+import { certFacts } from '../store/readings.js';
 import { readRecord, RECORD_PATH, type StoreFacts, type StoreRecord } from '../store/record.js';
 import { textDigest } from '../sinks/digest.js';
+import { rememberWritten, storeFactsOf } from '../store/remember.js';
 import { AsFoundFile, KeptText } from '../sinks/as-found.js';
-import { readCert } from '../x509/read.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from '../store/lock.js';
 import { checkOutDir } from '../store/out-dir.js';
 import { generateKey, publicKeyPem } from '../x509/keys.js';
@@ -205,19 +205,8 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
       keys.push(key);
       continue;
     }
-    const cred = issued.leaves.get(l.item.ref)!;
-    const paths = leafPaths(l.item);
-    const files = 'kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key];
-    const texts = files.map((p) => byPath.get(p)?.content);
-    if (texts.some((t) => t === undefined)) continue;
-    const caDigest = textDigest(issued.cas.get(l.item.signer)!.certPem);
-    const key = readingKey((texts as string[]).map(textDigest));
-    const kubeconfig = l.item.server === undefined ? undefined
-      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest, own: true };
-    const cert = readCert(cred.certPem, files[0]!);
-    const reading = leafReading(cert, caDigest, pki.plan.pki.keyAlgorithm, kubeconfig);
-    record.set(key, reading, certFacts(cert, reading));
-    keys.push(key);
+    const key = rememberWritten(l.item, issued.leaves.get(l.item.ref)!.certPem, issued.cas.get(l.item.signer)!.certPem, byPath, record, pki.plan);
+    if (key !== undefined) keys.push(key);
   }
   return keys;
 }
@@ -335,9 +324,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   // bookkeeping: what the next run needs to skip reading unchanged leaves (a dry run writes nothing)
   if (issued) {
-    const v = plan.kubernetesVersion;
-    const store = { initNode: chosenInit, kubernetesVersion: v && `${v.major}.${v.minor}${v.patch === undefined ? '' : `.${v.patch}`}` };
-    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), store, remember(pki, decisions, issued, wanted, record)));
+    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), storeFactsOf(pki.plan), remember(pki, decisions, issued, wanted, record)));
   }
 
   // plan the changes, then apply them

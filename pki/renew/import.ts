@@ -9,7 +9,7 @@
  * of the CA certificates, and written through the sink (previous versions backed up).
  */
 import { createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
-import type { ResolvedLeaf } from '../catalog/resolve.js';
+import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
 import type { CaId } from '../catalog/types.js';
 import { profileDiff } from '../assess/leaf.js';
 import type { Deps } from '../deps.js';
@@ -19,7 +19,10 @@ import { renderFiles, type Credentials } from '../issue/files.js';
 import { fileSpecs, nodeRoot, storeCaPaths } from '../layout/layout.js';
 import type { Plan } from '../plan/types.js';
 import { planChanges } from '../sinks/changes.js';
-import type { Applied, WantedFile } from '../sinks/types.js';
+import type { Applied, Observation, WantedFile } from '../sinks/types.js';
+import { textDigest } from '../sinks/digest.js';
+import { readRecord, RECORD_PATH } from '../store/record.js';
+import { keyOfFound, rememberWritten, storeFactsOf } from '../store/remember.js';
 import { toPem } from '../x509/certificate.js';
 import { spkiOf } from '../x509/keys.js';
 import { readCert } from '../x509/read.js';
@@ -152,8 +155,9 @@ export async function importSigned(plan: Plan, options: ImportOptions): Promise<
       if (s.from === 'leaf') return placed.has(s.ref);
       return s.from === 'ca' && s.part === 'crt' && w.content !== undefined && nodes.has(w.path.split('/').slice(0, 2).join('/'));
     });
+    wanted.push(recordAfter(pki, observed, wanted, [...placed].map(([, p]) => ({ leaf: p.pending.leaf, certPem: p.pem })), caCerts));
     const changes = planChanges(wanted, observed, { exact: [], whyRemoved: () => '', root: sink.name });
-    const files = await sink.apply(changes, { backupStamp: new Date(now).toISOString().replace(/[:.]/g, '-') });
+    const files = (await sink.apply(changes, { backupStamp: new Date(now).toISOString().replace(/[:.]/g, '-') })).filter((f) => f.path !== RECORD_PATH);
     return {
       out: sink.name,
       items: [...placed].map(([ref, p]) => ({
@@ -163,4 +167,28 @@ export async function importSigned(plan: Plan, options: ImportOptions): Promise<
       changed: files.length > 0,
     };
   });
+}
+
+/**
+ * The store's record with the placed leaves in it (each under its new files' key, its old
+ * line dropped), so the next gen or check trusts them without reading them, as after gen.
+ */
+function recordAfter(
+  pki: ResolvedPki, observed: Observation, wanted: readonly WantedFile[],
+  placed: ReadonlyArray<{ leaf: ResolvedLeaf; certPem: string }>, caCerts: ReadonlyMap<CaId, { pem: string }>,
+): WantedFile {
+  const found = observed.files.get(RECORD_PATH);
+  const record = readRecord(found);
+  const byPath = new Map(wanted.map((w) => [w.path, w]));
+  const digestOf = (path: string) => {
+    const f = observed.files.get(path);
+    return f?.digest ?? (f?.content === undefined ? undefined : textDigest(f.content));
+  };
+  const replaced = new Set(placed.map((p) => keyOfFound(p.leaf, digestOf)));
+  const keys = [...record.foundKeys()].filter((k) => !replaced.has(k));
+  for (const p of placed) {
+    const key = rememberWritten(p.leaf, p.certPem, caCerts.get(p.leaf.signer)!.pem, byPath, record, pki.plan);
+    if (key !== undefined) keys.push(key);
+  }
+  return { path: RECORD_PATH, mode: 0o600, content: record.render(storeFactsOf(pki.plan), keys), protected: false, bookkeeping: true };
 }

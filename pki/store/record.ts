@@ -45,6 +45,8 @@ export interface StoreRecord {
   reading(key: string): LeafReading | undefined;
   /** The certificate facts under `key`, if recorded and well formed. */
   facts(key: string): StoredFacts | undefined;
+  /** The keys of the leaf lines found (all of them, whether or not anything still uses them). */
+  foundKeys(): Iterable<string>;
   /** A leaf read (or issued) in this run: remembered for the next. */
   set(key: string, reading: LeafReading, facts: StoredFacts): void;
   /** Whether render(store, keys) would give back the file as found (then it need not be written). */
@@ -192,6 +194,7 @@ function storeRecord(use: RecordUse, stored: StoreFacts, found: ReadonlyMap<stri
       const own = shape && parseObject(l.own);
       return own ? asStoredFacts({ ...shape, ...own }) : undefined;
     },
+    foundKeys: () => found.keys(),
     set(key, reading, facts) {
       made.set(key, { ...splitFacts(facts), reading: readingToJson(reading) });
       readings.set(key, reading);

@@ -7,9 +7,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, kpki, tempDir, writePlan } from '../support/cli.js';
+import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { check } from '../../pki/check/check.js';
 import { discover } from '../../pki/check/discover.js';
 import { diskSink } from '../../pki/sinks/disk.js';

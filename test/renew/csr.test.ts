@@ -14,6 +14,11 @@ import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BOOKKEEPING, FIXTURES, hashTree, kpki, listFiles, modeOf, sh, tempDir } from '../support/cli.js';
 import { runSync } from '../support/proc.js';
+import { check } from '../../pki/check/check.js';
+import { discover } from '../../pki/check/discover.js';
+import { parsePlan } from '../../pki/plan/parse.js';
+import { diskSink } from '../../pki/sinks/disk.js';
+import { readRecord } from '../../pki/store/record.js';
 
 const PLAN = join(FIXTURES, 'single-cp.yaml');
 const work = tempDir('kpki-csr-');
@@ -203,6 +208,42 @@ test('import: every request signed with openssl x509 -req imports; openssl verif
   const before = credentials(store);
   assert.is(kpki(['import', '-p', PLAN, '-o', store, ...signed]).status, 0);
   assert.equal(credentials(store), before);
+});
+
+/** The record's leaf lines (four tab-separated fields, unlike its header and store lines). */
+const recordLeaves = (store: string) => readFileSync(join(store, 'pki/record'), 'utf8').trimEnd().split('\n').filter((l) => l.split('\t').length === 4);
+
+const NOW = new Date(Date.now() + 86_400_000);
+
+/**
+ * check on the store through the record, and reading every file: the same verdict; and how
+ * many of its certificates the record vouched for (read without parsing).
+ */
+async function checkBothWays(store: string): Promise<{ remembered: number }> {
+  const plan = parsePlan(readFileSync(PLAN, 'utf8'), PLAN);
+  const fast = await check({ out: store, plan, now: NOW });
+  assert.equal(fast.record, { used: true });
+  const { record: _a, ...recorded } = fast;
+  const { record: _b, ...full } = await check({ out: store, plan, now: NOW, useRecord: false });
+  assert.equal(recorded, full);
+  const obs = await diskSink(store).observe(['pki', 'nodes']);
+  const record = readRecord(obs.files.get('pki/record'));
+  const found = discover(obs.files, { resolveRef: (_k, ref) => ref, facts: { get: (k) => record.facts(k) } });
+  return { remembered: found.creds.filter((c) => c.remembered).length };
+}
+
+test('import: the store record gains a line per imported leaf (as gen writes), and check trusts it with the same verdict as reading every file', async () => {
+  const store = copy();
+  const signed = REQUESTS.map((csr) => opensslSign(store, csr));
+  assert.is(kpki(['import', '-p', PLAN, '-o', store, ...signed]).status, 0);
+  assert.is(recordLeaves(store).length, REQUESTS.length);
+  assert.is(modeOf(join(store, 'pki/record')), 0o600);
+  assert.is((await checkBothWays(store)).remembered, REQUESTS.length);
+  // One certificate signed again (another serial) and imported: its line replaced, not added.
+  const again = opensslSign(store, `${CP}/pki/apiserver.csr`);
+  assert.is(kpki(['import', '-p', PLAN, '-o', store, again]).status, 0);
+  assert.is(recordLeaves(store).length, REQUESTS.length);
+  assert.is((await checkBothWays(store)).remembered, REQUESTS.length);
 });
 
 test('import: a request signed with openssl ca (copy_extensions = copy) imports; openssl verify passes', () => {
