@@ -13,6 +13,7 @@ import { printable } from './output/escape.js';
 import { closest, explainUnknown, strayFlags } from './suggest.js';
 import { formatDiagnostic, KpkiError, PlanError } from '../pki/errors.js';
 import { KPKI_VERSION } from '../pki/version.js';
+import { writeDocument } from './output/document.js';
 
 const version = KPKI_VERSION;
 
@@ -87,7 +88,7 @@ export const COMMANDS: readonly AnyCommand[] = [
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
       },
-      json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus renewed and restarts per node)" },
+      json: { type: 'boolean', default: false, describe: "print the versioned report (schema: kpki/renew-report.schema.json): gen's report plus renewed and restarts per node" },
     },
     examples: [
       ['$0 renew all -p cluster.yaml -o ./out', 'every leaf of every node, new keys; the old files go to out/backup/'],
@@ -117,7 +118,7 @@ export const COMMANDS: readonly AnyCommand[] = [
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
       },
-      json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus the CA's old and new NotAfter, its key hash, restarts per node)" },
+      json: { type: 'boolean', default: false, describe: "print the versioned report (schema: kpki/ca-extend-report.schema.json): the CA's old and new NotAfter, its key hash, restarts per node" },
     },
     examples: [
       ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
@@ -137,6 +138,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: subjects, SANs and usages come from the plan and the catalog' },
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store: requests and keys go into its nodes/<name>/ trees (CA keys are not needed)' },
       node: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (repeatable)' },
+      json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/csr-report.schema.json): each request, its key file, subject, SANs, usages and CA' },
       'lock-timeout': {
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
@@ -148,7 +150,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     ],
     epilogue: "Each request carries the subject, SANs, key usage and extended key usage the certificate must have: sign it keeping\nthose (openssl x509 -req -copy_extensions copy, openssl ca with copy_extensions, cfssl sign with a profile of those usages).\nA re-run keeps keys and requests that still fit the plan. Then: kpki import.",
     run: async (a) =>
-      (await import('./commands/csr.js')).csrCommand({ plan: a.plan, out: a.out, nodes: a.node?.map(String), lockTimeoutMs: a.lockTimeout }),
+      (await import('./commands/csr.js')).csrCommand({ plan: a.plan, out: a.out, nodes: a.node?.map(String), json: a.json, lockTimeoutMs: a.lockTimeout }),
   }),
   command({
     name: 'import',
@@ -157,6 +159,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     options: {
       plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml: each certificate must carry what the plan and the catalog want' },
       out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki csr wrote to; its pki/<ca>.crt must have signed each certificate' },
+      json: { type: 'boolean', default: false, describe: 'print the versioned report (schema: kpki/import-report.schema.json): each certificate placed, every file written' },
       'lock-timeout': {
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
@@ -167,7 +170,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     ],
     epilogue: 'Checked: CN and O, SANs, extended key usage, not a CA, its key, a signature by the store\'s CA certificate, valid now.\nOne certificate that fails refuses the whole import (exit 3) with every reason; nothing is written.',
     run: async (a) =>
-      (await import('./commands/csr.js')).importCommand({ plan: a.plan, out: a.out, files: [...(a._list ?? [])], lockTimeoutMs: a.lockTimeout }),
+      (await import('./commands/csr.js')).importCommand({ plan: a.plan, out: a.out, files: [...(a._list ?? [])], json: a.json, lockTimeoutMs: a.lockTimeout }),
   }),
   command({
     name: 'check',
@@ -359,7 +362,7 @@ function report(err: unknown, argv: readonly string[]): number {
       // A bad plan: every problem with its place, as the plan reader located it.
       ...(err instanceof PlanError ? { diagnostics: err.diagnostics.map(({ file, line, column, field, message }) => ({ file, line, column, field, message })) } : {}),
     };
-    process.stdout.write(`${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: 'Error', error }, null, 2)}\n`);
+    writeDocument('Error', { error });
   } else if (command === 'check') {
     // A monitoring plugin's first line of output is its status.
     process.stdout.write(`PKI UNKNOWN: ${text}\n`);

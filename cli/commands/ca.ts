@@ -5,6 +5,8 @@ import { KpkiError } from '../../pki/errors.js';
 import { CA_IDS, extendCa, type ExtendCaReport } from '../../pki/renew/extend.js';
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
+import { writeDocument } from '../output/document.js';
+import { printableDeep } from '../output/escape.js';
 import { bold, cyan, green } from '../output/style.js';
 import { closest } from '../suggest.js';
 import { restartLines } from './renew.js';
@@ -73,8 +75,8 @@ export async function caCommand(o: CaCliOptions): Promise<number> {
   if (o.out !== undefined && o.root !== undefined) throw new KpkiError('ERR_USAGE', 'give --out (a kpki store) or --root (a host tree such as /etc/kubernetes), not both');
   if (o.root !== undefined) {
     const r = await extendCaRoot({ root: o.root, cas: [...new Set(cas)] as CaId[], validityMs: o.validityMs, dryRun: o.dryRun });
-    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-    else printRoot(r);
+    if (o.json) writeDocument('RootCaExtendReport', r);
+    else printRoot(printableDeep(r));
     return EXIT.ok;
   }
   if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'ca extend needs the store: --out DIR (the directory kpki gen wrote) or a host tree: --root /etc/kubernetes');
@@ -84,7 +86,7 @@ export async function caCommand(o: CaCliOptions): Promise<number> {
     cas: [...new Set(cas)] as CaId[], out: o.out, validityMs: o.validityMs, dryRun: o.dryRun,
     lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
   });
-  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printHuman(report);
+  if (o.json) writeDocument('CaExtendReport', report);
+  else printHuman(printableDeep(report));
   return EXIT.ok;
 }

@@ -6,13 +6,15 @@ import { csr } from '../../pki/renew/csr.js';
 import { importSigned, type SignedInput } from '../../pki/renew/import.js';
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
-import { printable } from '../output/escape.js';
+import { printable, printableDeep } from '../output/escape.js';
+import { writeDocument } from '../output/document.js';
 import { green, table } from '../output/style.js';
 
 export interface CsrCliOptions {
   readonly plan: string;
   readonly out?: string;
   readonly nodes?: readonly string[];
+  readonly json?: boolean;
   readonly lockTimeoutMs?: number;
 }
 
@@ -21,7 +23,12 @@ const ACTION = { created: 'new key and request', kept: 'kept', 'new-request': 'k
 export async function csrCommand(o: CsrCliOptions): Promise<number> {
   if (o.out === undefined) throw new KpkiError('ERR_USAGE', 'csr needs the store: --out DIR (node trees go to DIR/nodes/<name>/)');
   const plan = await readPlanFile(o.plan);
-  const r = await csr(plan, { out: o.out, nodes: o.nodes, lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs) });
+  const report = await csr(plan, { out: o.out, nodes: o.nodes, lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs) });
+  if (o.json) {
+    writeDocument('CsrReport', report);
+    return EXIT.ok;
+  }
+  const r = printableDeep(report);
   const lines: string[] = [];
   if (r.items.length <= 60) {
     lines.push(table(['REQUEST', 'CA', 'CN', 'RESULT'], r.items.map((i) => [`${r.out}/${i.csr}`, i.signer, i.cn, i.action === 'kept' ? ACTION.kept : green(ACTION[i.action])])), '');
@@ -37,6 +44,7 @@ export interface ImportCliOptions {
   readonly plan: string;
   readonly out?: string;
   readonly files: readonly string[];
+  readonly json?: boolean;
   readonly lockTimeoutMs?: number;
 }
 
@@ -51,8 +59,13 @@ export async function importCommand(o: ImportCliOptions): Promise<number> {
     }
   });
   const plan = await readPlanFile(o.plan);
-  const r = await importSigned(plan, { out: o.out, certificates, lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs) });
-  const lines = [table(['FILE', 'CERTIFICATE', 'NODE', 'EXPIRES'], r.items.map((i) => [printable(i.source), i.id, i.node, i.notAfter.slice(0, 10)])), ''];
+  const report = await importSigned(plan, { out: o.out, certificates, lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs) });
+  if (o.json) {
+    writeDocument('ImportReport', report);
+    return EXIT.ok;
+  }
+  const r = printableDeep(report);
+  const lines = [table(['FILE', 'CERTIFICATE', 'NODE', 'EXPIRES'], r.items.map((i) => [i.source, i.id, i.node, i.notAfter.slice(0, 10)])), ''];
   const written = r.files.filter((f) => f.action === 'created' || f.action === 'updated');
   lines.push(`Imported ${r.items.length} certificates: wrote ${written.length} files in ${r.out}${r.files.some((f) => f.backup) ? `; previous versions in ${r.out}/backup/` : ''}.`);
   process.stdout.write(`${lines.join('\n')}\n`);

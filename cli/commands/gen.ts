@@ -5,12 +5,9 @@ import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';
 import { printableDeep } from '../output/escape.js';
+import { writeDocument } from '../output/document.js';
 import { bold, cyan, dim, green, red, table, yellow } from '../output/style.js';
 import type { Plan } from '../../pki/plan/types.js';
-
-/** `gen --json`'s document: the library's report, versioned (schema/gen-report.schema.json). */
-export const GEN_API_VERSION = 'kpki/v1alpha1';
-export const GEN_KIND = 'GenReport';
 
 export interface GenOptions {
   readonly plan: string;
@@ -120,7 +117,7 @@ export async function gen(o: GenOptions): Promise<number> {
     lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
   });
   progress.stop();
-  if (o.json) process.stdout.write(`${JSON.stringify({ apiVersion: GEN_API_VERSION, kind: GEN_KIND, ...report }, null, 2)}\n`);
+  if (o.json) writeDocument('GenReport', report);
   else printHuman(printableDeep(report), o.wide, plan.deploy);
   return EXIT.ok;
 }

@@ -6,6 +6,8 @@ import { describeRestarts, type NodeRestarts } from '../../pki/renew/restarts.js
 import { EXIT } from '../exit.js';
 import { lockWaitNotice } from '../output/lock.js';
 import { progressBar } from '../output/progress.js';
+import { writeDocument } from '../output/document.js';
+import { printableDeep } from '../output/escape.js';
 import { bold, cyan, dim, green, table, yellow } from '../output/style.js';
 import { closest } from '../suggest.js';
 import { renewRoot, type RootRenewReport } from '../../pki/renew/root.js';
@@ -92,8 +94,8 @@ export async function renewCommand(o: RenewCliOptions): Promise<number> {
     lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
   });
   progress.stop();
-  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printHuman(report);
+  if (o.json) writeDocument('RenewReport', report);
+  else printHuman(printableDeep(report));
   return EXIT.ok;
 }
 
@@ -137,7 +139,7 @@ async function renewRootCommand(o: RenewCliOptions, ids: readonly string[] | 'al
   const report = await renewRoot({
     root: o.root!, kubeletDir: o.kubeletDir, plan, ids, beforeMs: o.beforeMs, reuseKeys: o.reuseKeys, dryRun: o.dryRun,
   });
-  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else printRoot(report);
+  if (o.json) writeDocument('RootRenewReport', report);
+  else printRoot(printableDeep(report));
   return report.blocked.length ? EXIT.conflict : EXIT.ok;
 }

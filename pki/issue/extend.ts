@@ -27,7 +27,9 @@ export interface ExtendedCa {
 }
 
 /** Re-signs the store's CA `item` until `notAfter`. `where` prefixes file names in errors. */
-export async function extendCaCert(item: ResolvedCa, obs: Observation, notAfter: Date, deps: Pick<Deps, 'randomBytes' | 'now'>, where: string): Promise<ExtendedCa> {
+export async function extendCaCert(item: ResolvedCa, obs: Observation, asked: Date, deps: Pick<Deps, 'randomBytes' | 'now'>, where: string): Promise<ExtendedCa> {
+  // Whole seconds: what the certificate can hold, so the report says what it holds.
+  const notAfter = new Date(Math.floor(asked.getTime() / 1000) * 1000);
   const found = observeCa(item, obs);
   if (found.state === 'absent') throw new KpkiError('ERR_CA_MISSING', `${where}/${found.crtFile}: missing; there is no CA ${item.ref} to extend (kpki gen makes one)`);
   const unusable = caUsability(found, item.ref);
