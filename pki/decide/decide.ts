@@ -74,8 +74,8 @@ export type LeafDecision =
   | { readonly item: ResolvedLeaf; readonly action: 'keep'; readonly existing: ExistingLeaf }
   /** The certificate is good but the kubeconfig around it is stale (server, CA data). */
   | { readonly item: ResolvedLeaf; readonly action: 'rewrite'; readonly existing: ExistingLeaf; readonly reasons: string[] }
-  /** `keyPem`: a renewal that keeps the leaf's key (`--reuse-keys`) signs it again instead of a new one. */
-  | { readonly item: ResolvedLeaf; readonly action: 'issue'; readonly reasons: string[]; readonly replaces: boolean; readonly keyPem?: string };
+  /** `kept`: a renewal that keeps the leaf's key (`--reuse-keys`) signs it again instead of a new one. */
+  | { readonly item: ResolvedLeaf; readonly action: 'issue'; readonly reasons: string[]; readonly replaces: boolean; readonly kept?: KeptKey };
 
 /**
  * A renewal: leaves to issue again even though gen would keep them. Which ones is data (catalog
@@ -122,6 +122,16 @@ function decideKeyPair(item: ResolvedKeyPair, obs: Observation, pki: ResolvedPki
   const findings = assessKeyPair(item, found, pki);
   if (found.state !== 'present' || findings.some((f) => refusalOf(f) !== undefined)) return { item, action: 'refuse', findings };
   return { item, action: 'keep', keyPem: found.keyPem, ...(found.pub?.pem !== undefined ? { pubPem: found.pub.pem } : {}), findings };
+}
+
+/**
+ * A leaf's key signed again by a renewal. Only a leaf decided keep or rewrite is renewed with its
+ * key, and those passed the key-match check (now, or when the record's reading was learned), so
+ * the certificate's public key is the key's: no private key is parsed to learn it.
+ */
+export interface KeptKey {
+  readonly keyPem: string;
+  readonly spkiDer: Uint8Array;
 }
 
 /** A leaf to keep; its key text is read from the files only if asked for. */
@@ -248,6 +258,6 @@ function renewed(d: LeafDecision, r: RenewRequest, now: Date): LeafDecision {
   return {
     item: d.item, action: 'issue', replaces: true,
     reasons: [reason, ...(d.action === 'rewrite' ? d.reasons : []), ...(r.reuseKeys ? ['same key'] : [])],
-    ...(r.reuseKeys ? { keyPem: d.existing.keyPem } : {}),
+    ...(r.reuseKeys ? { kept: { keyPem: d.existing.keyPem, spkiDer: d.existing.cert.parsed.publicKey.spkiDer } } : {}),
   };
 }

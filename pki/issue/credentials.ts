@@ -11,10 +11,10 @@ import { KpkiError } from '../errors.js';
 import { refusalOf } from '../findings.js';
 import type { Deps, KeyMaterial } from '../deps.js';
 import { storeCaPaths } from '../layout/layout.js';
-import type { AsFound, Decisions, ExistingLeaf } from '../decide/decide.js';
+import type { AsFound, Decisions, ExistingLeaf, KeptKey } from '../decide/decide.js';
 import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from '../x509/certificate.js';
 import { parseCertPem } from '../x509/read.js';
-import { keyAlgorithmOf, publicKeyPem, spkiOf } from '../x509/keys.js';
+import { publicKeyPem, spkiOf } from '../x509/keys.js';
 import type { KeyAlgorithm } from '../plan/types.js';
 
 /** A certificate and its key; what happened to it (and why) is in the decisions. */
@@ -95,10 +95,13 @@ class KeptCredential implements Credential {
   }
 }
 
-/** A renewal's kept key as key material: the PEM as found (written back byte for byte) and its SPKI. */
-function keptKey(privatePem: string, planned: KeyAlgorithm): KeyMaterial {
-  const key = createPrivateKey(privatePem);
-  return { algorithm: keyAlgorithmOf(key) ?? planned, privatePem, spkiDer: spkiOf(key) };
+/**
+ * A renewal's kept key as key material: the PEM as found (written back byte for byte), the
+ * certificate's SPKI (decide's KeptKey) and the plan's algorithm, which a kept key has (else
+ * the leaf would have been reissued with a new key for key-algorithm).
+ */
+function keptKey(kept: KeptKey, planned: KeyAlgorithm): KeyMaterial {
+  return { algorithm: planned, privatePem: kept.keyPem, spkiDer: kept.spkiDer };
 }
 
 export async function issueAll(
@@ -122,7 +125,7 @@ export async function issueAll(
   // Start every key generation first: they are the cost floor and run in parallel.
   const caKeys = new Map(decisions.cas.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
   const kpKeys = new Map(decisions.keypairs.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
-  const leafKeys = new Map(decisions.leaves.flatMap((d) => (d.action === 'issue' ? [[d.item.ref, d.keyPem !== undefined ? Promise.resolve(keptKey(d.keyPem, alg)) : deps.generateKey(alg)] as const] : [])));
+  const leafKeys = new Map(decisions.leaves.flatMap((d) => (d.action === 'issue' ? [[d.item.ref, d.kept !== undefined ? Promise.resolve(keptKey(d.kept, alg)) : deps.generateKey(alg)] as const] : [])));
 
   const cas = new Map<CaId, Credential>();
   const signers = new Map<CaId, Signer>();

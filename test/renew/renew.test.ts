@@ -184,6 +184,8 @@ test('a fresh store: one id renews only its files, with a new key; --reuse-keys 
     assert.is(readFileSync(q.key, 'utf8'), p.keyText, `${p.node} ${p.path}: key kept`);
     assert.is.not(readFileSync(q.crt, 'utf8'), p.certText, `${p.node} ${p.path}: certificate renewed`);
     assert.match(verify(reuse, q), /: OK$/);
+    // The renewed certificate is for that very key (openssl's public keys of both agree).
+    assert.is(sh('openssl', ['x509', '-in', q.crt, '-noout', '-pubkey']), sh('openssl', ['pkey', '-in', q.key, '-pubout']), `${p.node} ${p.path}: pair`);
   }
 });
 
