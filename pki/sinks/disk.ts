@@ -55,6 +55,37 @@ function writeNew(file: string, content: string | Buffer, mode: number, shownAs 
   return st;
 }
 
+/**
+ * Keeps the file at `abs` as `backup` before it is replaced: a hard link to the very inode
+ * (the bytes that were there, not a copy of them, and no read or write of the content), or a
+ * copy (0600) where the file system has no hard links or the backup is on another mount. A
+ * file that is not regular (a FIFO, a link) is not read: `aside`, it is moved there later.
+ * `mkdir` makes the backup's directory, only once there is something to keep.
+ */
+function keepPrevious(abs: string, backup: string, mkdir: () => void): 'missing' | 'aside' | 'kept' {
+  let st: fs.Stats;
+  try {
+    st = step('read', abs, () => fs.lstatSync(abs));
+  } catch (err) {
+    if (err instanceof StepError && errno(err.cause) === 'ENOENT') return 'missing';
+    throw err;
+  }
+  mkdir();
+  if (!st.isFile()) return 'aside';
+  try {
+    fs.linkSync(abs, backup);
+    return 'kept';
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return 'missing';
+    if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes(errno(err) ?? '')) throw new StepError('back up', abs, err);
+  }
+  const found = step('read', abs, () => readRegular(abs));
+  if (found.kind === 'missing') return 'missing';
+  if (found.kind === 'special') return 'aside';
+  writeNew(backup, found.content, 0o600);
+  return 'kept';
+}
+
 /** chmod of a regular file through a descriptor opened without following a link or blocking. */
 function chmodRegular(file: string, mode: number): void {
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -435,15 +466,11 @@ export function diskSink(root: string): Sink {
         created.push(...ensureDirectories(root, set.dirs));
         for (const c of saved) {
           const abs = join(root, c.path);
-          const found = step('read', abs, () => readRegular(abs));
-          if (found.kind === 'missing') continue; // gone since the walk: nothing to keep
           const backup = join('backup', options.backupStamp, c.path);
-          created.push(...makeDirs(dirname(join(root, backup)), 0o700, 0o700));
-          if (found.kind === 'special') aside.set(c.path, join(root, backup));
-          else {
-            writeNew(join(root, backup), found.content, 0o600);
-            backupFiles.push(join(root, backup));
-          }
+          const kept = keepPrevious(abs, join(root, backup), () => created.push(...makeDirs(dirname(join(root, backup)), 0o700, 0o700)));
+          if (kept === 'missing') continue; // gone since the walk: nothing to keep
+          if (kept === 'aside') aside.set(c.path, join(root, backup));
+          else backupFiles.push(join(root, backup));
           backups.set(c.path, backup);
         }
         // Every temp file first, flushed; then the renames, flushed: a crash leaves the old file
