@@ -87,6 +87,8 @@ export const FINDINGS = {
   'store-permissions': { severity: 'warning', remedy: 'none', hint: 'another user could replace the CA (kpki gen refuses such a store): chmod go-w, or chown to the user that runs kpki' },
   'leftover-temp': { severity: 'warning', remedy: 'remove', hint: 'a kpki run was killed while writing; the file never went into use: the next kpki gen removes it (or delete it)' },
   // CAs: gen never replaces them, so these stop it (renewals are broken now: critical) or only inform
+  // An external CA's store (kpki csr / import): nothing is wrong with the PKI, gen just cannot sign.
+  'ca-external': { severity: 'info', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'its leaves are issued by the external CA: kpki csr writes the requests, kpki import places what it signs (gen, renew and ca extend need the key)' },
   'ca-incomplete': { severity: 'critical', remedy: 'none', refuses: 'ERR_STORE_CONFLICT', hint: 'kpki never replaces half of a CA: restore the missing file, or move the other one away' },
   'ca-unreadable': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate or key is damaged: restore it from a backup' },
   'ca-damaged': { severity: 'critical', remedy: 'none', refuses: 'ERR_PEM_INVALID', hint: 'the CA certificate\'s self-signature does not verify: restore it from a backup' },

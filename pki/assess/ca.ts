@@ -24,6 +24,9 @@ export function caUsability(ca: ObservedCa, ref: string): Finding[] {
     case 'absent':
       return [];
     case 'incomplete':
+      if (ca.lacking === 'key') {
+        return [finding('ca-external', ca.has, `${ca.has} without ${ca.lacks}: an external CA (its key kept elsewhere); kpki signs nothing with it`, ref)];
+      }
       return [finding('ca-incomplete', ca.has, `${ca.has} exists but ${ca.lacks} does not; kpki never replaces half of a CA. Restore ${ca.lacks} or move ${ca.has} away.`, ref)];
     case 'unreadable':
       return [finding('ca-unreadable', ca.file, ca.reason, ref)];

@@ -128,7 +128,7 @@ function refusalError(refusals: readonly Finding[], pki: ResolvedPki, where: str
     f.code === 'ca-expired' || f.code === 'ca-not-yet-valid'
       ? `${where}/${f.file}: ${f.message}; kpki will not issue from it. To ${extendHint(where, caId(f.ref)).replace(/^extend/, 'fix it, extend')}`
       : code === 'ERR_PEM_INVALID' ? `${f.file}: ${f.message}`
-      : f.code === 'ca-incomplete' && f.file.endsWith('.crt') ? `${f.message} If ${caId(f.ref)} signs elsewhere (an external CA, its key kept off this machine): kpki csr --plan <your plan> --out ${where} writes a key and a request for each of its leaves, kpki import --plan <your plan> --out ${where} FILE... places the signed certificates`
+      : f.code === 'ca-external' ? `${where}/${f.file} has no key beside it, so kpki cannot sign with ${caId(f.ref)}. If it signs elsewhere (an external CA, its key kept off this machine): kpki csr --plan <your plan> --out ${where} writes a key and a request for each of its leaves, kpki import --plan <your plan> --out ${where} FILE... places the signed certificates. Otherwise restore ${f.file.replace(/\.crt$/, '.key')} or move ${f.file} away`
       : f.code === 'sa-mismatch' ? `${where}/${f.file}: ${f.message}; a new pair would invalidate every service-account token: restore the pair (backup/ keeps earlier versions)`
       : f.message;
   const message = same.map(sentence).join('\n');

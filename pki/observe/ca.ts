@@ -13,7 +13,8 @@ import { readCert, type ObservedCert } from '../x509/read.js';
 export type ObservedCa =
   | { readonly state: 'absent'; readonly crtFile: string; readonly keyFile: string }
   /** One of the two files without the other. */
-  | { readonly state: 'incomplete'; readonly has: string; readonly lacks: string }
+  /** `lacking: 'key'`: the certificate without its key, as an external CA's store holds it. */
+  | { readonly state: 'incomplete'; readonly has: string; readonly lacks: string; readonly lacking: 'crt' | 'key' }
   | { readonly state: 'unreadable'; readonly file: string; readonly reason: string }
   | {
       readonly state: 'present';
@@ -49,7 +50,7 @@ export function observeCa(item: ResolvedCa, obs: Observation): ObservedCa {
   if (crt === undefined && key === undefined) return { state: 'absent', crtFile: p.crt, keyFile: p.key };
   if (crt === undefined || key === undefined) {
     const [has, lacks] = crt === undefined ? [p.key, p.crt] : [p.crt, p.key];
-    return { state: 'incomplete', has, lacks };
+    return { state: 'incomplete', has, lacks, lacking: crt === undefined ? 'crt' : 'key' };
   }
   if (crt.content === undefined) return { state: 'unreadable', file: p.crt, reason: `cannot be read (${crt.error})` };
   if (key.content === undefined) return { state: 'unreadable', file: p.key, reason: `cannot be read (${key.error})` };

@@ -332,10 +332,25 @@ test('gen on a store with CA certificates but not their keys refuses, and names 
   const before = hashTree(store);
   const r = kpki(['gen', '-p', PLAN, '-o', store]);
   assert.is(r.status, 3, r.stderr);
-  assert.match(r.stderr, 'pki/ca.key does not');
+  assert.match(r.stderr, 'pki/ca.crt has no key beside it');
   assert.match(r.stderr, 'kpki csr');
   assert.match(r.stderr, 'kpki import');
   assert.equal(hashTree(store), before);
+});
+
+test('check on an external-CA store after import: the CAs without keys are information (ca-external), not a critical finding; exit 0', () => {
+  const store = copy();
+  assert.is(kpki(['import', '-p', PLAN, '-o', store, ...REQUESTS.map((csr) => opensslSign(store, csr))]).status, 0);
+  const r = kpki(['check', '--out', store, '-p', PLAN, '--json']);
+  assert.is(r.status, 0, r.stdout.slice(-800));
+  const doc = JSON.parse(r.stdout) as { findings: Array<{ code: string; severity: string; file: string }> };
+  assert.equal(doc.findings.filter((f) => f.code.startsWith('ca-')).map((f) => `${f.code} ${f.severity} ${f.file}`).sort(), [
+    'ca-external info pki/ca.crt', 'ca-external info pki/etcd/ca.crt', 'ca-external info pki/front-proxy-ca.crt',
+  ]);
+  // Half a CA the other way round (a key without its certificate) stays critical.
+  rmSync(join(store, 'pki/etcd/ca.crt'));
+  writeFileSync(join(store, 'pki/etcd/ca.key'), readFileSync(ETCD_CA.key));
+  assert.is(kpki(['check', '--out', store, '-p', PLAN]).status, 2);
 });
 
 test.run();
