@@ -3,14 +3,15 @@
  * SA files are byte-identical to before (or, never written before, absent or complete), no file
  * at a final name is torn or empty, every certificate verifies against its key and its CA, the
  * next run completes (and keeps every CA file the killed run left), leaves no temp file, and
- * `check --out --plan` is OK. A command that lands (renew, a rotation phase, install) is one
+ * `check --out --plan` (or, on a host tree, `check <dir>`) is OK. A command that lands (renew, a rotation phase, install) is one
  * more line in COMMANDS.
  */
 import * as assert from 'uvu/assert';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, FIXTURES, listFiles, tempDir } from '../support/cli.js';
+import { CLI, FIXTURES, listFiles, sh, tempDir } from '../support/cli.js';
+import { kubeadm120 } from '../check/trees.js';
 import { start } from '../support/proc.js';
 import { cli, keep, learnSecrets, sampleProc } from './capture.js';
 import { bump, deadline, expectCase, prng, tally } from './config.js';
@@ -27,13 +28,19 @@ interface Prepared {
   readonly seed?: string;
   /** The plan the killed run (and the next run, and check) use. */
   readonly plan: string;
+  /** More arguments: the signed certificates an import places. */
+  readonly files?: readonly string[];
+  /** Where the command writes inside the copy of the seed (a host tree's etc/kubernetes); default the copy itself. */
+  readonly within?: string;
 }
 
 interface KillCommand {
   readonly name: string;
   /** Makes the seed store and the plan, once per command, in `work`. */
   readonly prepare: (work: string) => Prepared;
-  readonly args: (out: string, plan: string) => string[];
+  readonly args: (out: string, plan: string, files: readonly string[]) => string[];
+  /** The audit after the next run, exit 0 expected; default `check --out --plan`. */
+  readonly audit?: (out: string, plan: string) => string[];
   /** Protected files this command replaces on purpose (ca extend: the CA certificate), atomically: old or new, never torn. */
   readonly replaces?: RegExp;
   /** The run after the kill, when it is not the same command (extending twice in one second is refused: not longer). */
@@ -58,6 +65,42 @@ function seedFrom(work: string, plan: string): string {
 
 const gen = (out: string, plan: string) => ['gen', '--plan', plan, '--out', out];
 
+/**
+ * An external CA's store: gen's store with its CA keys taken out (kept in `work` to sign
+ * with), `kpki csr` run on it, and every request signed by openssl, ready to import.
+ */
+function externalSeed(work: string, plan: string): Prepared {
+  const seed = seedFrom(work, plan);
+  const keys = new Map<string, string>();
+  for (const [crt, key] of [['pki/ca.crt', 'pki/ca.key'], ['pki/front-proxy-ca.crt', 'pki/front-proxy-ca.key'], ['pki/etcd/ca.crt', 'pki/etcd/ca.key']] as const) {
+    const kept = join(work, key.replace(/\//g, '_'));
+    cpSync(join(seed, key), kept);
+    rmSync(join(seed, key));
+    keys.set(crt, kept);
+  }
+  const r = cli(['csr', '--plan', plan, '--out', seed]);
+  assert.is(r.status, 0, r.stderr);
+  learnSecrets(seed);
+  const files = listFiles(seed).filter((f) => f.endsWith('.csr')).map((csr, i) => {
+    const ca = /etcd/.test(csr) ? 'pki/etcd/ca.crt' : /front-proxy/.test(csr) ? 'pki/front-proxy-ca.crt' : 'pki/ca.crt';
+    const signed = join(work, `signed-${i}.crt`);
+    sh('openssl', ['x509', '-req', '-in', join(seed, csr), '-CA', join(seed, ca), '-CAkey', keys.get(ca)!, '-set_serial', String(7000 + i), '-days', '90', '-copy_extensions', 'copyall', '-out', signed]);
+    return signed;
+  });
+  return { seed, plan, files };
+}
+
+/**
+ * A kubeadm 1.20 control plane made with openssl (test/check/trees.ts), for renew --root.
+ * Copied with its links as they are (cpSync would otherwise make kubelet-client-current.pem
+ * an absolute link into the tree it was copied from).
+ */
+function kubeadmSeed(work: string): Prepared {
+  const seed = join(work, 'host');
+  cpSync(kubeadm120().root, seed, { recursive: true, verbatimSymlinks: true });
+  return { seed, plan: SINGLE, within: 'etc/kubernetes' };
+}
+
 /** Every command killed: one line each. */
 export const COMMANDS: readonly KillCommand[] = [
   { name: 'gen fresh', prepare: () => ({ plan: SINGLE }), args: gen },
@@ -73,6 +116,19 @@ export const COMMANDS: readonly KillCommand[] = [
     args: (out, plan) => [...gen(out, plan), '--prune'],
   },
   { name: 'renew all', prepare: (w) => ({ seed: seedFrom(w, SINGLE), plan: SINGLE }), args: (out, plan) => ['renew', 'all', '--plan', plan, '--out', out] },
+  {
+    name: 'renew all --reuse-keys', prepare: (w) => ({ seed: seedFrom(w, HA), plan: HA }),
+    args: (out, plan) => ['renew', 'all', '--reuse-keys', '--plan', plan, '--out', out],
+  },
+  {
+    name: 'renew all --root (kubeadm 1.20 host, in place)', prepare: kubeadmSeed,
+    args: (out) => ['renew', 'all', '--root', out],
+    audit: (out) => ['check', out],
+  },
+  {
+    name: 'import (external CA)', prepare: (w) => externalSeed(w, SINGLE),
+    args: (out, plan, files) => ['import', '--plan', plan, '--out', out, ...files],
+  },
   {
     name: 'ca extend (all three CAs)', prepare: (w) => ({ seed: seedFrom(w, SINGLE), plan: SINGLE }),
     args: (out, plan) => ['ca', 'extend', 'ca', 'front-proxy-ca', 'etcd-ca', '--plan', plan, '--out', out, '--validity', '175200h'],
@@ -138,9 +194,9 @@ function pointOf(command: string, out: string, before: Map<string, string>): str
 /** How long an unkilled run takes, so the kills spread over the whole run. */
 function timeRun(cmd: KillCommand, prep: Prepared, work: string): number {
   const out = join(work, 'timed');
-  if (prep.seed) cpSync(prep.seed, out, { recursive: true });
+  if (prep.seed) cpSync(prep.seed, out, { recursive: true, verbatimSymlinks: true });
   const t = Date.now();
-  const r = cli(cmd.args(out, prep.plan));
+  const r = cli(cmd.args(prep.within ? join(out, prep.within) : out, prep.plan, prep.files ?? []));
   const ms = Date.now() - t;
   assert.is(r.status, 0, `${cmd.name}: ${r.stderr}`);
   learnSecrets(out);
@@ -160,14 +216,16 @@ export async function kills(count: number, seed = 0x6b696c6c): Promise<void> {
   const done = deadline();
   for (let i = 0; i < count && !done(); i++) {
     const { c, prep, ms } = prepared[i % prepared.length]!;
-    const out = join(work, `kill-${i}`);
-    if (prep.seed) cpSync(prep.seed, out, { recursive: true });
+    const copy = join(work, `kill-${i}`);
+    if (prep.seed) cpSync(prep.seed, copy, { recursive: true, verbatimSymlinks: true });
+    const out = prep.within ? join(copy, prep.within) : copy;
+    const args = (f: (out: string, plan: string, files: readonly string[]) => string[]) => f(out, prep.plan, prep.files ?? []);
     const before = hashes(out, () => true);
     const protectedBefore = new Map([...before].filter(([f]) => PROTECTED.test(f)));
     const delay = Math.floor(rand() * ms * 1.1);
     const what = `kill ${i} (${c.name}, after ${delay} ms, seed ${seed})`;
 
-    const child = start(process.execPath, [CLI, ...c.args(out, prep.plan)], { stdio: ['ignore', 'pipe', 'pipe'], boundMs: 60_000 });
+    const child = start(process.execPath, [CLI, ...args(c.args)], { stdio: ['ignore', 'pipe', 'pipe'], boundMs: 60_000 });
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d));
     child.stderr!.on('data', (d: Buffer) => (output += d));
@@ -185,7 +243,7 @@ export async function kills(count: number, seed = 0x6b696c6c): Promise<void> {
     assertWhole(out, what);
 
     // the next run completes, keeps what the killed run wrote of the CAs, and cleans up
-    const next = cli((c.next ?? c.args)(out, prep.plan));
+    const next = cli(args(c.next ?? c.args));
     assert.is(next.status, 0, `${what}: the next run failed: ${next.stderr}`);
     learnSecrets(out);
     const afterNext = hashes(out, (f) => PROTECTED.test(f));
@@ -195,9 +253,14 @@ export async function kills(count: number, seed = 0x6b696c6c): Promise<void> {
       const left = listFiles(out).filter((f) => TEMP.test(f) && !f.startsWith('backup/'));
       assert.equal(left, [], `${what}: temp files left after the next run`);
     });
-    const chk = cli(['check', '--out', out, '--plan', prep.plan]);
-    assert.is(chk.status, 0, `${what}: check after the next run: ${chk.stdout.slice(-600)}${chk.stderr}`);
-    rmSync(out, { recursive: true, force: true });
+    const audit = c.audit ? c.audit(out, prep.plan) : ['check', '--out', out, '--plan', prep.plan];
+    const chk = cli(audit);
+    if (chk.status !== 0) {
+      const doc = JSON.parse(cli([...audit, '--json']).stdout) as { findings: Array<{ severity: string; code: string; file: string; message: string }> };
+      const bad = doc.findings.filter((f) => f.severity !== 'info').map((f) => `${f.severity} ${f.code} ${f.file}: ${f.message}`);
+      assert.unreachable(`${what}: check after the next run exited ${chk.status}:\n${bad.join('\n')}${chk.stderr}`);
+    }
+    rmSync(copy, { recursive: true, force: true });
   }
   tally['kill points (distinct file states)'] = (tally['kill points (distinct file states)'] ?? 0) + points.size;
   rmSync(work, { recursive: true, force: true });
