@@ -24,7 +24,7 @@ import { textDigest } from '../sinks/digest.js';
 import type { Observation } from '../sinks/types.js';
 import { leafReading, type LeafReading, type LeafReadings } from '../store/readings.js';
 import type { KeyAlgorithm } from '../plan/types.js';
-import { readCert, type ObservedCert } from '../x509/read.js';
+import { certificateSpki, readCert, type ObservedCert } from '../x509/read.js';
 
 export type { AsFound };
 
@@ -258,6 +258,6 @@ function renewed(d: LeafDecision, r: RenewRequest, now: Date): LeafDecision {
   return {
     item: d.item, action: 'issue', replaces: true,
     reasons: [reason, ...(d.action === 'rewrite' ? d.reasons : []), ...(r.reuseKeys ? ['same key'] : [])],
-    ...(r.reuseKeys ? { kept: { keyPem: d.existing.keyPem, spkiDer: d.existing.cert.parsed.publicKey.spkiDer } } : {}),
+    ...(r.reuseKeys ? { kept: { keyPem: d.existing.keyPem, spkiDer: certificateSpki(d.existing.cert.pem) } } : {}),
   };
 }

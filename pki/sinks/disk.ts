@@ -464,10 +464,16 @@ export function diskSink(root: string): Sink {
       try {
         created.push(...makeDirs(root, ROOT_DIR_MODE));
         created.push(...ensureDirectories(root, set.dirs));
+        const backupDirs = new Set<string>(); // made (or found) already: one makeDirs per directory
         for (const c of saved) {
           const abs = join(root, c.path);
           const backup = join('backup', options.backupStamp, c.path);
-          const kept = keepPrevious(abs, join(root, backup), () => created.push(...makeDirs(dirname(join(root, backup)), 0o700, 0o700)));
+          const mkdir = () => {
+            const d = dirname(join(root, backup));
+            if (!backupDirs.has(d)) created.push(...makeDirs(d, 0o700, 0o700));
+            backupDirs.add(d);
+          };
+          const kept = keepPrevious(abs, join(root, backup), mkdir);
           if (kept === 'missing') continue; // gone since the walk: nothing to keep
           if (kept === 'aside') aside.set(c.path, join(root, backup));
           else backupFiles.push(join(root, backup));

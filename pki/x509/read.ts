@@ -7,6 +7,7 @@ import type { CertProfile } from './profile.js';
 import { PemError } from '../errors.js';
 import { CertParseError, parseCertificate, type ParsedCert } from './parse.js';
 import { parsePem, PemFormatError } from './pem.js';
+import { readTlv } from './der.js';
 
 /**
  * A found certificate's profile. Its usages are every EKU the certificate has (unknown ones by
@@ -40,6 +41,23 @@ function certificateDer(pem: string): Uint8Array {
 }
 
 /** Parses the first certificate of a PEM text; throws PemFormatError or CertParseError. */
+/**
+ * The SubjectPublicKeyInfo of a certificate's first CERTIFICATE block, by walking its DER to
+ * the seventh field of the TBSCertificate (past the optional version) without parsing the rest:
+ * what a renewal that keeps the key needs of a certificate the store already vouched for.
+ * Equal to `parseCertPem(pem).publicKey.spkiDer` (test/x509/reader.test.ts holds it to that).
+ */
+export function certificateSpki(pem: string): Uint8Array {
+  const der = certificateDer(pem);
+  const tbs = readTlv(der, readTlv(der, 0).start);
+  let off = tbs.start;
+  if (readTlv(der, off).tag === 0xa0) off = readTlv(der, off).end; // [0] version
+  for (let i = 0; i < 5; i++) off = readTlv(der, off).end; // serial, signature, issuer, validity, subject
+  const spki = readTlv(der, off);
+  if (spki.tag !== 0x30 || spki.end > tbs.end) throw new PemFormatError('no SubjectPublicKeyInfo where a certificate has one');
+  return der.subarray(off, spki.end);
+}
+
 export function parseCertPem(pem: string): ParsedCert {
   return parseCertificate(certificateDer(pem));
 }

@@ -14,7 +14,7 @@ import { profileDiff } from '../../pki/assess/leaf.js';
 import { toPem } from '../../pki/x509/certificate.js';
 import { CertParseError, parseCertificate, type ParsedCert } from '../../pki/x509/parse.js';
 import { looksLikeDer, parsePem, PemFormatError } from '../../pki/x509/pem.js';
-import { readCert } from '../../pki/x509/read.js';
+import { certificateSpki, readCert } from '../../pki/x509/read.js';
 import { ascii, at, bytes, concat, decode, encode, type Node } from './der-edit.js';
 import {
   allFixtures, dir, KPKI_CA_NOT_AFTER, KPKI_NOT_AFTER, KPKI_NOT_BEFORE, openssl, type Fixture,
@@ -208,6 +208,20 @@ test('openssl v1, Ed25519, P-521, RSASSA-PSS certificates', () => {
   assert.equal(p521.subject.o, ['a', 'b']);
   const pss = parsed('openssl-pss');
   assert.equal([pss.publicKey.type, pss.publicKey.bits, pss.signatureAlgorithm.name], ['rsa', 2048, 'rsassaPss']);
+});
+
+test('certificateSpki (the walk to the public key a key-keeping renewal uses) equals the full parse and openssl, for every fixture (v1 without a version field too)', () => {
+  let n = 0;
+  for (const f of fixtures) {
+    const pem = toPem(f.der);
+    const spki = certificateSpki(pem);
+    assert.is(hex(spki), hex(parseCertificate(f.der).publicKey.spkiDer), f.name);
+    // openssl's view of the same key, as DER.
+    const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+    assert.is(hex(spki), der.toString('hex'), `${f.name}: openssl`);
+    n++;
+  }
+  assert.ok(n >= 6 && fixtures.some((f) => f.name === 'openssl-v1'));
 });
 
 // ---------------------------------------------------------------------------------------------
