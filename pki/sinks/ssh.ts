@@ -1,0 +1,214 @@
+/**
+ * The SSH host sink: the same contract as the disk sink, on a host reached through a
+ * Transport. A host costs two round trips: `observe` is one `tar -c` of the trees (modes,
+ * owners and contents; links and devices reported, never followed), `apply` is one script
+ * fed a framed change set on stdin. Each write goes to a temp file created 0600 (umask 077)
+ * beside its target, owned by root, then renamed over it; backups and every temp file come
+ * first, so a failure before the renames replaces nothing. Key material travels only on the
+ * script's stdin: never in a process argument, an environment variable or a log line.
+ */
+import { randomBytes } from 'node:crypto';
+import { KpkiError } from '../errors.js';
+import { isKpkiTemp } from './changes.js';
+import { readTar } from './tar-read.js';
+import { shQuote, type SshTarget, type Transport } from './ssh-transport.js';
+import type { Applied, ApplyOptions, ChangeSet, Observation, ObservedFile, Sink } from './types.js';
+
+export interface SshSinkOptions {
+  /** The directory on the host that paths are relative to (default `/`). */
+  readonly root?: string;
+  /** Where replaced and removed files are kept on the host, absolute (default `/var/backups/kpki`). */
+  readonly backupDir?: string;
+}
+
+/** Paths kpki writes: relative, `/`-separated, no `.`/`..` segment, nothing a line-framed stream could misread. */
+function checkPath(p: string): string {
+  if (!p || p.startsWith('/') || /[\n\r\0]/.test(p) || p !== p.trim() || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new KpkiError('ERR_BAD_ARGUMENT', `${JSON.stringify(p)}: not a path the SSH sink writes (relative, no . or .. segment, no line break or edge blank)`);
+  }
+  return p;
+}
+
+const octal = (m: number) => (m & 0o7777).toString(8);
+
+/** Lists node trees and archives the trees that exist (tar exits 2 on a file it could not read: data, not a failure). */
+const observeScript = (root: string, trees: readonly string[]) => `
+cd ${shQuote(root)} 2>/dev/null || { echo NOROOT; exit 0; }
+printf NODES
+if [ -d nodes ] && [ ! -L nodes ]; then for d in nodes/*/; do [ -d "$d" ] || continue; d=\${d#nodes/}; printf ' %s' "\${d%/}"; done; fi
+printf '\\n'
+set --
+for t in ${trees.map(shQuote).join(' ')}; do if [ -e "$t" ] || [ -L "$t" ]; then set -- "$@" "$t"; fi; done
+[ $# -eq 0 ] && exit 0
+exec tar -cf - --format=gnu --numeric-owner --hard-dereference -- "$@"
+`;
+
+/**
+ * The apply interpreter. Reads `op mode size path` lines: before COMMIT `D` (directory),
+ * `T` (leftover temp to remove), `B` (back up), `W` (write `size` bytes that follow into a
+ * temp file); at COMMIT everything is flushed and renamed into place; after it `C` (chmod),
+ * `R` (remove, after its backup), `E` (remove the directory if empty). Prints `b <path>` per
+ * backup made. Exit 3: nothing replaced; exit 4: stopped during the renames.
+ */
+const applyScript = (root: string, backup: string, suffix: string) => `
+set -u
+umask 077
+base=${shQuote(root === '/' ? '' : root)}
+bk=${shQuote(backup)}
+work=$(mktemp -d) || exit 3
+trap 'rm -rf "$work"' EXIT
+: > "$work/temps"; : > "$work/backups"; : > "$work/dirs"; : > "$work/renames"
+n=0; total=0
+[ -z "$base" ] || [ -d "$base" ] || mkdir -p -- "$base" || { echo "kpki: cannot create $base" >&2; exit 3; }
+abort() {
+  printf 'kpki: %s\\n' "$1" >&2
+  while IFS= read -r f; do rm -f -- "$f"; done < "$work/temps"
+  while IFS= read -r f; do rm -f -- "$f"; done < "$work/backups"
+  tac "$work/dirs" | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null; done
+  exit 3
+}
+stop() { printf 'kpki: %s; %s of %s changes were made%s\\n' "$1" "$n" "$total" "$2" >&2; while IFS= read -r f; do rm -f -- "$f"; done < "$work/temps"; exit 4; }
+aside() { mkdir -p -- "$(dirname -- "$2")" && mv -f -T -- "$1" "$2"; }
+while IFS=' ' read -r op mode size p; do
+  a="$base/$p"
+  case $op in
+  D)
+    if [ -d "$a" ] && [ ! -L "$a" ]; then chmod "$mode" -- "$a" || abort "cannot set the mode of $a"
+    elif [ -e "$a" ] || [ -L "$a" ]; then abort "cannot create the directory $a: a file or link is in the way"
+    else mkdir -m "$mode" -- "$a" || abort "cannot create the directory $a"; printf '%s\\n' "$a" >> "$work/dirs"; chown 0:0 -- "$a"; fi ;;
+  T) rm -f -- "$a" ;;
+  B)
+    if [ -f "$a" ] && [ ! -L "$a" ]; then
+      mkdir -p -- "$(dirname -- "$bk/$p")" || abort "cannot create the backup directory for $a"
+      cat -- "$a" > "$bk/$p" || abort "cannot back up $a"
+      printf '%s\\n' "$bk/$p" >> "$work/backups"; printf 'b %s\\n' "$p"
+    elif [ -e "$a" ] || [ -L "$a" ]; then printf 'b %s\\n' "$p"; printf '%s\\n' "$p" >> "$work/aside"; fi ;;
+  W)
+    t="$a.kpki-${suffix}.tmp"
+    printf '%s\\n' "$t" >> "$work/temps"
+    head -c "$size" > "$t" || abort "cannot write $a"
+    [ "$(wc -c < "$t")" -eq "$size" ] || abort "the change set ended early at $a"
+    chown 0:0 -- "$t" && chmod "$mode" -- "$t" || abort "cannot set the owner and mode of $a"
+    if [ -d "$a" ] && [ ! -L "$a" ]; then abort "cannot replace $a: it is a directory"; fi
+    printf '%s\\n%s\\n' "$t" "$p" >> "$work/renames"; total=$((total+1)) ;;
+  COMMIT)
+    sync || abort "cannot flush the written files"
+    touch "$work/aside"
+    while IFS= read -r t && IFS= read -r p; do
+      a="$base/$p"
+      if grep -qxF -- "$p" "$work/aside"; then aside "$a" "$bk/$p" || stop "cannot move $a aside" ""; fi
+      mv -f -T -- "$t" "$a" || stop "cannot replace $a" "; previous versions are in $bk"
+      n=$((n+1))
+    done < "$work/renames"
+    : > "$work/temps" ;;
+  C) total=$((total+1)); if [ -f "$a" ] && [ ! -L "$a" ]; then chmod "$mode" -- "$a" || stop "cannot set the mode of $a" ""; fi; n=$((n+1)) ;;
+  R)
+    total=$((total+1))
+    if [ -f "$a" ] && [ ! -L "$a" ]; then rm -f -- "$a" || stop "cannot remove $a" ""
+    elif [ -e "$a" ] || [ -L "$a" ]; then aside "$a" "$bk/$p" || stop "cannot move $a aside" ""; fi
+    n=$((n+1)) ;;
+  E) rmdir -- "$a" 2>/dev/null || true ;;
+  END) sync; echo done; exit 0 ;;
+  *) abort "unexpected instruction $op" ;;
+  esac
+done
+abort "the change set ended early"
+`;
+
+/** A TransportError or a failed script, as one sentence naming the host. */
+function hostError(name: string, what: string, stderr: string): KpkiError {
+  const msg = stderr.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('kpki: ') || l.startsWith('tar: ')).map((l) => l.replace(/^kpki: /, '')).join('; ');
+  return new KpkiError('ERR_IO', `${name}: ${what}${msg ? `: ${msg}` : stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`);
+}
+
+export function sshSink(transport: Transport, target: SshTarget, options: SshSinkOptions = {}): Sink {
+  const root = (options.root ?? '/').replace(/(.)\/+$/, '$1');
+  const backupDir = options.backupDir ?? '/var/backups/kpki';
+  const name = `${target.name}:${root}`;
+  let temps: string[] = [];
+  return {
+    name,
+    async observe(trees) {
+      for (const t of trees) checkPath(t);
+      const r = await transport.exec(target, observeScript(root, trees));
+      if (r.code !== 0 && r.code !== 2) throw hostError(name, `cannot read ${trees.join(', ')}`, r.stderr);
+      const nl = r.stdout.indexOf(0x0a);
+      const first = r.stdout.subarray(0, nl < 0 ? r.stdout.length : nl).toString('utf8');
+      const files = new Map<string, ObservedFile>();
+      const dirs = new Map<string, number>();
+      if (first === 'NOROOT') return { files, dirs, nodes: [] };
+      if (!first.startsWith('NODES')) throw hostError(name, 'unexpected answer from the host', r.stderr);
+      const nodes = first.slice(5).split(' ').filter(Boolean).sort();
+      let entries;
+      try {
+        entries = readTar(r.stdout.subarray(nl + 1));
+      } catch (err) {
+        throw new KpkiError('ERR_IO', `${name}: the archive of ${trees.join(', ')} is damaged: ${(err as Error).message}`);
+      }
+      temps = [];
+      for (const e of entries) {
+        if (e.type === 'dir') dirs.set(e.path, e.mode);
+        else if (e.type === 'file') {
+          files.set(e.path, { mode: e.mode, uid: e.uid, content: e.content!.toString('utf8') });
+          if (isKpkiTemp(e.path)) temps.push(e.path);
+        } else files.set(e.path, { mode: e.mode, uid: e.uid, error: e.type === 'symlink' ? 'a symbolic link' : 'not a regular file' });
+      }
+      // Files tar could not read: data, as the disk sink reports them.
+      for (const m of r.stderr.matchAll(/^tar: (.+?): Cannot (?:open|read|stat): (.+)$/gm)) {
+        files.set(m[1]!, { mode: 0, error: m[2]!.trim() });
+      }
+      return { files, dirs, nodes } satisfies Observation;
+    },
+    async apply(set: ChangeSet, options: ApplyOptions) {
+      const results: Applied[] = [];
+      const leftovers = temps;
+      temps = [];
+      if (!set.changes.length && !set.dirDrift.size && !set.dirs.size && !leftovers.length) return results;
+      const stamp = checkPath(options.backupStamp);
+      const bk = `${backupDir}/${stamp}`;
+      const parts: Buffer[] = [];
+      const line = (op: string, mode: string, size: string, p: string) => parts.push(Buffer.from(`${op} ${mode} ${size} ${checkPath(p)}\n`));
+      for (const c of set.changes) {
+        if ((c.op === 'create' || c.op === 'update') && c.content === undefined) throw new Error(`${c.path}: no content to write (a dry-run change set)`);
+      }
+      for (const t of leftovers) line('T', '-', '-', t);
+      for (const [d, m] of [...set.dirs].sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1))) line('D', octal(m), '-', d);
+      for (const c of set.changes) if ((c.op === 'update' && c.backup) || c.op === 'remove') line('B', '-', '-', c.path);
+      let writes = 0;
+      for (const c of set.changes) {
+        if (c.op !== 'create' && c.op !== 'update') continue;
+        const bytes = Buffer.from(c.content!, 'utf8');
+        line('W', octal(c.mode), String(bytes.length), c.path);
+        parts.push(bytes);
+        writes++;
+      }
+      parts.push(Buffer.from('COMMIT - - -\n'));
+      for (const c of set.changes) {
+        if (c.op === 'chmod') line('C', octal(c.mode), '-', c.path);
+        else if (c.op === 'remove') line('R', '-', '-', c.path);
+      }
+      for (const d of set.emptyDirs) line('E', '-', '-', d);
+      parts.push(Buffer.from('END - - -\n'));
+      const r = await transport.exec(target, applyScript(root, bk, randomBytes(6).toString('hex')), Buffer.concat(parts));
+      if (r.code === 3) throw hostError(name, 'nothing was replaced', r.stderr);
+      if (r.code !== 0 || !/^done$/m.test(r.stdout.toString('utf8'))) throw hostError(name, r.code === 4 ? 'stopped while replacing files' : `the apply script failed (exit ${r.code})`, r.stderr);
+      const backedUp = new Set(r.stdout.toString('utf8').split('\n').filter((l) => l.startsWith('b ')).map((l) => l.slice(2)));
+      const backupOf = (p: string) => {
+        if (!backedUp.has(p)) return {};
+        const where = `${bk}/${p}`;
+        const rel = root === '/' ? where.slice(1) : where.startsWith(`${root}/`) ? where.slice(root.length + 1) : where;
+        return { backup: rel };
+      };
+      for (const p of leftovers) results.push({ path: p, action: 'removed', reason: 'a temp file left by an interrupted kpki run' });
+      options.onProgress?.(writes, writes);
+      for (const c of set.changes) {
+        const base = { path: c.path, ...backupOf(c.path) };
+        if (c.op === 'create') results.push({ ...base, action: 'created' });
+        else if (c.op === 'update') results.push({ ...base, action: 'updated' });
+        else if (c.op === 'chmod') results.push({ ...base, action: 'chmod', reason: `mode ${c.from.toString(8)} → ${c.mode.toString(8)}` });
+        else results.push({ ...base, action: 'removed', reason: c.reason });
+      }
+      return results;
+    },
+  };
+}
