@@ -205,6 +205,29 @@ export const COMMANDS: readonly AnyCommand[] = [
       }),
   }),
   command({
+    name: 'preflight',
+    describe: 'Check every host over SSH before installing: unique hostnames, MACs and product_uuid, swap, modules, sysctls, ports, clock, binaries, runtime socket',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (nodes[].ssh says how to reach each node; default root@address)' },
+      hosts: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (comma-separated or repeated)' },
+      'ssh-config': { type: 'string', requiresArg: true, describe: 'run every connection with this OpenSSH config (ssh -F): its known_hosts, keys, ProxyJump' },
+      'accept-new-host-keys': { type: 'boolean', default: false, describe: 'trust a host key seen for the first time (StrictHostKeyChecking=accept-new); a changed key is still refused' },
+      'bin-dir': { type: 'string', requiresArg: true, describe: "where the units run binaries from (default: the plan's binDir, else /usr/local/bin)" },
+      parallel: { type: 'number', default: 10, requiresArg: true, describe: 'hosts checked at once' },
+      json: { type: 'boolean', default: false, describe: 'print the report as JSON (schema: kpki/preflight-report.schema.json)' },
+    },
+    examples: [
+      ['$0 preflight -p cluster.yaml', 'every node, as root over ssh'],
+      ['$0 preflight -p cluster.yaml --hosts cp-1,worker-1 --ssh-config ./ssh_config --json', 'two nodes, with a config of their own'],
+    ],
+    epilogue: 'Exit status: 0 every host ready (warnings allowed) · 1 a check failed or a host was unreachable · 2 bad input.',
+    run: async (a) =>
+      (await import('./commands/preflight.js')).preflightCommand({
+        plan: a.plan, hosts: a.hosts?.map(String), sshConfig: a.sshConfig, acceptNewHostKeys: a.acceptNewHostKeys,
+        binDir: a.binDir, parallel: a.parallel, json: a.json,
+      }),
+  }),
+  command({
     name: 'init',
     describe: 'Write a commented starter plan (cluster.yaml) to edit',
     options: {

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
+import type { PlanNode } from '../plan/types.js';
 
 /** Where a host is reached; `name` is the plan's node name, for messages. */
 export interface SshTarget {
@@ -23,6 +24,18 @@ export interface SshTarget {
   /** Absent: root. Not root: the script runs through `sudo -n`. */
   readonly user?: string;
   readonly identityFile?: string;
+}
+
+/** Where a plan's node is reached: `nodes[].ssh`, the host defaulting to its address, the user to root. */
+export function nodeTarget(n: PlanNode): SshTarget {
+  const s = n.ssh ?? {};
+  return {
+    name: n.name,
+    host: s.host ?? n.address,
+    ...(s.port !== undefined ? { port: s.port } : {}),
+    user: s.user ?? 'root',
+    ...(s.identityFile !== undefined ? { identityFile: s.identityFile } : {}),
+  };
 }
 
 export interface ExecResult {

@@ -1,0 +1,231 @@
+/**
+ * kpki preflight and the SSH transport against a test bed of three hosts (network, mount and
+ * UTS namespaces on a private bridge, each with Debian's sshd). Planted on purpose:
+ *  - cp-1 and w-1 share a product_uuid (planted over /sys/class/dmi/id/product_uuid);
+ *  - cp-1 has swap on (a /proc/swaps stand-in bind-mounted over the real one: the sandbox
+ *    cannot turn swap on);
+ *  - w-1 has its kubelet port 10250 taken by a listener in its namespace;
+ *  - w-2's clock runs 600 s ahead (a `date` wrapper through faketime in its /usr/local/bin),
+ *    lacks kube-proxy in its binDir and has no container runtime socket.
+ * Then: a changed host key is refused naming the new fingerprint while the others succeed,
+ * an unreachable host is reported while the others complete, and key material applied
+ * through the SSH sink never shows in `ps` output or in sshd's log.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import AjvModule from 'ajv';
+import { planChanges } from '../../pki/sinks/changes.js';
+import { sshSink } from '../../pki/sinks/ssh.js';
+import { openSshTransport, TransportError } from '../../pki/sinks/ssh-transport.js';
+import { kpki, ROOT, tempDir } from '../support/cli.js';
+import { run, type BoundedChild } from '../support/proc.js';
+import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
+
+const Ajv = AjvModule.default;
+const t = suite('preflight and transport on the test bed');
+const unavailable = bedUnavailable();
+let bed: TestBed;
+let planFile: string;
+let listener: BoundedChild | undefined;
+const UUID = '4C4C4544-0042-3610-8052-B7C04F4E3732';
+
+interface Check { check: string; status: string; message: string }
+interface Report { status: string; exitCode: number; hosts: Array<{ node: string; host: string; checks: Check[] }> }
+const checkOf = (r: Report, node: string, check: string) => r.hosts.find((h) => h.node === node)!.checks.find((c) => c.check === check)!;
+const statuses = (r: Report, node: string) =>
+  Object.fromEntries(r.hosts.find((h) => h.node === node)!.checks.map((c) => [c.check, c.status]));
+
+async function inHost(name: string, script: string): Promise<string> {
+  const r = await bed.exec(name, ['sh', '-c', script]);
+  if (r.status !== 0) throw new Error(`${name}: ${script}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const preflightJson = (...extra: string[]) => {
+  const r = kpki(['preflight', '-p', planFile, '--ssh-config', bed.sshConfig, '--json', ...extra]);
+  return { status: r.status, report: JSON.parse(r.stdout || '{}') as Report, stderr: r.stderr };
+};
+
+t.before(async () => {
+  if (unavailable) return;
+  bed = await startTestBed([
+    { name: 'cp-1', productUuid: UUID, swaps: 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile                               file\t\t1048572\t\t0\t\t-2\n' },
+    { name: 'w-1', productUuid: UUID },
+    { name: 'w-2', clockOffsetS: 600 },
+  ]);
+  const bins: Record<string, string[]> = {
+    'cp-1': ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'kubelet', 'kube-proxy'],
+    'w-1': ['kubelet', 'kube-proxy'],
+    'w-2': ['kubelet'],
+  };
+  for (const [name, list] of Object.entries(bins)) {
+    await inHost(name, list.map((b) => `printf '#!/bin/sh\\n' > /usr/local/bin/${b} && chmod 755 /usr/local/bin/${b}`).join(' && '));
+  }
+  // A runtime socket on cp-1 and w-1 (left behind by a process that exits without closing it).
+  for (const name of ['cp-1', 'w-1']) {
+    await inHost(name, `node -e "require('fs').mkdirSync('/run/containerd',{recursive:true}); require('net').createServer().listen('/run/containerd/containerd.sock', () => process.exit(0))"`);
+  }
+  await inHost('w-1', 'echo 1 > /proc/sys/net/ipv4/ip_forward');
+  listener = bed.startIn('w-1', ['node', '-e', "require('net').createServer().listen(10250, '0.0.0.0')"]);
+  // Listening before preflight reads /proc/net/tcp (bounded).
+  for (let i = 0; i < 200 && !(await inHost('w-1', 'cat /proc/net/tcp')).includes(':280A '); i++) await new Promise((r) => setTimeout(r, 25));
+  const dir = tempDir('kpki-preflight-');
+  planFile = join(dir, 'cluster.yaml');
+  writeFileSync(planFile, [
+    'apiVersion: kpki/v1alpha1', 'kind: Cluster', 'nodes:',
+    ...bed.hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, roles: [${h.name === 'cp-1' ? 'control-plane' : 'worker'}] }`),
+    '',
+  ].join('\n'));
+});
+
+t.after(async () => {
+  listener?.kill('SIGKILL');
+  bed?.teardown();
+});
+
+const maybe = (name: string, fn: () => Promise<void> | void) => t(name, async () => {
+  if (unavailable) {
+    console.log(`skipped: ${unavailable}`);
+    return;
+  }
+  await fn();
+});
+
+maybe('preflight finds the duplicate product_uuid, swap, the port in use, the skewed clock, the missing binary and socket; exit 1', () => {
+  const { status, report, stderr } = preflightJson();
+  assert.is(status, 1, stderr);
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const valid = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema/preflight-report.schema.json'), 'utf8')));
+  assert.ok(valid(report), JSON.stringify(valid.errors));
+  assert.is(report.status, 'fail');
+  assert.equal(report.hosts.map((h) => h.node), ['cp-1', 'w-1', 'w-2']);
+  assert.equal(report.hosts.map((h) => h.host), bed.hosts.map((h) => h.address));
+
+  assert.equal(statuses(report, 'cp-1'), {
+    reachable: 'ok', 'unique-hostname': 'ok', 'unique-mac': 'ok', 'unique-product-uuid': 'fail', swap: 'fail',
+    modules: statuses(report, 'cp-1').modules, sysctls: 'warn', ports: 'ok', clock: 'ok', binaries: 'ok', 'runtime-socket': 'ok',
+  });
+  assert.match(checkOf(report, 'cp-1', 'unique-product-uuid').message, /also that of w-1/);
+  assert.match(checkOf(report, 'cp-1', 'unique-product-uuid').message, /4c4c4544-0042-3610-8052-b7c04f4e3732/);
+  assert.match(checkOf(report, 'cp-1', 'swap').message, /\/swapfile/);
+  assert.match(checkOf(report, 'cp-1', 'sysctls').message, /net\.ipv4\.ip_forward = 0/);
+
+  assert.is(checkOf(report, 'w-1', 'unique-product-uuid').status, 'fail');
+  assert.match(checkOf(report, 'w-1', 'unique-product-uuid').message, /also that of cp-1/);
+  assert.is(checkOf(report, 'w-1', 'ports').status, 'fail');
+  assert.match(checkOf(report, 'w-1', 'ports').message, /10250 \(kubelet\)/);
+  assert.is(checkOf(report, 'w-1', 'swap').status, 'ok');
+  assert.not.match(checkOf(report, 'w-1', 'sysctls').message, /ip_forward/);
+  assert.is(checkOf(report, 'w-1', 'clock').status, 'ok');
+
+  assert.is(checkOf(report, 'w-2', 'clock').status, 'fail');
+  assert.match(checkOf(report, 'w-2', 'clock').message, /^(59\d|60\d)\.\d s ahead of this machine/);
+  assert.is(checkOf(report, 'w-2', 'binaries').status, 'fail');
+  assert.match(checkOf(report, 'w-2', 'binaries').message, /kube-proxy missing from \/usr\/local\/bin/);
+  assert.is(checkOf(report, 'w-2', 'runtime-socket').status, 'fail');
+  assert.is(checkOf(report, 'w-2', 'unique-product-uuid').status, 'ok');
+  assert.is(checkOf(report, 'w-2', 'ports').status, 'ok');
+});
+
+maybe('the table names each problem per node; --hosts limits the run (duplicates are judged among the hosts read)', () => {
+  const r = kpki(['preflight', '-p', planFile, '--ssh-config', bed.sshConfig]);
+  assert.is(r.status, 1);
+  assert.match(r.stdout, /^NODE\s+CHECK\s+RESULT\s+DETAIL/);
+  assert.match(r.stdout, /\nw-2\s+clock\s+FAIL\s+\d+\.\d s ahead/);
+  assert.match(r.stdout, /\nw-1\s+ports\s+FAIL\s+in use: 10250 \(kubelet\)/);
+  assert.match(r.stdout, /NOT READY/);
+  const one = preflightJson('--hosts', 'w-1');
+  assert.equal(one.report.hosts.map((h) => h.node), ['w-1']);
+  assert.is(checkOf(one.report, 'w-1', 'unique-product-uuid').status, 'ok');
+  const bad = kpki(['preflight', '-p', planFile, '--ssh-config', bed.sshConfig, '--hosts', 'cp-1,nope']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--hosts: nope is not a node of .*cluster\.yaml/);
+});
+
+maybe('an unknown host key is refused naming its fingerprint; --accept-new-host-keys (accept-new) takes it', async () => {
+  const dir = tempDir('kpki-known-');
+  const config = join(dir, 'ssh_config');
+  copyFileSync(bed.sshConfig, config);
+  writeFileSync(config, readFileSync(config, 'utf8').replace(bed.knownHosts, join(dir, 'known_hosts')));
+  const cp1 = bed.host('cp-1');
+  const strict = openSshTransport({ configFile: config });
+  try {
+    await strict.exec({ name: 'cp-1', host: cp1.address }, 'true');
+    assert.unreachable('connected to an unknown host');
+  } catch (err) {
+    assert.instance(err, TransportError);
+    assert.is((err as TransportError).fingerprint, cp1.hostKeyFingerprint);
+    assert.match((err as Error).message, new RegExp(`^cp-1 \\(${cp1.address.replace(/\./g, '\\.')}\\): its host key is not in known_hosts \\(it offered ssh-ed25519 key ${cp1.hostKeyFingerprint.replace(/[+/]/g, '\\$&')}\\)`));
+  } finally {
+    await strict.close();
+  }
+  const lenient = openSshTransport({ configFile: config, acceptNewHostKeys: true });
+  try {
+    const r = await lenient.exec({ name: 'cp-1', host: cp1.address }, 'hostname');
+    assert.is(r.stdout.toString().trim(), 'cp-1');
+    assert.match(readFileSync(join(dir, 'known_hosts'), 'utf8'), new RegExp(`^${cp1.address.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'));
+  } finally {
+    await lenient.close();
+  }
+});
+
+maybe('one ControlMaster per host serves every exec; key material applied through the SSH sink is never in ps output or sshd logs', async () => {
+  const transport = openSshTransport({ configFile: bed.sshConfig });
+  const target = { name: 'cp-1', host: bed.host('cp-1').address };
+  const keys = Array.from({ length: 40 }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }) as string);
+  const secretLines = keys.map((k) => k.split('\n')[1]!);
+  try {
+    const sink = sshSink(transport, target, { root: '/var/lib/kpki-secret' });
+    const wanted = keys.map((content, i) => ({ path: `pki/k${i}.key`, mode: 0o600, content, protected: false }));
+    const set = planChanges(wanted, await sink.observe(['pki']), { exact: [], whyRemoved: () => '', root: 'x' });
+    let done = false;
+    const applying = sink.apply(set, { backupStamp: 'b1' }).finally(() => (done = true));
+    const samples: string[] = [];
+    for (let i = 0; i < 400 && !done; i++) {
+      samples.push((await run('ps', ['axeww', '-o', 'args'])).stdout);
+      samples.push((await bed.exec('cp-1', ['ps', 'axeww', '-o', 'args'])).stdout);
+    }
+    await applying;
+    samples.push((await run('ps', ['axeww', '-o', 'args'])).stdout);
+    assert.ok(samples.length >= 2);
+    // The samples did see kpki's processes (so they would have seen a key on their command lines).
+    assert.ok(samples.some((s) => /ControlMaster=yes/.test(s)), 'no ssh master in any sample');
+    for (const s of samples) for (const line of secretLines) assert.not.ok(s.includes(line), 'a key line in ps output');
+    for (const h of bed.hosts) {
+      const log = readFileSync(h.log, 'utf8');
+      for (const line of secretLines) assert.not.ok(log.includes(line), `a key line in ${h.name}'s sshd log`);
+    }
+    // On the host: every key 0600 root in a 0700 directory, content intact.
+    const ls = await inHost('cp-1', 'stat -c "%a %u %n" /var/lib/kpki-secret/pki /var/lib/kpki-secret/pki/k0.key /var/lib/kpki-secret/pki/k39.key');
+    assert.equal(ls.trim().split('\n'), ['700 0 /var/lib/kpki-secret/pki', '600 0 /var/lib/kpki-secret/pki/k0.key', '600 0 /var/lib/kpki-secret/pki/k39.key']);
+    assert.is(await inHost('cp-1', 'cat /var/lib/kpki-secret/pki/k7.key'), keys[7]);
+    // Exactly one master connection to cp-1 carried all of it.
+    const masters = (await run('ps', ['axww', '-o', 'args'])).stdout.split('\n').filter((l) => l.includes('ControlMaster=yes') && l.includes(target.host));
+    assert.is(masters.length, 1, masters.join('\n'));
+  } finally {
+    await transport.close();
+  }
+});
+
+maybe('a changed host key is refused naming the new fingerprint and an unreachable host is reported, while the other host completes', async () => {
+  const fp = await bed.rekey('w-1');
+  await bed.stop('w-2');
+  const { status, report } = preflightJson();
+  assert.is(status, 1);
+  assert.is(checkOf(report, 'w-1', 'reachable').status, 'fail');
+  assert.match(checkOf(report, 'w-1', 'reachable').message, /^w-1 \(10\.231\.\d+\.\d+\): its host key has CHANGED/);
+  assert.ok(checkOf(report, 'w-1', 'reachable').message.includes(fp), checkOf(report, 'w-1', 'reachable').message);
+  assert.is(report.hosts.find((h) => h.node === 'w-1')!.checks.length, 1);
+  assert.is(checkOf(report, 'w-2', 'reachable').status, 'fail');
+  assert.match(checkOf(report, 'w-2', 'reachable').message, /^w-2 \(10\.231\.\d+\.\d+\): cannot connect: .*Connection refused/);
+  // cp-1 was read in full; with w-1 unread, its product_uuid is no longer a known duplicate.
+  assert.is(checkOf(report, 'cp-1', 'reachable').status, 'ok');
+  assert.is(checkOf(report, 'cp-1', 'swap').status, 'fail');
+  assert.is(checkOf(report, 'cp-1', 'unique-product-uuid').status, 'ok');
+  assert.is(report.hosts.find((h) => h.node === 'cp-1')!.checks.length, 11);
+});
+
+t.run();
