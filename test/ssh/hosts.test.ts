@@ -97,7 +97,7 @@ const maybe = (name: string, fn: () => Promise<void> | void) => t(name, async ()
 maybe('preflight finds the duplicate product_uuid, swap, the port in use, the skewed clock, the missing binary and socket; exit 1', () => {
   const { status, report, stderr } = preflightJson();
   assert.is(status, 1, stderr);
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: true, formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/ } });
   const valid = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema/preflight-report.schema.json'), 'utf8')));
   assert.ok(valid(report), JSON.stringify(valid.errors));
   assert.is(report.status, 'fail');
