@@ -148,6 +148,27 @@ function contract(label: string, make: () => Promise<Fixture>, after: () => Prom
       assert.not.ok(again.files.has('nodes/cp-1/etc/kubernetes/pki/link.crt'));
     });
   }
+  if (label !== 'memory') {
+    t('a failure before the renames replaces nothing and leaves no temp file', async () => {
+      await fx.plant('nodes/cp-1/etc/blocked', 'a file where a directory is wanted\n', 0o644);
+      const obs = await fx.sink.observe(TREES);
+      const now = FIRST.filter(([p]) => !p.endsWith('old.yaml')).map(([p, m, c]): [string, number, string] =>
+        p === 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt' ? [p, m, `${CERT}# third\n`] : [p, m, c]);
+      const set = plan(wanted([...now, ['nodes/cp-1/etc/blocked/x.crt', 0o644, CERT]]), obs);
+      assert.ok(set.changes.some((c) => c.op === 'update'));
+      await fx.sink.apply(set, { backupStamp: 's7' }).then(
+        () => assert.unreachable('applied'),
+        (e: Error) => {
+          assert.match(e.message, /nodes\/cp-1\/etc\/blocked/);
+          assert.match(e.message, /nothing was replaced/);
+        },
+      );
+      const after = await fx.sink.observe(TREES);
+      assert.is(digestOf(after, 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt'), textDigest(`${CERT}# renewed\n`));
+      assert.equal([...after.files.keys()].filter((p) => p.includes('.kpki-')), []);
+      assert.is(await fx.read('backup/s7/nodes/cp-1/etc/kubernetes/pki/apiserver.crt'), undefined);
+    });
+  }
   t.run();
 }
 
