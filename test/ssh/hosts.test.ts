@@ -7,7 +7,8 @@
  *  - w-1 has its kubelet port 10250 taken by a listener in its namespace;
  *  - w-2's clock runs 600 s ahead (a `date` wrapper through faketime in its /usr/local/bin),
  *    lacks kube-proxy in its binDir and has no container runtime socket.
- * Then: a changed host key is refused naming the new fingerprint while the others succeed,
+ * check --remote audits the node trees put on the hosts, and names a hand-replaced
+ * apiserver.crt, a chmod and a deleted file per node. Then: a changed host key is refused naming the new fingerprint while the others succeed,
  * an unreachable host is reported while the others complete, and key material applied
  * through the SSH sink never shows in `ps` output or in sshd's log.
  */
@@ -208,6 +209,55 @@ maybe('one ControlMaster per host serves every exec; key material applied throug
   } finally {
     await transport.close();
   }
+});
+
+maybe('check --remote: the node trees put on the hosts audit clean; a hand-replaced apiserver.crt, a chmod and a deleted file are each reported with their node', async () => {
+  const out = join(tempDir('kpki-remote-'), 'out');
+  const gen = kpki(['gen', '-p', planFile, '-o', out]);
+  assert.is(gen.status, 0, gen.stderr);
+  // Put each node's tree on its host through the SSH sink (what install will do with the rendered trees).
+  const transport = openSshTransport({ configFile: bed.sshConfig });
+  try {
+    for (const h of bed.hosts) {
+      const prefix = join(out, 'nodes', h.name);
+      const files = (await run('find', [prefix, '-type', 'f', '-printf', '%P %m\\n'])).stdout.trim().split('\n').map((l) => l.split(' '));
+      const wanted = files.map(([rel, mode]) => ({ path: rel!, mode: parseInt(mode!, 8), content: readFileSync(join(prefix, rel!), 'utf8'), protected: false }));
+      const sink = sshSink(transport, { name: h.name, host: h.address });
+      const tops = [...new Set(wanted.map((w) => w.path.split('/').slice(0, 2).join('/')))];
+      const set = planChanges(wanted, await sink.observe(tops), { exact: [], whyRemoved: () => '', root: h.name });
+      await sink.apply(set, { backupStamp: 'install-1' });
+    }
+  } finally {
+    await transport.close();
+  }
+  const clean = kpki(['check', '--out', out, '--plan', planFile, '--remote', '--ssh-config', bed.sshConfig, '--json']);
+  const report = JSON.parse(clean.stdout) as { status: string; findings: Array<{ code: string; file: string; message: string }>; certificates: Array<{ node?: string }>; record?: { used: boolean } };
+  assert.equal(report.findings.filter((f) => f.code.startsWith('remote-')), []);
+  assert.is(clean.status, 0, clean.stdout.slice(0, 2000));
+  assert.equal([...new Set(report.certificates.map((c) => c.node).filter(Boolean))].sort(), ['cp-1', 'w-1', 'w-2']);
+  assert.is(report.record?.used, false);
+
+  // By hand: a self-signed apiserver.crt on cp-1, kubelet.conf world-readable on w-1, kube-proxy.conf gone from w-2.
+  const other = (await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=kube-apiserver', '-days', '30'])).stdout;
+  await bed.exec('cp-1', ['sh', '-c', 'cat > /etc/kubernetes/pki/apiserver.crt'], other);
+  await inHost('w-1', 'chmod 644 /etc/kubernetes/kubelet.conf');
+  await inHost('w-2', 'rm /etc/kubernetes/kube-proxy.conf');
+  const r = kpki(['check', '--out', out, '--plan', planFile, '--remote', '--ssh-config', bed.sshConfig, '--json']);
+  assert.is(r.status, 2, r.stdout.slice(0, 2000));
+  const after = JSON.parse(r.stdout) as typeof report;
+  const remote = after.findings.filter((f) => f.code.startsWith('remote-')).map((f) => `${f.code} ${f.file}`).sort();
+  assert.equal(remote, [
+    'remote-missing nodes/w-2/etc/kubernetes/kube-proxy.conf',
+    'remote-mode nodes/w-1/etc/kubernetes/kubelet.conf',
+    'remote-stale nodes/cp-1/etc/kubernetes/pki/apiserver.crt',
+  ]);
+  assert.match(after.findings.find((f) => f.code === 'remote-mode')!.message, /^w-1: \/etc\/kubernetes\/kubelet\.conf has mode 0644, the store's is 0600/);
+  // The audit judged the host's apiserver.crt (not signed by the cluster CA), not the store's.
+  assert.ok(after.findings.some((f) => f.file === 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt' && !f.code.startsWith('remote-') && /critical|warning/.test(JSON.stringify(f))), JSON.stringify(after.findings.filter((f) => f.file.includes('apiserver.crt'))));
+  const table = kpki(['check', '--out', out, '--plan', planFile, '--remote', '--ssh-config', bed.sshConfig, '--hosts', 'cp-1']);
+  assert.match(table.stdout, /NODE/);
+  assert.match(table.stdout, /apiserver\.crt/);
+  assert.not.match(table.stdout, /kube-proxy\.conf.*(not on the host)/);
 });
 
 maybe('a changed host key is refused naming the new fingerprint and an unreachable host is reported, while the other host completes', async () => {
