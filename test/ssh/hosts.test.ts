@@ -31,6 +31,8 @@ const unavailable = bedUnavailable();
 let bed: TestBed;
 let planFile: string;
 let listener: BoundedChild | undefined;
+/** The store check --remote compared the hosts with (its node trees are on the hosts). */
+let storeOut: string | undefined;
 const UUID = '4C4C4544-0042-3610-8052-B7C04F4E3732';
 
 interface Check { check: string; status: string; message: string }
@@ -213,6 +215,7 @@ maybe('one ControlMaster per host serves every exec; key material applied throug
 
 maybe('check --remote: the node trees put on the hosts audit clean; a hand-replaced apiserver.crt, a chmod and a deleted file are each reported with their node', async () => {
   const out = join(tempDir('kpki-remote-'), 'out');
+  storeOut = out;
   const gen = kpki(['gen', '-p', planFile, '-o', out]);
   assert.is(gen.status, 0, gen.stderr);
   // Put each node's tree on its host through the SSH sink (what install will do with the rendered trees).
@@ -260,6 +263,30 @@ maybe('check --remote: the node trees put on the hosts audit clean; a hand-repla
   assert.not.match(table.stdout, /kube-proxy\.conf.*(not on the host)/);
 });
 
+maybe('a login user other than root runs every script through sudo -n; a sudo that wants a password is a clear error', async () => {
+  // On w-2 only (its /etc is a private overlay): a user, and a stand-in sudo that shows it was
+  // called as `sudo -n sh -c …` and runs the command as that user (the bed has no real sudo).
+  await inHost('w-2', "useradd -M -d / -s /bin/sh kpkiop && usermod -p '*' kpkiop");
+  await inHost('w-2', `printf '%s\\n' '#!/bin/sh' '[ "$1" = -n ] || { echo "sudo: a terminal is required" >&2; exit 1; }' 'shift' '[ -e /etc/kpki-sudo-deny ] && { echo "sudo: a password is required" >&2; exit 1; }' 'echo "stand-in sudo: $1 $2"' 'exec "$@"' > /usr/local/bin/sudo && chmod 755 /usr/local/bin/sudo`);
+  const transport = openSshTransport({ configFile: bed.sshConfig });
+  const target = { name: 'w-2', host: bed.host('w-2').address, user: 'kpkiop' };
+  try {
+    const r = await transport.exec(target, 'id -un');
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.stdout.toString().trim().split('\n'), ['stand-in sudo: sh -c', 'kpkiop']);
+    await inHost('w-2', 'touch /etc/kpki-sudo-deny');
+    await transport.exec(target, 'id -un').then(
+      () => assert.unreachable('ran without sudo'),
+      (e: Error) => {
+        assert.instance(e, TransportError);
+        assert.match(e.message, /^w-2 \(10\.231\.\d+\.\d+\): kpkiop cannot run commands as root without a password \(sudo -n\)$/);
+      },
+    );
+  } finally {
+    await transport.close();
+  }
+});
+
 maybe('a changed host key is refused naming the new fingerprint and an unreachable host is reported, while the other host completes', async () => {
   const fp = await bed.rekey('w-1');
   await bed.stop('w-2');
@@ -276,6 +303,16 @@ maybe('a changed host key is refused naming the new fingerprint and an unreachab
   assert.is(checkOf(report, 'cp-1', 'swap').status, 'fail');
   assert.is(checkOf(report, 'cp-1', 'unique-product-uuid').status, 'ok');
   assert.is(report.hosts.find((h) => h.node === 'cp-1')!.checks.length, 11);
+
+  // check --remote: the two hosts it cannot read are findings; cp-1 is still read.
+  assert.ok(storeOut, 'the check --remote test ran first');
+  const r = kpki(['check', '--out', storeOut!, '--plan', planFile, '--remote', '--ssh-config', bed.sshConfig, '--json']);
+  const findings = (JSON.parse(r.stdout) as { findings: Array<{ code: string; file: string; message: string }> }).findings;
+  const unreachable = findings.filter((f) => f.code === 'remote-unreachable');
+  assert.equal(unreachable.map((f) => f.file), ['nodes/w-1', 'nodes/w-2']);
+  assert.ok(unreachable[0]!.message.includes(fp));
+  assert.ok(findings.some((f) => f.code === 'remote-stale' && f.file === 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt'));
+  assert.is(r.status, 2);
 });
 
 t.run();

@@ -145,6 +145,8 @@ function setupScript(h: BedHost, spec: BedHostSpec, sshdConfig: string): string 
     'mount --make-rprivate /',
     `hostname ${h.name}`,
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${d}/etc-upper,workdir=${d}/etc-work /etc`,
+    // Readable by any login user (sshd reads it as the user), in the host's own /etc.
+    `mkdir -p /etc/ssh && cp ${d}/authorized_keys /etc/ssh/kpki-bed-authorized_keys && chmod 644 /etc/ssh/kpki-bed-authorized_keys`,
     `mount --bind ${d}/varlib /var/lib`,
     `mount --bind ${d}/bin /usr/local/bin`,
     `mount -t tmpfs -o mode=755 tmpfs /run`,
@@ -238,7 +240,7 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
       writeFileSync(join(hdir, 'sshd_config'), [
         `ListenAddress ${address}:22`,
         `HostKey ${join(hdir, 'ssh_host_ed25519_key')}`,
-        `AuthorizedKeysFile ${join(hdir, 'authorized_keys')}`,
+        'AuthorizedKeysFile /etc/ssh/kpki-bed-authorized_keys',
         'PidFile none', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password',
         'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'LogLevel VERBOSE',
         'MaxSessions 64', 'MaxStartups 64', 'UseDNS no', '',
