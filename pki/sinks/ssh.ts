@@ -31,12 +31,21 @@ function checkPath(p: string): string {
 
 const octal = (m: number) => (m & 0o7777).toString(8);
 
-/** Lists node trees and archives the trees that exist (tar exits 2 on a file it could not read: data, not a failure). */
+/** Every proper ancestor of the trees (`etc` for `etc/kubernetes`). */
+const ancestorsOf = (trees: readonly string[]) =>
+  [...new Set(trees.flatMap((t) => t.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))];
+
+/**
+ * Lists node trees and the trees' ancestors that are directories, then archives the trees that
+ * exist (tar exits 2 on a file it could not read: data, not a failure).
+ */
 const observeScript = (root: string, trees: readonly string[]) => `
 cd ${shQuote(root)} 2>/dev/null || { echo NOROOT; exit 0; }
 printf NODES
 if [ -d nodes ] && [ ! -L nodes ]; then for d in nodes/*/; do [ -d "$d" ] || continue; d=\${d#nodes/}; printf ' %s' "\${d%/}"; done; fi
 printf '\\n'
+for a in ${ancestorsOf(trees).map(shQuote).join(' ')}; do [ -d "$a" ] && [ ! -L "$a" ] && printf 'A %s\\n' "$a"; done
+echo TAR
 set --
 for t in ${trees.map(shQuote).join(' ')}; do if [ -e "$t" ] || [ -L "$t" ]; then set -- "$@" "$t"; fi; done
 [ $# -eq 0 ] && exit 0
@@ -44,7 +53,8 @@ exec tar -cf - --format=gnu --numeric-owner --hard-dereference -- "$@"
 `;
 
 /**
- * The apply interpreter. Reads `op mode size path` lines: before COMMIT `D` (directory),
+ * The apply interpreter. Reads `op mode size path` lines: before COMMIT `D` (directory:
+ * size `c` creates it if missing, `r` also restores the mode of an existing one),
  * `T` (leftover temp to remove), `B` (back up), `W` (write `size` bytes that follow into a
  * temp file); at COMMIT everything is flushed and renamed into place; after it `C` (chmod),
  * `R` (remove, after its backup), `E` (remove the directory if empty). Prints `b <path>` per
@@ -73,7 +83,7 @@ while IFS=' ' read -r op mode size p; do
   a="$base/$p"
   case $op in
   D)
-    if [ -d "$a" ] && [ ! -L "$a" ]; then chmod "$mode" -- "$a" || abort "cannot set the mode of $a"
+    if [ -d "$a" ] && [ ! -L "$a" ]; then [ "$size" = c ] || chmod "$mode" -- "$a" || abort "cannot set the mode of $a"
     elif [ -e "$a" ] || [ -L "$a" ]; then abort "cannot create the directory $a: a file or link is in the way"
     else mkdir -m "$mode" -- "$a" || abort "cannot create the directory $a"; printf '%s\\n' "$a" >> "$work/dirs"; chown 0:0 -- "$a"; fi ;;
   T) rm -f -- "$a" ;;
@@ -126,22 +136,35 @@ export function sshSink(transport: Transport, target: SshTarget, options: SshSin
   const backupDir = options.backupDir ?? '/var/backups/kpki';
   const name = `${target.name}:${root}`;
   let temps: string[] = [];
+  /** Directories above the last observed trees that exist: never re-moded (they are the host's: /etc, /var/lib). */
+  let ancestors = new Set<string>();
   return {
     name,
     async observe(trees) {
       for (const t of trees) checkPath(t);
       const r = await transport.exec(target, observeScript(root, trees));
       if (r.code !== 0 && r.code !== 2) throw hostError(name, `cannot read ${trees.join(', ')}`, r.stderr);
-      const nl = r.stdout.indexOf(0x0a);
-      const first = r.stdout.subarray(0, nl < 0 ? r.stdout.length : nl).toString('utf8');
       const files = new Map<string, ObservedFile>();
       const dirs = new Map<string, number>();
-      if (first === 'NOROOT') return { files, dirs, nodes: [] };
-      if (!first.startsWith('NODES')) throw hostError(name, 'unexpected answer from the host', r.stderr);
-      const nodes = first.slice(5).split(' ').filter(Boolean).sort();
+      ancestors = new Set();
+      // Header lines up to `TAR`, then the archive.
+      let at = 0;
+      let nodes: string[] | undefined;
+      for (;;) {
+        const nl = r.stdout.indexOf(0x0a, at);
+        const line = r.stdout.subarray(at, nl < 0 ? r.stdout.length : nl).toString('utf8');
+        at = nl < 0 ? r.stdout.length : nl + 1;
+        if (line === 'NOROOT') return { files, dirs, nodes: [] };
+        if (line.startsWith('NODES')) nodes = line.slice(5).split(' ').filter(Boolean).sort();
+        else if (line.startsWith('A ')) ancestors.add(line.slice(2));
+        else if (line === 'TAR') break;
+        else throw hostError(name, 'unexpected answer from the host', r.stderr);
+        if (nl < 0) throw hostError(name, 'the answer from the host ended early', r.stderr);
+      }
+      if (!nodes) throw hostError(name, 'unexpected answer from the host', r.stderr);
       let entries;
       try {
-        entries = readTar(r.stdout.subarray(nl + 1));
+        entries = readTar(r.stdout.subarray(at));
       } catch (err) {
         throw new KpkiError('ERR_IO', `${name}: the archive of ${trees.join(', ')} is damaged: ${(err as Error).message}`);
       }
@@ -163,7 +186,12 @@ export function sshSink(transport: Transport, target: SshTarget, options: SshSin
       const results: Applied[] = [];
       const leftovers = temps;
       temps = [];
-      if (!set.changes.length && !set.dirDrift.size && !set.dirs.size && !leftovers.length) return results;
+      // Directories to create (`c`: an existing one is left as it is) or to restore (`r`, drifted);
+      // an ancestor of the trees that exists is the host's own and is not touched.
+      const dirs = [...set.dirs]
+        .filter(([d]) => set.dirDrift.has(d) || !ancestors.has(d))
+        .sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
+      if (!set.changes.length && !dirs.length && !leftovers.length) return results;
       const stamp = checkPath(options.backupStamp);
       const bk = `${backupDir}/${stamp}`;
       const parts: Buffer[] = [];
@@ -172,7 +200,7 @@ export function sshSink(transport: Transport, target: SshTarget, options: SshSin
         if ((c.op === 'create' || c.op === 'update') && c.content === undefined) throw new Error(`${c.path}: no content to write (a dry-run change set)`);
       }
       for (const t of leftovers) line('T', '-', '-', t);
-      for (const [d, m] of [...set.dirs].sort(([a], [b]) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1))) line('D', octal(m), '-', d);
+      for (const [d, m] of dirs) line('D', octal(m), set.dirDrift.has(d) ? 'r' : 'c', d);
       for (const c of set.changes) if ((c.op === 'update' && c.backup) || c.op === 'remove') line('B', '-', '-', c.path);
       let writes = 0;
       for (const c of set.changes) {

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { planChanges } from '../../pki/sinks/changes.js';
 import { sshSink } from '../../pki/sinks/ssh.js';
-import { openSshTransport, TransportError } from '../../pki/sinks/ssh-transport.js';
+import { openSshTransport, TransportError, type Transport } from '../../pki/sinks/ssh-transport.js';
 import { kpki, ROOT, tempDir } from '../support/cli.js';
 import { run, type BoundedChild } from '../support/proc.js';
 import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
@@ -210,6 +210,33 @@ maybe('one ControlMaster per host serves every exec; key material applied throug
     assert.is(masters.length, 1, masters.join('\n'));
   } finally {
     await transport.close();
+  }
+});
+
+maybe('an embedding program\'s own Transport: a re-run with nothing to change is one round trip per host, and the host\'s directories above the trees keep their modes', async () => {
+  const inner = openSshTransport({ configFile: bed.sshConfig });
+  const scripts: string[] = [];
+  const counting: Transport = {
+    exec: (target, script, stdin) => {
+      scripts.push(script);
+      return inner.exec(target, script, stdin);
+    },
+    close: () => inner.close(),
+  };
+  try {
+    await inHost('cp-1', 'mkdir -p /var/lib/kpki-own && chmod 750 /var/lib/kpki-own');
+    const sink = sshSink(counting, { name: 'cp-1', host: bed.host('cp-1').address });
+    const wanted = [{ path: 'var/lib/kpki-own/pki/a.crt', mode: 0o644, content: 'a\n', protected: false }, { path: 'var/lib/kpki-own/pki/a.key', mode: 0o600, content: 'k\n', protected: false }];
+    const trees = ['var/lib/kpki-own/pki'];
+    const first = await sink.apply(planChanges(wanted, await sink.observe(trees), { exact: trees, whyRemoved: () => '', root: 'cp-1' }), { backupStamp: 'r1' });
+    assert.equal(first.map((a) => a.action), ['created', 'created']);
+    assert.is(scripts.length, 2);
+    const again = planChanges(wanted, await sink.observe(trees), { exact: trees, whyRemoved: () => '', root: 'cp-1' });
+    assert.equal(await sink.apply(again, { backupStamp: 'r2' }), []);
+    assert.is(scripts.length, 3, 'the re-run only observed');
+    assert.equal((await inHost('cp-1', 'stat -c "%a %n" /var/lib /var/lib/kpki-own /var/lib/kpki-own/pki')).trim().split('\n'), ['755 /var/lib', '750 /var/lib/kpki-own', '700 /var/lib/kpki-own/pki']);
+  } finally {
+    await counting.close();
   }
 });
 
