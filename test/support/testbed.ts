@@ -186,6 +186,13 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', teardown);
+  // Interrupted (Ctrl-C, a CI timeout): remove the bed, then end as the signal would have.
+  const onSignal = (sig: NodeJS.Signals) => {
+    teardown();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const startSshd = async (h: BedHost, spec: BedHostSpec) => {
     const config = join(h.dir, 'sshd_config');
@@ -307,6 +314,8 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
     teardown() {
       teardown();
       process.removeListener('exit', teardown);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     },
   };
 }
