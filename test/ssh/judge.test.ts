@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import { parsePlan } from '../../pki/plan/parse.js';
 import { judge, rolePorts, type HostReading } from '../../pki/preflight/preflight.js';
 import { parseFacts } from '../../pki/preflight/probe.js';
+import { nodeTarget } from '../../pki/sinks/ssh-transport.js';
+import { PlanError } from '../../pki/errors.js';
 
 const plan = parsePlan(`apiVersion: kpki/v1alpha1
 kind: Cluster
@@ -88,6 +90,41 @@ test('an unreachable host: one failed check carrying the transport\'s message', 
   const wk = plan.nodes.filter((n) => n.name === 'wk');
   const res = judge(plan, wk, new Map([['wk', { error: 'wk (10.0.0.3): cannot connect: Connection refused' }]]), '/usr/local/bin');
   assert.equal(res.get('wk'), [{ check: 'reachable', status: 'fail', message: 'wk (10.0.0.3): cannot connect: Connection refused' }]);
+});
+
+test('nodes[].ssh: defaults (host = address, user root, port from the ssh config); every bad value named with its line', () => {
+  const p = parsePlan(`apiVersion: kpki/v1alpha1
+kind: Cluster
+nodes:
+  - { name: cp, address: 10.0.0.1, roles: [control-plane] }
+  - name: wk
+    address: 10.0.0.2
+    roles: [worker]
+    ssh: { host: wk.mgmt, port: 2222, user: ops, identityFile: ~/.ssh/cluster }
+`, 'ssh.yaml');
+  assert.equal(nodeTarget(p.nodes[0]!), { name: 'cp', host: '10.0.0.1', user: 'root' });
+  assert.equal(nodeTarget(p.nodes[1]!), { name: 'wk', host: 'wk.mgmt', port: 2222, user: 'ops', identityFile: '~/.ssh/cluster' });
+  const bad = `apiVersion: kpki/v1alpha1
+kind: Cluster
+nodes:
+  - name: cp
+    address: 10.0.0.1
+    roles: [control-plane]
+    ssh:
+      host: -oProxyCommand=touch%20/tmp/x
+      port: 0
+      user: "root; id"
+      identityFile: "key\\nHost *"
+      proxy: bastion
+`;
+  try {
+    parsePlan(bad, 'bad.yaml');
+    assert.unreachable('accepted');
+  } catch (err) {
+    assert.instance(err, PlanError);
+    const got = (err as PlanError).diagnostics.map((d) => `${d.line} ${d.field}`).sort();
+    assert.equal(got, ['10 nodes[0].ssh.user', '11 nodes[0].ssh.identityFile', '12 nodes[0].ssh.proxy', '8 nodes[0].ssh.host', '9 nodes[0].ssh.port']);
+  }
 });
 
 test.run();
