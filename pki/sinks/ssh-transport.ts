@@ -69,8 +69,10 @@ export interface OpenSshOptions {
   readonly configFile?: string;
   /** `StrictHostKeyChecking=accept-new` instead of `yes`: unknown hosts are added, changed keys still refused. */
   readonly acceptNewHostKeys?: boolean;
-  /** Seconds for the TCP connection (ConnectTimeout); default 10. */
+  /** Seconds for the TCP connection (ConnectTimeout); default 10. Logging in gets this plus 60 s. */
   readonly connectTimeoutS?: number;
+  /** Seconds one script may run before its ssh client is stopped and the host reported; default 600. */
+  readonly commandTimeoutS?: number;
   /** The ssh binary; default `ssh` from PATH. */
   readonly ssh?: string;
 }
@@ -134,6 +136,12 @@ export function openSshTransport(options: OpenSshOptions = {}): Transport {
     });
     let stderr = '';
     let stdout = '';
+    const loginS = (options.connectTimeoutS ?? 10) + 60;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, loginS * 1000);
     const ready = new Promise<void>((resolve, reject) => {
       child.stderr!.setEncoding('utf8').on('data', (d: string) => {
         if (stderr.length < 256 * 1024) stderr += d;
@@ -144,12 +152,14 @@ export function openSshTransport(options: OpenSshOptions = {}): Transport {
       });
       child.on('error', (err) => reject(new TransportError(t.name, `${label(t)}: cannot run ${ssh}: ${err.message}`)));
       child.on('exit', () => {
-        masters.delete(key);
-        reject(connectError(t, stderr));
+        clearTimeout(timer);
+        if (masters.get(key)?.child === child) masters.delete(key);
+        reject(timedOut ? new TransportError(t.name, `${label(t)}: cannot connect: no login within ${loginS} s`) : connectError(t, stderr));
       });
     });
     child.stdin!.on('error', () => {});
     ready.then(() => {
+      clearTimeout(timer);
       stderr = ''; // connected: later chatter is not kept
     }, () => {});
     masters.set(key, { ready, child });
@@ -170,10 +180,17 @@ export function openSshTransport(options: OpenSshOptions = {}): Transport {
       });
       child.stdin!.on('error', () => {});
       child.stdin!.end(stdin ?? '');
+      const limitS = options.commandTimeoutS ?? 600;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+      }, limitS * 1000);
       const code = await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(new TransportError(t.name, `${label(t)}: cannot run ${ssh}: ${e.message}`)));
         child.on('close', (status, signal) => resolve(status ?? (signal ? 128 : 1)));
-      });
+      }).finally(() => clearTimeout(timer));
+      if (timedOut) throw new TransportError(t.name, `${label(t)}: a command did not finish within ${limitS} s; its ssh client was stopped`);
       if (code === 255) throw new TransportError(t.name, `${label(t)}: the connection failed: ${err.trim().split('\n').at(-1) ?? 'no message'}`);
       if (user !== 'root' && code === 1 && /sudo: (a password is required|a terminal is required)/.test(err)) {
         throw new TransportError(t.name, `${label(t)}: ${user} cannot run commands as root without a password (sudo -n)`);

@@ -314,6 +314,20 @@ maybe('a login user other than root runs every script through sudo -n; a sudo th
   }
 });
 
+maybe('a script that does not finish within the command timeout is a clear error naming the host; the connection still serves the next one', async () => {
+  const transport = openSshTransport({ configFile: bed.sshConfig, commandTimeoutS: 1 });
+  const target = { name: 'cp-1', host: bed.host('cp-1').address };
+  try {
+    await transport.exec(target, 'sleep 20').then(
+      () => assert.unreachable('finished'),
+      (e: Error) => assert.match(e.message, /^cp-1 \(10\.231\.\d+\.\d+\): a command did not finish within 1 s/),
+    );
+    assert.is((await transport.exec(target, 'hostname')).stdout.toString().trim(), 'cp-1');
+  } finally {
+    await transport.close();
+  }
+});
+
 maybe('a changed host key is refused naming the new fingerprint and an unreachable host is reported, while the other host completes', async () => {
   const fp = await bed.rekey('w-1');
   await bed.stop('w-2');
