@@ -255,6 +255,7 @@ if (unavailable) {
       },
     };
   }, async () => {
+    if (!bed) return; // the bed did not start: its error is the failure
     await transport?.close();
     // Nothing of the contract's files leaked to this machine's own /var/lib.
     assert.not.ok(fs.existsSync(root));
