@@ -79,6 +79,10 @@ abort() {
 }
 stop() { printf 'kpki: %s; %s of %s changes were made%s\\n' "$1" "$n" "$total" "$2" >&2; while IFS= read -r f; do rm -f -- "$f"; done < "$work/temps"; exit 4; }
 aside() { mkdir -p -- "$(dirname -- "$2")" && mv -f -T -- "$1" "$2"; }
+# fsync what this run wrote (files listed one per line), not every dirty page of the host;
+# a sync(1) without file arguments (coreutils before 8.24) flushes everything instead.
+flush() { [ -s "$1" ] || return 0; xargs -d '\\n' sync -- < "$1" 2>/dev/null || sync; }
+: > "$work/parents"
 while IFS=' ' read -r op mode size p; do
   a="$base/$p"
   case $op in
@@ -102,23 +106,25 @@ while IFS=' ' read -r op mode size p; do
     if [ -d "$a" ] && [ ! -L "$a" ]; then abort "cannot replace $a: it is a directory"; fi
     printf '%s\\n%s\\n' "$t" "$p" >> "$work/renames"; total=$((total+1)) ;;
   COMMIT)
-    sync || abort "cannot flush the written files"
+    cat "$work/temps" "$work/backups" > "$work/flush"; flush "$work/flush" || abort "cannot flush the written files"
     touch "$work/aside"
     while IFS= read -r t && IFS= read -r p; do
       a="$base/$p"
       if grep -qxF -- "$p" "$work/aside"; then aside "$a" "$bk/$p" || stop "cannot move $a aside" ""; fi
       mv -f -T -- "$t" "$a" || stop "cannot replace $a" "; previous versions are in $bk"
+      printf '%s\\n' "\${a%/*}" >> "$work/parents"
       n=$((n+1))
     done < "$work/renames"
     : > "$work/temps" ;;
   C) total=$((total+1)); if [ -f "$a" ] && [ ! -L "$a" ]; then chmod "$mode" -- "$a" || stop "cannot set the mode of $a" ""; fi; n=$((n+1)) ;;
   R)
     total=$((total+1))
+    printf '%s\\n' "\${a%/*}" >> "$work/parents"
     if [ -f "$a" ] && [ ! -L "$a" ]; then rm -f -- "$a" || stop "cannot remove $a" ""
     elif [ -e "$a" ] || [ -L "$a" ]; then aside "$a" "$bk/$p" || stop "cannot move $a aside" ""; fi
     n=$((n+1)) ;;
   E) rmdir -- "$a" 2>/dev/null || true ;;
-  END) sync; echo done; exit 0 ;;
+  END) sort -u "$work/parents" > "$work/flush"; flush "$work/flush"; echo done; exit 0 ;;
   *) abort "unexpected instruction $op" ;;
   esac
 done
