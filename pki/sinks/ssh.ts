@@ -19,6 +19,8 @@ export interface SshSinkOptions {
   readonly root?: string;
   /** Where replaced and removed files are kept on the host, absolute (default `/var/backups/kpki`). */
   readonly backupDir?: string;
+  /** Files larger than this (KiB) are observed by digest only, never transferred (default 1024). */
+  readonly contentLimitKib?: number;
 }
 
 /** Paths kpki writes: relative, `/`-separated, no `.`/`..` segment, nothing a line-framed stream could misread. */
@@ -36,20 +38,27 @@ const ancestorsOf = (trees: readonly string[]) =>
   [...new Set(trees.flatMap((t) => t.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))];
 
 /**
- * Lists node trees and the trees' ancestors that are directories, then archives the trees that
- * exist (tar exits 2 on a file it could not read: data, not a failure).
+ * Lists node trees and the trees' ancestors that are directories, and the SHA-256 of each file
+ * larger than `limitKib` (a binary in binDir travels as 64 hex digits, not megabytes), then
+ * archives the rest of the trees that exist (tar exits 2 on a file it could not read: data,
+ * not a failure).
  */
-const observeScript = (root: string, trees: readonly string[]) => `
+const observeScript = (root: string, trees: readonly string[], limitKib: number) => `
 cd ${shQuote(root)} 2>/dev/null || { echo NOROOT; exit 0; }
 printf NODES
 if [ -d nodes ] && [ ! -L nodes ]; then for d in nodes/*/; do [ -d "$d" ] || continue; d=\${d#nodes/}; printf ' %s' "\${d%/}"; done; fi
 printf '\\n'
 for a in ${ancestorsOf(trees).map(shQuote).join(' ')}; do [ -d "$a" ] && [ ! -L "$a" ] && printf 'A %s\\n' "$a"; done
-echo TAR
 set --
 for t in ${trees.map(shQuote).join(' ')}; do if [ -e "$t" ] || [ -L "$t" ]; then set -- "$@" "$t"; fi; done
+if [ $# -gt 0 ]; then
+  find "$@" -type f -size +${limitKib}k -printf '%m %U %p\\n' | while IFS=' ' read -r m u p; do
+    h=$(sha256sum < "$p") && printf 'H %s %s %s %s\\n' "\${h%% *}" "$m" "$u" "$p"
+  done
+fi
+echo TAR
 [ $# -eq 0 ] && exit 0
-exec tar -cf - --format=gnu --numeric-owner --hard-dereference -- "$@"
+find "$@" \\( -type f -size +${limitKib}k \\) -o -print0 | tar -cf - --format=gnu --numeric-owner --hard-dereference --null --no-recursion -T -
 `;
 
 /**
@@ -148,7 +157,7 @@ export function sshSink(transport: Transport, target: SshTarget, options: SshSin
     name,
     async observe(trees) {
       for (const t of trees) checkPath(t);
-      const r = await transport.exec(target, observeScript(root, trees));
+      const r = await transport.exec(target, observeScript(root, trees, Math.max(1, Math.floor(options.contentLimitKib ?? 1024))));
       if (r.code !== 0 && r.code !== 2) throw hostError(name, `cannot read ${trees.join(', ')}`, r.stderr);
       const files = new Map<string, ObservedFile>();
       const dirs = new Map<string, number>();
@@ -163,6 +172,12 @@ export function sshSink(transport: Transport, target: SshTarget, options: SshSin
         if (line === 'NOROOT') return { files, dirs, nodes: [] };
         if (line.startsWith('NODES')) nodes = line.slice(5).split(' ').filter(Boolean).sort();
         else if (line.startsWith('A ')) ancestors.add(line.slice(2));
+        else if (line.startsWith('H ')) {
+          // H <sha256 hex> <mode octal> <uid> <path>: vouched for by digest (digest.ts's base64url form).
+          const m = /^H ([0-9a-f]{64}) ([0-7]+) (\d+) (.+)$/.exec(line);
+          if (!m) throw hostError(name, 'unexpected answer from the host', r.stderr);
+          files.set(m[4]!, { mode: parseInt(m[2]!, 8) & 0o777, uid: Number(m[3]), digest: Buffer.from(m[1]!, 'hex').toString('base64url') });
+        }
         else if (line === 'TAR') break;
         else throw hostError(name, 'unexpected answer from the host', r.stderr);
         if (nl < 0) throw hostError(name, 'the answer from the host ended early', r.stderr);

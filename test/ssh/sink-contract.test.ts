@@ -131,6 +131,22 @@ function contract(label: string, make: () => Promise<Fixture>, after: () => Prom
     assert.is((await fx.stat('pki/ca.crt'))?.mode, 0o644);
   });
 
+  t('a file over 1 MiB is compared by digest (the SSH sink does not transfer it): the same text is unchanged, another is an update', async () => {
+    const big = `${'0123456789abcdef'.repeat(64)}\n`.repeat(1600); // 1.6 MiB of text
+    await fx.plant('pki/big.txt', big, 0o644);
+    const obs = await fx.sink.observe(TREES);
+    assert.is(digestOf(obs, 'pki/big.txt'), textDigest(big));
+    assert.is(obs.files.get('pki/big.txt')!.mode, 0o644);
+    if (label === 'ssh') assert.is(obs.files.get('pki/big.txt')!.content, undefined, 'transferred, not summarised');
+    const all = (text: string) => wanted([...FIRST.filter(([p]) => !p.endsWith('old.yaml')).map(([p, m, c]): [string, number, string] =>
+      p === 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt' ? [p, m, `${CERT}# renewed\n`] : [p, m, c]), ['pki/big.txt', 0o644, text]]);
+    assert.equal(plan(all(big), obs).changes, []);
+    const changed = plan(all(`${big}one more line\n`), obs);
+    assert.equal(changed.changes.map((c) => `${c.op} ${c.path}`), ['update pki/big.txt']);
+    await fx.sink.apply(changed, { backupStamp: 's8' });
+    assert.is(digestOf(await fx.sink.observe(TREES), 'pki/big.txt'), textDigest(`${big}one more line\n`));
+  });
+
   if (label !== 'memory') {
     t('a symbolic link is reported, not followed; a temp file of a killed run is removed by the next apply', async () => {
       await fx.symlink('nodes/cp-1/etc/kubernetes/pki/link.crt', '/etc/hostname');
