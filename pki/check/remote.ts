@@ -9,7 +9,7 @@
 import { finding, type Finding } from '../findings.js';
 import type { Plan } from '../plan/types.js';
 import { fileDigest } from '../sinks/digest.js';
-import { sshSink } from '../sinks/ssh.js';
+import { coveringDirs, sshSink } from '../sinks/ssh.js';
 import { nodeTarget, type Transport } from '../sinks/ssh-transport.js';
 import type { ObservedFile } from '../sinks/types.js';
 import { KpkiError } from '../errors.js';
@@ -20,12 +20,6 @@ export interface RemoteOptions {
   readonly hosts?: readonly string[];
   /** Hosts read at once (default 10). */
   readonly parallel?: number;
-}
-
-/** The fewest directories whose trees hold every path (`etc/kubernetes` covers `etc/kubernetes/pki`). */
-export function coveringDirs(paths: readonly string[]): string[] {
-  const dirs = [...new Set(paths.map((p) => p.slice(0, Math.max(0, p.lastIndexOf('/'))) || p))].sort();
-  return dirs.filter((d, i) => !dirs.slice(0, i).some((o) => d.startsWith(`${o}/`)));
 }
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');

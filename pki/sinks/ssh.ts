@@ -33,6 +33,12 @@ function checkPath(p: string): string {
 
 const octal = (m: number) => (m & 0o7777).toString(8);
 
+/** The fewest directories whose trees hold every path (`etc/kubernetes` covers `etc/kubernetes/pki`): what to observe for a file set. */
+export function coveringDirs(paths: readonly string[]): string[] {
+  const dirs = [...new Set(paths.map((p) => p.slice(0, Math.max(0, p.lastIndexOf('/'))) || p))].sort();
+  return dirs.filter((d, i) => !dirs.slice(0, i).some((o) => d.startsWith(`${o}/`)));
+}
+
 /** Every proper ancestor of the trees (`etc` for `etc/kubernetes`). */
 const ancestorsOf = (trees: readonly string[]) =>
   [...new Set(trees.flatMap((t) => t.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))))];

@@ -21,6 +21,7 @@ import AjvModule from 'ajv';
 import { planChanges } from '../../pki/sinks/changes.js';
 import { sshSink } from '../../pki/sinks/ssh.js';
 import { openSshTransport, TransportError, type Transport } from '../../pki/sinks/ssh-transport.js';
+import { installHosts, renderInstall, type HostFileSet } from '../../pki/install/install.js';
 import { kpki, ROOT, tempDir } from '../support/cli.js';
 import { run, type BoundedChild } from '../support/proc.js';
 import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
@@ -240,26 +241,50 @@ maybe('an embedding program\'s own Transport: a re-run with nothing to change is
   }
 });
 
-maybe('check --remote: the node trees put on the hosts audit clean; a hand-replaced apiserver.crt, a chmod and a deleted file are each reported with their node', async () => {
+maybe('the install engine puts each node tree on its host: a dry run changes nothing, then exactly the files with their modes, owner root; a second run changes nothing', async () => {
   const out = join(tempDir('kpki-remote-'), 'out');
   storeOut = out;
   const gen = kpki(['gen', '-p', planFile, '-o', out]);
   assert.is(gen.status, 0, gen.stderr);
-  // Put each node's tree on its host through the SSH sink (what install will do with the rendered trees).
+  const sets: HostFileSet[] = [];
+  for (const h of bed.hosts) {
+    const prefix = join(out, 'nodes', h.name);
+    const files = (await run('find', [prefix, '-type', 'f', '-printf', '%P %m\\n'])).stdout.trim().split('\n').map((l) => l.split(' '));
+    sets.push({ host: h.name, files: files.map(([rel, mode]) => ({ path: rel!, mode: parseInt(mode!, 8), content: readFileSync(join(prefix, rel!), 'utf8') })) });
+  }
+  /** Every file under the directories the trees use, with hash, mode and owner, as the host holds them. */
+  const hostTree = (name: string) => inHost(name, 'find /etc/kubernetes /var/lib/kubelet -type f -printf "%m %U %P " -exec sha256sum {} \\; 2>/dev/null | sort; true');
+  const before = await Promise.all(bed.hosts.map((h) => hostTree(h.name)));
   const transport = openSshTransport({ configFile: bed.sshConfig });
+  const target = (node: string) => ({ name: node, host: bed.host(node).address });
   try {
-    for (const h of bed.hosts) {
-      const prefix = join(out, 'nodes', h.name);
-      const files = (await run('find', [prefix, '-type', 'f', '-printf', '%P %m\\n'])).stdout.trim().split('\n').map((l) => l.split(' '));
-      const wanted = files.map(([rel, mode]) => ({ path: rel!, mode: parseInt(mode!, 8), content: readFileSync(join(prefix, rel!), 'utf8'), protected: false }));
-      const sink = sshSink(transport, { name: h.name, host: h.address });
-      const tops = [...new Set(wanted.map((w) => w.path.split('/').slice(0, 2).join('/')))];
-      const set = planChanges(wanted, await sink.observe(tops), { exact: [], whyRemoved: () => '', root: h.name });
-      await sink.apply(set, { backupStamp: 'install-1' });
+    const dry = await installHosts(sets, { transport, target, dryRun: true });
+    assert.equal(dry.hosts.map((h) => `${h.node} ${h.status} ${h.counts.added}`), sets.map((s) => `${s.host} changed ${s.files.length}`));
+    assert.equal(await Promise.all(bed.hosts.map((h) => hostTree(h.name))), before, 'the dry run wrote something');
+    const apiserver = dry.hosts[0]!.files.find((f) => f.path === 'etc/kubernetes/pki/apiserver.crt')!;
+    assert.match(apiserver.certificate?.subject ?? '', /CN=kube-apiserver/);
+    assert.not.match(renderInstall(dry), /PRIVATE KEY|BEGIN/);
+
+    const first = await installHosts(sets, { transport, target });
+    assert.is(first.exitCode, 0);
+    assert.equal(first.hosts.map((h) => h.status), ['changed', 'changed', 'changed']);
+    for (const set of sets) {
+      const held = (await inHost(set.host, 'find /etc/kubernetes /var/lib/kubelet -type f -printf "%m %U /%P\\n" | sort')).trim().split('\n');
+      const want = set.files.map((f) => `${f.mode.toString(8)} 0 ${f.path.replace(/^(etc\/kubernetes|var\/lib\/kubelet)/, '')}`).sort();
+      assert.equal(held, want, set.host);
     }
+    assert.is((await bed.exec('w-1', ['test', '-e', '/etc/kubernetes/pki/ca.key'])).status, 1, 'a worker holds the CA key');
+    assert.is((await bed.exec('cp-1', ['test', '-e', '/etc/kubernetes/pki/ca.key'])).status, 0);
+
+    const again = await installHosts(sets, { transport, target });
+    assert.equal(again.hosts.map((h) => `${h.status} ${h.counts.unchanged}`), sets.map((s) => `unchanged ${s.files.length}`));
   } finally {
     await transport.close();
   }
+});
+
+maybe('check --remote: the node trees put on the hosts audit clean; a hand-replaced apiserver.crt, a chmod and a deleted file are each reported with their node', async () => {
+  const out = storeOut!;
   const clean = kpki(['check', '--out', out, '--plan', planFile, '--remote', '--ssh-config', bed.sshConfig, '--json']);
   const report = JSON.parse(clean.stdout) as { status: string; findings: Array<{ code: string; file: string; message: string }>; certificates: Array<{ node?: string }>; record?: { used: boolean } };
   assert.equal(report.findings.filter((f) => f.code.startsWith('remote-')), []);
@@ -354,6 +379,24 @@ maybe('a changed host key is refused naming the new fingerprint and an unreachab
   assert.ok(unreachable[0]!.message.includes(fp));
   assert.ok(findings.some((f) => f.code === 'remote-stale' && f.file === 'nodes/cp-1/etc/kubernetes/pki/apiserver.crt'));
   assert.is(r.status, 2);
+
+  // The install engine: the two hosts fail, each with its reason; cp-1 gets its apiserver.crt back (backed up first).
+  const transport = openSshTransport({ configFile: bed.sshConfig });
+  try {
+    const prefix = join(storeOut!, 'nodes');
+    const sets = ['cp-1', 'w-1', 'w-2'].map((host) => ({
+      host, files: [{ path: 'etc/kubernetes/pki/apiserver.crt', mode: 0o644, content: readFileSync(join(prefix, 'cp-1/etc/kubernetes/pki/apiserver.crt'), 'utf8') }],
+    }));
+    const rep = await installHosts(sets, { transport, target: (node) => ({ name: node, host: bed.host(node).address }), backupStamp: 'again' });
+    assert.is(rep.exitCode, 1);
+    assert.equal(rep.hosts.map((h) => h.status), ['changed', 'failed', 'failed']);
+    assert.equal(rep.hosts[0]!.files.map((f) => `${f.action} ${f.backup}`), ['changed var/backups/kpki/again/etc/kubernetes/pki/apiserver.crt']);
+    assert.ok(rep.hosts[1]!.error!.includes(fp));
+    assert.match(rep.hosts[2]!.error!, /cannot connect: .*Connection refused/);
+    assert.match(renderInstall(rep), /^w-2  FAILED  w-2 \(10\.231\.\d+\.\d+\): cannot connect/m);
+  } finally {
+    await transport.close();
+  }
 });
 
 t.run();
