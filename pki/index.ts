@@ -13,6 +13,7 @@ export { sshSink } from './sinks/ssh.js';
 export { openSshTransport, nodeTarget, TransportError } from './sinks/ssh-transport.js';
 export { preflight as preflightHosts, renderPreflight, PREFLIGHT_CHECKS } from './preflight/preflight.js';
 export { installHosts, renderInstall } from './install/install.js';
+export { ansibleFiles, writeAnsible, PLAYBOOK } from './install/ansible.js';
 export { kubeadmConfigs, kubeadmApiVersion, CERTIFICATES_DIR } from './kubeadm/config.js';
 export { preflightChecks, preflightViolations, PREFLIGHT_FILE_CHECKS } from './kubeadm/preflight.js';
 export { rbacManifests } from './issue/rbac.js';
@@ -57,6 +58,7 @@ export type { Transport, SshTarget, ExecResult, OpenSshOptions } from './sinks/s
 export type { PreflightReport, PreflightOptions, HostReport as PreflightHostReport, CheckResult as PreflightResult, PreflightCheck as HostCheck } from './preflight/preflight.js';
 export type { RemoteOptions } from './check/remote.js';
 export type { HostFile, HostFileSet, InstallOptions, InstallReport, HostInstall, InstalledFile, FileAction } from './install/install.js';
+export type { AnsibleOptions } from './install/ansible.js';
 export type { KubeadmApiVersion, JoinFacts } from './kubeadm/config.js';
 export type { KubeadmRole, PreflightCheck, PreflightViolation } from './kubeadm/preflight.js';
 export type { CatalogId, CfsslName, CfsslPair, CfsslPart } from './layout/cfssl-names.js';

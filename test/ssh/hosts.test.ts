@@ -22,8 +22,9 @@ import { planChanges } from '../../pki/sinks/changes.js';
 import { sshSink } from '../../pki/sinks/ssh.js';
 import { openSshTransport, TransportError, type Transport } from '../../pki/sinks/ssh-transport.js';
 import { installHosts, renderInstall, type HostFileSet } from '../../pki/install/install.js';
+import { writeAnsible } from '../../pki/install/ansible.js';
 import { kpki, ROOT, tempDir } from '../support/cli.js';
-import { run, type BoundedChild } from '../support/proc.js';
+import { run, runSync, type BoundedChild } from '../support/proc.js';
 import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
 
 const Ajv = AjvModule.default;
@@ -34,6 +35,8 @@ let planFile: string;
 let listener: BoundedChild | undefined;
 /** The store check --remote compared the hosts with (its node trees are on the hosts). */
 let storeOut: string | undefined;
+/** The file sets the install test put on the hosts. */
+let installed: HostFileSet[] = [];
 const UUID = '4C4C4544-0042-3610-8052-B7C04F4E3732';
 
 interface Check { check: string; status: string; message: string }
@@ -276,8 +279,52 @@ maybe('the install engine puts each node tree on its host: a dry run changes not
     assert.is((await bed.exec('w-1', ['test', '-e', '/etc/kubernetes/pki/ca.key'])).status, 1, 'a worker holds the CA key');
     assert.is((await bed.exec('cp-1', ['test', '-e', '/etc/kubernetes/pki/ca.key'])).status, 0);
 
+    installed = sets;
     const again = await installHosts(sets, { transport, target });
     assert.equal(again.hosts.map((h) => `${h.status} ${h.counts.unchanged}`), sets.map((s) => `unchanged ${s.files.length}`));
+  } finally {
+    await transport.close();
+  }
+});
+
+maybe('the Ansible hand-off: ansible-playbook --check reports no change after kpki installed the same files; on a wiped host the playbook makes what kpki makes', async () => {
+  if (runSync('ansible-playbook', ['--version']).status !== 0) {
+    console.log('skipped: ansible-playbook is not installed (Debian: ansible-core)');
+    return;
+  }
+  const dir = join(tempDir('kpki-ansible-'), 'playbook');
+  const target = (node: string) => ({ name: node, host: bed.host(node).address });
+  writeAnsible(dir, installed, { target, groups: (node) => (node === 'cp-1' ? ['control-plane'] : ['worker']) });
+  const home = tempDir('kpki-ansible-home-');
+  const env = {
+    ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_HOME: home, ANSIBLE_SSH_CONTROL_PATH_DIR: join(home, 'cp'),
+    ANSIBLE_SSH_ARGS: `-F ${bed.sshConfig} -o ControlMaster=auto -o ControlPersist=60s`, ANSIBLE_REMOTE_TMP: '/run/kpki-ansible-tmp',
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_LOCAL_TEMP: join(home, 'tmp'),
+  };
+  const playbook = (...args: string[]) => run('ansible-playbook', ['playbook.yml', ...args], { cwd: dir, env, boundMs: 300_000 });
+  const recap = (out: string, host: string) => {
+    const m = new RegExp(`^${host}\\s+: ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`, 'm').exec(out);
+    assert.ok(m, `no recap for ${host}:\n${out.slice(-3000)}`);
+    return { changed: Number(m[2]), unreachable: Number(m[3]), failed: Number(m[4]) };
+  };
+  // The workers (a control plane's 30 files take ansible a minute on a loaded 2-core runner).
+  const check = await playbook('--check', '--limit', 'w-1,w-2');
+  assert.is(check.status, 0, check.stdout.slice(-3000) + check.stderr);
+  for (const h of ['w-1', 'w-2']) assert.equal(recap(check.stdout, h), { changed: 0, unreachable: 0, failed: 0 }, h);
+  const keyLine = installed[1]!.files.find((f) => f.path.endsWith('.key'))!.content.split('\n')[1]!;
+  assert.not.ok(check.stdout.includes(keyLine));
+
+  const tree = () => inHost('w-2', 'find /etc/kubernetes /var/lib/kubelet -printf "%y %m %U %P\\n" | sort; find /etc/kubernetes /var/lib/kubelet -type f -exec sha256sum {} \\; | sort');
+  const before = await tree();
+  await inHost('w-2', 'rm -rf /etc/kubernetes /var/lib/kubelet');
+  const apply = await playbook('--limit', 'w-2');
+  assert.is(apply.status, 0, apply.stdout.slice(-3000) + apply.stderr);
+  assert.ok(recap(apply.stdout, 'w-2').changed > 0);
+  assert.is(await tree(), before);
+  const transport = openSshTransport({ configFile: bed.sshConfig });
+  try {
+    const dry = await installHosts(installed.filter((x) => x.host === 'w-2'), { transport, target, dryRun: true });
+    assert.equal(dry.hosts.map((h) => h.status), ['unchanged']);
   } finally {
     await transport.close();
   }
