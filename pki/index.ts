@@ -57,7 +57,7 @@ export type { SshSinkOptions } from './sinks/ssh.js';
 export type { Transport, SshTarget, ExecResult, OpenSshOptions } from './sinks/ssh-transport.js';
 export type { PreflightReport, PreflightOptions, HostReport as PreflightHostReport, CheckResult as PreflightResult, PreflightCheck as HostCheck } from './preflight/preflight.js';
 export type { RemoteOptions } from './check/remote.js';
-export type { HostFile, HostFileSet, InstallOptions, InstallReport, HostInstall, InstalledFile, FileAction } from './install/install.js';
+export type { HostFile, HostFileSet, InstallOptions, InstallReport, HostInstall, InstalledFile, FileAction, RestartPlan } from './install/install.js';
 export type { AnsibleOptions } from './install/ansible.js';
 export type { KubeadmApiVersion, JoinFacts } from './kubeadm/config.js';
 export type { KubeadmRole, PreflightCheck, PreflightViolation } from './kubeadm/preflight.js';

@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { KpkiError } from '../errors.js';
 import { planChanges } from '../sinks/changes.js';
 import { coveringDirs, sshSink } from '../sinks/ssh.js';
-import type { SshTarget, Transport } from '../sinks/ssh-transport.js';
+import { shQuote, type SshTarget, type Transport } from '../sinks/ssh-transport.js';
 
 export interface HostFile {
   /** Root-relative: `etc/kubernetes/pki/ca.crt`. */
@@ -45,6 +45,16 @@ export interface HostInstall {
   readonly files: readonly InstalledFile[];
   /** Why the host failed (unreachable, host key, a write refused): one sentence naming it. */
   readonly error?: string;
+  /** systemd units restarted after this run's changes (never on a run that changed nothing). */
+  readonly restarted?: readonly string[];
+  /** Whether `systemctl daemon-reload` ran. */
+  readonly daemonReload?: boolean;
+}
+
+/** What to do on a host after its files changed: the caller knows which unit reads which file. */
+export interface RestartPlan {
+  readonly daemonReload?: boolean;
+  readonly units: readonly string[];
 }
 
 export interface InstallReport {
@@ -68,7 +78,15 @@ export interface InstallOptions {
   /** Where hosts keep replaced files (default `/var/backups/kpki`). */
   readonly backupDir?: string;
   readonly now?: () => Date;
+  /**
+   * The units to restart (and whether to reload systemd) given the paths that changed on a
+   * host; absent (`--no-start`): files are placed, nothing restarts. Not called in a dry run or
+   * when nothing changed.
+   */
+  readonly restarts?: (node: string, changed: readonly string[]) => RestartPlan | undefined;
 }
+
+const UNIT = /^[A-Za-z0-9@._:-]+\.(service|socket|target|timer|path|mount)$/;
 
 function certificateOf(content: string): InstalledFile['certificate'] {
   const begin = content.indexOf('-----BEGIN CERTIFICATE-----');
@@ -108,7 +126,21 @@ async function installOne(set: HostFileSet, o: InstallOptions, stamp: string): P
       const cert = act === 'added' || act === 'changed' ? certificateOf(f.content) : undefined;
       return { path: f.path, action: act, ...(backups.has(f.path) ? { backup: backups.get(f.path)! } : {}), ...(cert ? { certificate: cert } : {}) };
     });
-    return { ...base, status: counts.added + counts.changed + counts.mode ? 'changed' : 'unchanged', counts, files };
+    const status = counts.added + counts.changed + counts.mode ? 'changed' : 'unchanged';
+    const plan = !o.dryRun && status === 'changed' ? o.restarts?.(set.host, files.filter((f) => f.action !== 'unchanged').map((f) => f.path)) : undefined;
+    if (!plan || (!plan.daemonReload && !plan.units.length)) return { ...base, status, counts, files };
+    const bad = plan.units.find((u) => !UNIT.test(u));
+    if (bad) throw new KpkiError('ERR_BAD_ARGUMENT', `${set.host}: ${JSON.stringify(bad)} is not a systemd unit name`);
+    const script = [
+      ...(plan.daemonReload ? ['systemctl daemon-reload || exit 5'] : []),
+      ...(plan.units.length ? [`systemctl restart ${plan.units.map(shQuote).join(' ')} || exit 6`] : []),
+    ].join('\n');
+    const r = await o.transport.exec(target, script);
+    if (r.code !== 0) {
+      const what = r.code === 5 ? 'systemctl daemon-reload' : `systemctl restart ${plan.units.join(' ')}`;
+      return { ...base, status: 'failed', counts, files, error: `${set.host}: the files are in place, but ${what} failed: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`}` };
+    }
+    return { ...base, status, counts, files, restarted: [...plan.units], daemonReload: plan.daemonReload === true };
   } catch (err) {
     if (!(err instanceof KpkiError)) throw err;
     return { ...base, status: 'failed', counts: { ...ZERO }, files: [], error: err.message };
@@ -136,6 +168,8 @@ export function renderInstall(r: InstallReport): string {
     const c = h.counts;
     if (h.status === 'failed') lines.push(`${h.node}  FAILED  ${h.error ?? ''}`);
     else lines.push(`${h.node}  ${h.status === 'unchanged' ? 'unchanged' : r.dryRun ? 'would change' : 'changed'}  ${c.added} added, ${c.changed} changed, ${c.mode} mode, ${c.unchanged} unchanged`);
+    if (h.daemonReload) lines.push('  systemctl daemon-reload');
+    if (h.restarted?.length) lines.push(`  restarted ${h.restarted.join(' ')}`);
     for (const f of h.files) {
       if (f.action === 'unchanged') continue;
       const cert = f.certificate ? ` (${f.certificate.subject}, until ${f.certificate.notAfter.slice(0, 10)})` : '';

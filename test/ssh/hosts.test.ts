@@ -268,9 +268,16 @@ maybe('the install engine puts each node tree on its host: a dry run changes not
     assert.match(apiserver.certificate?.subject ?? '', /CN=kube-apiserver/);
     assert.not.match(renderInstall(dry), /PRIVATE KEY|BEGIN/);
 
-    const first = await installHosts(sets, { transport, target });
+    // A stand-in systemctl on each host (the bed runs no systemd) logs what it is asked to do.
+    for (const h of bed.hosts) await inHost(h.name, `printf '%s\\n' '#!/bin/sh' 'echo "$*" >> /run/systemctl.log' > /usr/local/bin/systemctl && chmod 755 /usr/local/bin/systemctl`);
+    const restarts = (node: string, changed: readonly string[]) => ({
+      units: [...(node === 'cp-1' && changed.some((p) => p.startsWith('etc/kubernetes/pki/')) ? ['kube-apiserver.service'] : []), ...(changed.includes('etc/kubernetes/kubelet.conf') ? ['kubelet.service'] : [])],
+    });
+    const first = await installHosts(sets, { transport, target, restarts });
     assert.is(first.exitCode, 0);
     assert.equal(first.hosts.map((h) => h.status), ['changed', 'changed', 'changed']);
+    assert.equal(first.hosts.map((h) => h.restarted), [['kube-apiserver.service', 'kubelet.service'], ['kubelet.service'], ['kubelet.service']]);
+    assert.is((await inHost('cp-1', 'cat /run/systemctl.log')).trim(), 'restart kube-apiserver.service kubelet.service');
     for (const set of sets) {
       const held = (await inHost(set.host, 'find /etc/kubernetes /var/lib/kubelet -type f -printf "%m %U /%P\\n" | sort')).trim().split('\n');
       const want = set.files.map((f) => `${f.mode.toString(8)} 0 ${f.path.replace(/^(etc\/kubernetes|var\/lib\/kubelet)/, '')}`).sort();
@@ -280,8 +287,10 @@ maybe('the install engine puts each node tree on its host: a dry run changes not
     assert.is((await bed.exec('cp-1', ['test', '-e', '/etc/kubernetes/pki/ca.key'])).status, 0);
 
     installed = sets;
-    const again = await installHosts(sets, { transport, target });
+    const again = await installHosts(sets, { transport, target, restarts });
     assert.equal(again.hosts.map((h) => `${h.status} ${h.counts.unchanged}`), sets.map((s) => `unchanged ${s.files.length}`));
+    assert.equal(again.hosts.map((h) => h.restarted), [undefined, undefined, undefined]);
+    for (const h of bed.hosts) assert.is((await inHost(h.name, 'wc -l < /run/systemctl.log')).trim(), '1', `${h.name} restarted something on a run that changed nothing`);
   } finally {
     await transport.close();
   }
