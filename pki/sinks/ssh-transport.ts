@@ -189,8 +189,16 @@ export function openSshTransport(options: OpenSshOptions = {}): Transport {
       const code = await new Promise<number>((resolve, reject) => {
         child.on('error', (e) => reject(new TransportError(t.name, `${label(t)}: cannot run ${ssh}: ${e.message}`)));
         child.on('close', (status, signal) => resolve(status ?? (signal ? 128 : 1)));
+        // A multiplexed client hands its pipes to the master, which holds them until the remote
+        // command ends: once it is stopped, its exit is the end.
+        child.on('exit', () => {
+          if (!timedOut) return;
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          resolve(-1);
+        });
       }).finally(() => clearTimeout(timer));
-      if (timedOut) throw new TransportError(t.name, `${label(t)}: a command did not finish within ${limitS} s; its ssh client was stopped`);
+      if (timedOut) throw new TransportError(t.name, `${label(t)}: a command did not finish within ${limitS} s; its ssh client was stopped (the command may still be running there)`);
       if (code === 255) throw new TransportError(t.name, `${label(t)}: the connection failed: ${err.trim().split('\n').at(-1) ?? 'no message'}`);
       if (user !== 'root' && code === 1 && /sudo: (a password is required|a terminal is required)/.test(err)) {
         throw new TransportError(t.name, `${label(t)}: ${user} cannot run commands as root without a password (sudo -n)`);
@@ -204,7 +212,8 @@ export function openSshTransport(options: OpenSshOptions = {}): Transport {
         if (m.child.exitCode !== null || m.child.signalCode !== null) return;
         const gone = new Promise<void>((resolve) => m.child.once('exit', () => resolve()));
         m.child.stdin!.end();
-        const timer = setTimeout(() => m.child.kill('SIGTERM'), 5_000);
+        // Every exec has settled: a session still open is one a timeout gave up on.
+        const timer = setTimeout(() => m.child.kill('SIGTERM'), 2_000);
         await gone;
         clearTimeout(timer);
       }));
