@@ -5,7 +5,6 @@ import { renderPrometheus } from '../../pki/check/prometheus.js';
 import { publishFile } from '../../pki/sinks/publish.js';
 import { renderText } from '../../pki/check/report.js';
 import { loadPlan } from '../../pki/plan/load.js';
-import { openSshTransport } from '../../pki/sinks/ssh-transport.js';
 import { formatDuration } from '../duration.js';
 import { printableDeep } from '../output/escape.js';
 import { bold, dim, green, red, yellow } from '../output/style.js';
@@ -60,7 +59,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
   if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_USAGE', `--crit ${formatDuration(critMs)} is longer than --warn ${formatDuration(warnMs)}`);
   const plan = o.plan ? await loadPlan(o.plan) : undefined;
   if (!o.remote && (o.hosts?.length || o.sshConfig !== undefined)) throw new KpkiError('ERR_USAGE', '--hosts and --ssh-config go with --remote');
-  const transport = o.remote ? openSshTransport({ ...(o.sshConfig ? { configFile: o.sshConfig } : {}), acceptNewHostKeys: o.acceptNewHostKeys === true }) : undefined;
+  const transport = o.remote ? (await import('../../pki/sinks/ssh-transport.js')).openSshTransport({ ...(o.sshConfig ? { configFile: o.sshConfig } : {}), acceptNewHostKeys: o.acceptNewHostKeys === true }) : undefined;
   const hosts = o.hosts?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
   const report = await check({
     ...(transport ? { remote: { transport, ...(hosts?.length ? { hosts } : {}) } } : {}),

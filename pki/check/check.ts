@@ -23,7 +23,7 @@ import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
 import { resolveVersion } from './version.js';
-import { readRemote, type RemoteOptions } from './remote.js';
+import type { RemoteOptions } from './remote.js';
 import type { ObservedFile } from '../sinks/types.js';
 
 export interface CheckOptions {
@@ -67,7 +67,8 @@ function storeTree(file: string): TreeInfo {
 async function outInput(out: string, plan: Plan | undefined, useRecord: boolean, remote?: RemoteOptions): Promise<{ input: AuditInput; record: { use: RecordUse; kubernetesVersion?: string }; remoteFindings?: Finding[] }> {
   const stored = await diskSink(out).observe(['pki', 'nodes']);
   // --remote: the node trees as the hosts hold them (the store's record describes the store's copies, so it is not used).
-  const fromHosts = remote && plan ? await readRemote(plan, stored.files, remote) : undefined;
+  // Loaded only for --remote, as the probes are for --probe.
+  const fromHosts = remote && plan ? await (await import('./remote.js')).readRemote(plan, stored.files, remote) : undefined;
   const obs = fromHosts ? { ...stored, files: fromHosts.files } : stored;
   if (fromHosts) useRecord = false;
   if (!obs.dirs.has('pki') && !obs.dirs.has('nodes')) {
