@@ -126,6 +126,8 @@ export function bedUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'the test bed needs root';
   if (!existsSync('/usr/sbin/sshd')) return '/usr/sbin/sshd is not installed (openssh-server)';
   if (quiet('ip', ['netns', 'list']).status !== 0) return '`ip netns` does not work here';
+  if (!/\boverlay$/m.test(readFileSync('/proc/filesystems', 'utf8'))) return 'the kernel has no overlay file system (each host\'s private /etc)';
+  if (quiet('unshare', ['--mount', '--uts', 'true']).status !== 0) return '`unshare --mount --uts` does not work here';
   return undefined;
 }
 
