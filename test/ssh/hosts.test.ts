@@ -152,6 +152,22 @@ maybe('the table names each problem per node; --hosts limits the run (duplicates
   assert.match(bad.stderr, /--hosts: nope is not a node of .*cluster\.yaml/);
 });
 
+maybe('nodes[].ssh.host can be an alias of the --ssh-config file (its HostName, port and key apply)', () => {
+  const dir = tempDir('kpki-alias-');
+  const config = join(dir, 'ssh_config');
+  const cp1 = bed.host('cp-1');
+  // The alias's block first: OpenSSH takes the first value of each option.
+  writeFileSync(config, `Host cp-one\n  HostName ${cp1.address}\n  HostKeyAlias ${cp1.address}\n\n${readFileSync(bed.sshConfig, 'utf8')}`);
+  const plan = join(dir, 'cluster.yaml');
+  // Its address is one of the bed's that nothing answers on: only the alias reaches cp-1.
+  writeFileSync(plan, `apiVersion: kpki/v1alpha1\nkind: Cluster\nnodes:\n  - { name: cp-1, address: ${bed.unusedAddress}, roles: [control-plane], ssh: { host: cp-one, port: 22, user: root } }\n`);
+  const r = kpki(['preflight', '-p', plan, '--ssh-config', config, '--json']);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.is(report.hosts[0]!.host, 'cp-one');
+  assert.is(checkOf(report, 'cp-1', 'reachable').status, 'ok', checkOf(report, 'cp-1', 'reachable').message);
+  assert.is(checkOf(report, 'cp-1', 'unique-hostname').message, 'cp-1');
+});
+
 maybe('an unknown host key is refused naming its fingerprint; --accept-new-host-keys (accept-new) takes it', async () => {
   const dir = tempDir('kpki-known-');
   const config = join(dir, 'ssh_config');
