@@ -192,11 +192,16 @@ export const COMMANDS: readonly AnyCommand[] = [
       'probe-timeout': { type: 'string', requiresArg: true, coerce: durationFlag('probe-timeout', { positive: true, timer: true }), describe: 'per-probe timeout (default 3s)' },
       cache: { type: 'boolean', default: true, describe: "with --out: judge unchanged leaves from the store's record (pki/record); --no-cache reads every file" },
       'cross-mounts': { type: 'boolean', default: false, describe: 'with paths: also read file systems mounted inside them (never /proc, /sys)' },
+      remote: { type: 'boolean', default: false, describe: 'with --out and --plan: audit the files each host actually holds, read over SSH, and report every file that differs from the store' },
+      hosts: { type: 'string', array: true, requiresArg: true, describe: 'with --remote: only these nodes (comma-separated or repeated)' },
+      'ssh-config': { type: 'string', requiresArg: true, describe: 'with --remote: run every connection with this OpenSSH config (ssh -F)' },
+      'accept-new-host-keys': { type: 'boolean', default: false, describe: 'with --remote: trust a host key seen for the first time (a changed key is still refused)' },
     },
     examples: [
       ['$0 check /etc/kubernetes', 'on a kubeadm node'],
       ['$0 check --out ./out --plan cluster.yaml', 'a kpki store against its plan'],
       ['$0 check --out ./out --plan cluster.yaml --probe', 'also ask every server the plan implies what it serves'],
+      ['$0 check --out ./out --plan cluster.yaml --remote', 'the files on every host, against the store'],
       ['$0 check /etc/kubernetes --prometheus-file /var/lib/node_exporter/textfile/kpki.prom >/dev/null', 'from cron'],
     ],
     epilogue: 'Exit status (monitoring-plugin convention, for Nagios/Icinga/Sensu and cron): 0 OK · 1 WARNING · 2 CRITICAL ·\n3 UNKNOWN (any usage error, a root or plan that cannot be read).',
@@ -205,6 +210,30 @@ export const COMMANDS: readonly AnyCommand[] = [
         paths: [...(a._list ?? [])], out: a.out, plan: a.plan, node: a.node, warn: a.warn, crit: a.crit,
         json: a.json, prometheus: a.prometheus, prometheusFile: a.prometheusFile, probe: a.probe?.map(String), probeTimeout: a.probeTimeout, cache: a.cache,
         kubernetesVersion: a.kubernetesVersion, ca: a.ca?.map(String), wide: a.wide, crossMounts: a.crossMounts,
+        remote: a.remote, hosts: a.hosts?.map(String), sshConfig: a.sshConfig, acceptNewHostKeys: a.acceptNewHostKeys,
+      }),
+  }),
+  command({
+    name: 'preflight',
+    describe: 'Check every host over SSH before installing: unique hostnames, MACs and product_uuid, swap, modules, sysctls, ports, clock, binaries, runtime socket',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml (nodes[].ssh says how to reach each node; default root@address)' },
+      hosts: { type: 'string', array: true, requiresArg: true, describe: 'only these nodes (comma-separated or repeated)' },
+      'ssh-config': { type: 'string', requiresArg: true, describe: 'run every connection with this OpenSSH config (ssh -F): its known_hosts, keys, ProxyJump' },
+      'accept-new-host-keys': { type: 'boolean', default: false, describe: 'trust a host key seen for the first time (StrictHostKeyChecking=accept-new); a changed key is still refused' },
+      'bin-dir': { type: 'string', requiresArg: true, describe: "where the units run binaries from (default: the plan's binDir, else /usr/local/bin)" },
+      parallel: { type: 'number', default: 10, requiresArg: true, describe: 'hosts checked at once' },
+      json: { type: 'boolean', default: false, describe: 'print the report as JSON (schema: kpki/preflight-report.schema.json)' },
+    },
+    examples: [
+      ['$0 preflight -p cluster.yaml', 'every node, as root over ssh'],
+      ['$0 preflight -p cluster.yaml --hosts cp-1,worker-1 --ssh-config ./ssh_config --json', 'two nodes, with a config of their own'],
+    ],
+    epilogue: 'Exit status: 0 every host ready (warnings allowed) · 1 a check failed or a host was unreachable · 2 bad input.',
+    run: async (a) =>
+      (await import('./commands/preflight.js')).preflightCommand({
+        plan: a.plan, hosts: a.hosts?.map(String), sshConfig: a.sshConfig, acceptNewHostKeys: a.acceptNewHostKeys,
+        binDir: a.binDir, parallel: a.parallel, json: a.json,
       }),
   }),
   command({

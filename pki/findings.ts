@@ -128,6 +128,11 @@ export const FINDINGS = {
   'link-outside': { severity: 'warning', remedy: 'none', hint: 'symbolic links out of the paths given are not followed: pass the link\'s target as a path too to check it' },
   'mount-skipped': { severity: 'info', remedy: 'none', hint: 'another file system is mounted inside the path: kpki check --cross-mounts (or the mount point as a path) reads it too' },
   'not-a-regular-file': { severity: 'critical', remedy: 'none', hint: 'a FIFO, socket or device where a certificate, key or kubeconfig belongs: software reading it blocks or fails; put the regular file back' },
+  // check --remote: a host's copy of its node tree against the store
+  'remote-unreachable': { severity: 'critical', remedy: 'none', hint: 'kpki could not read the host over SSH (host key, login, network): its row shows the store\'s copy, not what the host holds; fix the connection and check again' },
+  'remote-missing': { severity: 'critical', remedy: 'none', hint: 'the store has the file but the host does not: copy the node tree to the host again (kpki install) and restart what reads it' },
+  'remote-stale': { severity: 'warning', remedy: 'none', hint: 'the host holds other content than the store (an old copy, or replaced by hand): copy the node tree to the host again (kpki install) and restart what reads it' },
+  'remote-mode': { severity: 'warning', remedy: 'chmod', hint: 'the host\'s file has another mode or owner than the store gives it: copy the node tree again, or chmod/chown it (root)' },
 } as const satisfies Record<string, FindingRule>;
 
 export type FindingCode = keyof typeof FINDINGS;

@@ -9,6 +9,11 @@ export { generate, generateFiles, defaultDeps, RBAC_PATH } from './gen/generate.
 export { diskSink } from './sinks/disk.js';
 export { memorySink } from './sinks/memory.js';
 export { diskHostReader } from './sinks/disk-roots.js';
+export { sshSink } from './sinks/ssh.js';
+export { openSshTransport, nodeTarget, TransportError } from './sinks/ssh-transport.js';
+export { preflight as preflightHosts, renderPreflight, PREFLIGHT_CHECKS } from './preflight/preflight.js';
+export { installHosts, renderInstall } from './install/install.js';
+export { ansibleFiles, writeAnsible, PLAYBOOK } from './install/ansible.js';
 export { kubeadmConfigs, kubeadmApiVersion, CERTIFICATES_DIR } from './kubeadm/config.js';
 export { preflightChecks, preflightViolations, PREFLIGHT_FILE_CHECKS } from './kubeadm/preflight.js';
 export { rbacManifests } from './issue/rbac.js';
@@ -48,6 +53,12 @@ export type { Decisions, LeafDecision, CaDecision, KeyPairDecision } from './dec
 export type { FileSpec, FileSource, NodeLayout, Part } from './layout/layout.js';
 export type { Sink, Observation, ObservedFile, WantedFile, Change, ChangeSet, Applied, AppliedAction, ApplyOptions, HostReader, HostObservation, ReadOnlyWalkOptions } from './sinks/types.js';
 export type { MemoryFile, MemorySink } from './sinks/memory.js';
+export type { SshSinkOptions } from './sinks/ssh.js';
+export type { Transport, SshTarget, ExecResult, OpenSshOptions } from './sinks/ssh-transport.js';
+export type { PreflightReport, PreflightOptions, HostReport as PreflightHostReport, CheckResult as PreflightResult, PreflightCheck as HostCheck } from './preflight/preflight.js';
+export type { RemoteOptions } from './check/remote.js';
+export type { HostFile, HostFileSet, InstallOptions, InstallReport, HostInstall, InstalledFile, FileAction, RestartPlan } from './install/install.js';
+export type { AnsibleOptions } from './install/ansible.js';
 export type { KubeadmApiVersion, JoinFacts } from './kubeadm/config.js';
 export type { KubeadmRole, PreflightCheck, PreflightViolation } from './kubeadm/preflight.js';
 export type { CatalogId, CfsslName, CfsslPair, CfsslPart } from './layout/cfssl-names.js';

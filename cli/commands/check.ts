@@ -30,6 +30,11 @@ export interface CheckCliOptions {
   readonly wide?: boolean;
   /** With paths: walk into other file systems mounted inside them. */
   readonly crossMounts?: boolean;
+  /** With --out and --plan: read each node's files from its host over SSH. */
+  readonly remote?: boolean;
+  readonly hosts?: readonly string[];
+  readonly sshConfig?: string;
+  readonly acceptNewHostKeys?: boolean;
 }
 
 /** Published before anything is printed: a failure is UNKNOWN (3), and the previous file stays. */
@@ -53,7 +58,11 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
   const warnMs = o.warn;
   if (critMs !== undefined && warnMs !== undefined && critMs > warnMs) throw new KpkiError('ERR_USAGE', `--crit ${formatDuration(critMs)} is longer than --warn ${formatDuration(warnMs)}`);
   const plan = o.plan ? await loadPlan(o.plan) : undefined;
+  if (!o.remote && (o.hosts?.length || o.sshConfig !== undefined)) throw new KpkiError('ERR_USAGE', '--hosts and --ssh-config go with --remote');
+  const transport = o.remote ? (await import('../../pki/sinks/ssh-transport.js')).openSshTransport({ ...(o.sshConfig ? { configFile: o.sshConfig } : {}), acceptNewHostKeys: o.acceptNewHostKeys === true }) : undefined;
+  const hosts = o.hosts?.flatMap((h) => h.split(',')).map((h) => h.trim()).filter(Boolean);
   const report = await check({
+    ...(transport ? { remote: { transport, ...(hosts?.length ? { hosts } : {}) } } : {}),
     ...(o.out ? { out: o.out } : {}),
     ...(o.paths.length ? { roots: o.paths } : {}),
     ...(plan ? { plan } : {}),
@@ -65,7 +74,7 @@ export async function checkCommand(o: CheckCliOptions): Promise<number> {
     ...(o.probeTimeout !== undefined ? { probeTimeoutMs: o.probeTimeout } : {}),
     ...(o.cache === false ? { useRecord: false } : {}),
     ...(o.crossMounts ? { crossMounts: true } : {}),
-  });
+  }).finally(() => transport?.close());
   if (o.prometheusFile !== undefined) publishMetrics(o.prometheusFile, renderPrometheus(report));
   if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else if (o.prometheus) process.stdout.write(renderPrometheus(report));

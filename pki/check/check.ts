@@ -23,6 +23,7 @@ import { audit, type AuditInput, type TreeInfo } from './audit.js';
 import { observeRoots, readReferenced } from './observe.js';
 import { DEFAULT_THRESHOLDS, type CheckReport, type Thresholds } from './types.js';
 import { resolveVersion } from './version.js';
+import type { RemoteOptions } from './remote.js';
 import type { ObservedFile } from '../sinks/types.js';
 
 export interface CheckOptions {
@@ -53,6 +54,8 @@ export interface CheckOptions {
   readonly reader?: HostReader;
   /** For `roots`: walk into other file systems mounted inside them too (never /proc, /sys). */
   readonly crossMounts?: boolean;
+  /** With `out` and `plan`: audit each node's files as its host holds them, read over SSH (`--remote`). */
+  readonly remote?: RemoteOptions;
 }
 
 /** Which tree a store-relative path is in: the store, or `nodes/<name>`. */
@@ -61,8 +64,13 @@ function storeTree(file: string): TreeInfo {
   return m ? { tree: `nodes/${m[1]}`, node: m[1]! } : { tree: 'pki' };
 }
 
-async function outInput(out: string, plan: Plan | undefined, useRecord: boolean): Promise<{ input: AuditInput; record: { use: RecordUse; kubernetesVersion?: string } }> {
-  const obs = await diskSink(out).observe(['pki', 'nodes']);
+async function outInput(out: string, plan: Plan | undefined, useRecord: boolean, remote?: RemoteOptions): Promise<{ input: AuditInput; record: { use: RecordUse; kubernetesVersion?: string }; remoteFindings?: Finding[] }> {
+  const stored = await diskSink(out).observe(['pki', 'nodes']);
+  // --remote: the node trees as the hosts hold them (the store's record describes the store's copies, so it is not used).
+  // Loaded only for --remote, as the probes are for --probe.
+  const fromHosts = remote && plan ? await (await import('./remote.js')).readRemote(plan, stored.files, remote) : undefined;
+  const obs = fromHosts ? { ...stored, files: fromHosts.files } : stored;
+  if (fromHosts) useRecord = false;
   if (!obs.dirs.has('pki') && !obs.dirs.has('nodes')) {
     throw new KpkiError('ERR_IO', `${out} holds no kpki store (no pki/ or nodes/ directory); to read any other directory, pass it as a path: kpki check ${out}`);
   }
@@ -85,7 +93,7 @@ async function outInput(out: string, plan: Plan | undefined, useRecord: boolean)
     facts: { get: (k) => record.facts(k) },
     ...(pki ? { plan: { pki, source: plan!.source } } : {}),
   };
-  return { input, record: { use: record.use, ...(record.kubernetesVersion ? { kubernetesVersion: record.kubernetesVersion } : {}) } };
+  return { input, record: { use: fromHosts ? { used: false, why: 'the node trees were read from the hosts (--remote)' } : record.use, ...(record.kubernetesVersion ? { kubernetesVersion: record.kubernetesVersion } : {}) }, ...(fromHosts ? { remoteFindings: fromHosts.findings } : {}) };
 }
 
 /** `--ca` files: certificates added to what is read, as trust anchors for the chains. */
@@ -166,6 +174,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const namedServers = Array.isArray(options.probe) && options.probe.length > 0;
   if (!options.out && !options.roots?.length && !namedServers) throw new KpkiError('ERR_IO', 'nothing to check: give a directory, --out or --probe host:port');
   if (options.out && options.roots?.length) throw new KpkiError('ERR_IO', 'give either --out (a kpki store) or directories, not both');
+  if (options.remote && !(options.out && options.plan)) throw new KpkiError('ERR_IO', '--remote compares the hosts with a store: give --out and --plan (nodes[].ssh says how to reach each node)');
   if (options.cas?.length && options.out) throw new KpkiError('ERR_IO', '--ca adds trust anchors to directories given as paths; with --out the store\'s own CAs are used');
   // Node fires a timer longer than 2^31-1 ms after 1 ms: every probe would read as unreachable.
   const timeout = options.probeTimeoutMs;
@@ -174,9 +183,9 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   }
   // A file given as `out`: the one sentence gen says for it, not an errno from the walk.
   if (options.out) checkOutDir(options.out, { write: false });
-  const { input: base, record } = options.out
-    ? await outInput(options.out, options.plan, options.useRecord ?? true)
-    : { input: await rootsInput(options.roots ?? [], options.node, options), record: undefined };
+  const { input: base, record, remoteFindings } = options.out
+    ? await outInput(options.out, options.plan, options.useRecord ?? true, options.remote)
+    : { input: await rootsInput(options.roots ?? [], options.node, options), record: undefined, remoteFindings: undefined };
   const version = await resolveVersion({
     reader: options.reader ?? diskHostReader(),
     ...(options.kubernetesVersion !== undefined ? { flag: options.kubernetesVersion } : {}), ...(options.plan ? { plan: options.plan } : {}),
@@ -191,6 +200,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     warnMs: options.thresholds?.warnMs ?? planWarn ?? DEFAULT_THRESHOLDS.warnMs,
   };
   const extraFindings = options.probe ? await probeFindings(options, input, now) : [];
+  if (remoteFindings) extraFindings.push(...remoteFindings);
   // A store another user could change: gen refuses it; check warns.
   if (options.out) extraFindings.push(...storeProblems(options.out, { byOwner: true }).map((p) => finding('store-permissions', p.file, `${p.path} ${p.problem}`)));
   const report = audit(input, { now, thresholds, extraFindings });

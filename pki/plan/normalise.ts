@@ -36,6 +36,7 @@ export function normalise(input: PlanInput, source: string): Plan {
       family: ip.family,
       roles: [...n.roles],
       extraSANs: canonicalSans(n.extraSANs),
+      ...(n.ssh !== undefined && { ssh: { ...n.ssh } }),
     };
   });
   const pki = input.pki ?? {};

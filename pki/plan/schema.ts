@@ -27,6 +27,12 @@ export const DURATION_PATTERN = '^(0|([0-9]+(d|h|m|s|ms))+)$';
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** RFC 1123 subdomain (its 253-character limit is a separate maxLength). */
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+/** An ssh destination: a host name, an IPv4/IPv6 address or a config alias; never starting with `-` (an ssh option). */
+export const SSH_HOST_PATTERN = '^[A-Za-z0-9_]([A-Za-z0-9._:%-]*[A-Za-z0-9_])?$';
+/** A POSIX login name. */
+export const SSH_USER_PATTERN = '^[a-z_][a-z0-9_-]*\\$?$';
+/** An absolute path or one below ~/: no control characters. */
+export const SSH_IDENTITY_PATTERN = '^(/|~/)[^\\u0000-\\u001f\\u007f]*$';
 /** An absolute directory: `/`-separated segments of the portable file name characters (plus `+`, `@`), no `.` or `..` segment. */
 export const ABSOLUTE_DIR_PATTERN = '^(/(?!\\.\\.?(/|$))[A-Za-z0-9._+@-]+)+/?$';
 /** `v1.31.2`, `1.31.2`, `v1.31` or `1.31`. */
@@ -293,6 +299,36 @@ export const planSchema = {
               'Marks the node kubeadm init runs on, the only one that gets super-admin.conf. At most one node, and a control plane. Unmarked: the node that already holds super-admin.conf, else the first control plane.',
             type: 'boolean',
             default: false,
+          },
+          ssh: {
+            title: 'SSH',
+            description: 'How kpki preflight (and install) reach the node with the system ssh client; the ssh config (or --ssh-config) supplies the rest.',
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              host: {
+                title: 'SSH host',
+                description: 'Host name, address or ssh config alias to connect to. Omitted: the node\'s address.',
+                type: 'string',
+                pattern: SSH_HOST_PATTERN,
+                maxLength: 253,
+              },
+              port: { title: 'SSH port', description: 'TCP port of sshd. Omitted: the ssh config\'s, else 22.', type: 'integer', minimum: 1, maximum: 65535 },
+              user: {
+                title: 'SSH user',
+                description: 'Login user. Omitted: root. Another user runs every step through sudo -n (passwordless sudo).',
+                type: 'string',
+                pattern: SSH_USER_PATTERN,
+                maxLength: 32,
+              },
+              identityFile: {
+                title: 'SSH identity file',
+                description: 'Private key file for this node (ssh -i): an absolute path or one starting with ~/. Omitted: the agent and the ssh config\'s.',
+                type: 'string',
+                pattern: SSH_IDENTITY_PATTERN,
+                maxLength: 4096,
+              },
+            },
           },
         },
       },

@@ -78,6 +78,7 @@ export interface PlanInput {
     extraSANs?: string[];
     /** kubeadm's init node (the one that gets super-admin.conf); at most one, a control plane. */
     init?: boolean;
+    ssh?: NodeSsh;
   }>;
 }
 
@@ -105,6 +106,16 @@ export interface PlanNode {
   readonly family: IpFamily;
   readonly roles: readonly Role[];
   readonly extraSANs: readonly string[];
+  /** How kpki reaches the node over SSH, as written (defaults apply where it connects). */
+  readonly ssh?: NodeSsh;
+}
+
+/** `nodes[].ssh`: host (default the node's address), port, user (default root), identity file. */
+export interface NodeSsh {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly identityFile?: string;
 }
 
 /** A Kubernetes release as the plan names it; `text` is what the user wrote. */

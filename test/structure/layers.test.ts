@@ -26,7 +26,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['pki/decide'],
   ['pki/issue'],
   ['pki/kubeadm'],
-  ['pki/gen', 'pki/check'],
+  ['pki/gen', 'pki/check', 'pki/preflight', 'pki/install'],
   ['pki/renew'],
   ['pki/index.ts'],
   ['bootstrap'],
