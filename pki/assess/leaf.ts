@@ -21,6 +21,8 @@ export interface SignerView {
   /** Undefined when the CA is being created in this run. */
   readonly cert?: ObservedCert;
   readonly native?: NodeX509;
+  /** What kubeconfigs embed as this CA when not the certificate alone (old + new, in a rotation). */
+  readonly trustPem?: string;
 }
 
 function listDiff(label: string, want: readonly string[], have: readonly string[]): string | undefined {

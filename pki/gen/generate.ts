@@ -33,6 +33,12 @@ import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } fr
 import { checkOutDir } from '../store/out-dir.js';
 import { generateKey, publicKeyPem } from '../x509/keys.js';
 import { extendCaCert } from '../issue/extend.js';
+import { ROTATION_DIR, readRotations, rotationPath, serialiseRotation, type Rotation, type RotationTarget } from '../rotate/state.js';
+import { rotationView, storeDrift, type RotateRequest } from '../rotate/phases.js';
+import { beginPhase } from '../rotate/begin.js';
+import { nodeMatcher } from '../catalog/resolve.js';
+import { CAS } from '../catalog/entries.js';
+import { signingCaPath } from '../layout/layout.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -74,6 +80,10 @@ export interface GenerateReport {
   readonly changed: boolean;
   /** With `extend`: each CA's NotAfter before and after (ISO 8601) and `sha256:` over its (unchanged) public key. */
   readonly extended?: ReadonlyArray<{ readonly ca: CaId; readonly previousNotAfter: string; readonly notAfter: string; readonly publicKeyHash: string }>;
+  /** With `rotate`: the phase this run carried out (in a dry run: would carry out). */
+  readonly rotated?: { readonly target: RotationTarget; readonly phase: Rotation['phase']; readonly record: Rotation };
+  /** Rotations in progress in the store (after this run), by target and recorded phase. */
+  readonly rotations?: ReadonlyArray<{ readonly target: RotationTarget; readonly phase: Rotation['phase']; readonly done: boolean }>;
 }
 
 export interface GenerateOptions {
@@ -102,6 +112,12 @@ export interface GenerateOptions {
    * protected from gen, replaced (backed up). The CA key is never written.
    */
   readonly extend?: { readonly cas: readonly CaId[]; readonly notAfter: Date };
+  /**
+   * Rotation (`kpki ca rotate`, `kpki sa rotate`): one phase, recorded in the store before any
+   * other file is written (rotate/state.ts). Without it, a rotation in progress is still
+   * honoured: every run renders the trees as the recorded phase wants them.
+   */
+  readonly rotate?: RotateRequest;
 }
 
 export function defaultDeps(): Deps {
@@ -191,7 +207,7 @@ const dryApplied = (set: ChangeSet): Applied[] =>
  * kept leaves decide read in full and verified, from what it learned; remembered ones carry
  * over. Returns the keys of every leaf in use: the record keeps those and drops the rest.
  */
-function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], record: StoreRecord): string[] {
+function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], record: StoreRecord, trust: ReadonlyMap<string, string>): string[] {
   // The wanted files themselves: their content is looked at for issued leaves only (a kept
   // file's content may not even have been read).
   const byPath = new Map(wanted.map((f) => [f.path, f]));
@@ -212,8 +228,9 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
     if (texts.some((t) => t === undefined)) continue;
     const caDigest = textDigest(issued.cas.get(l.item.signer)!.certPem);
     const key = readingKey((texts as string[]).map(textDigest));
+    const embedded = trust.get(l.item.signer);
     const kubeconfig = l.item.server === undefined ? undefined
-      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest, own: true };
+      : { server: l.item.server, clusterName: pki.plan.clusterName, user: l.item.profile.cn, caDigest: embedded === undefined ? caDigest : textDigest(embedded), own: true };
     const cert = readCert(cred.certPem, files[0]!);
     const reading = leafReading(cert, caDigest, pki.plan.pki.keyAlgorithm, kubeconfig);
     record.set(key, reading, certFacts(cert, reading));
@@ -233,6 +250,37 @@ function withFile(observed: Observation, path: string, content: string): Observa
 function recordFile(record: StoreRecord, found: ObservedFile | undefined, store: StoreFacts, keys: readonly string[]): WantedFile {
   if (found && record.unchangedFor(store, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
   return { path: RECORD_PATH, mode: 0o600, content: record.render(store, keys), protected: false, bookkeeping: true };
+}
+
+/**
+ * The change that records a rotation phase: before the phase, the record with `done: false`;
+ * after (`finished`), `done: true`, or for finalize and abort the record removed (backed up).
+ */
+function recordChange(r: Rotation, observed: Observation, root: string, finished = false): ChangeSet {
+  const path = rotationPath(r.target);
+  if (finished && (r.phase === 'finalize' || r.phase === 'abort')) {
+    const gone = !observed.files.has(path);
+    return { changes: gone ? [] : [{ op: 'remove', path, reason: `the rotation of ${r.target} ended (${r.phase})` }], dirs: new Map(), dirDrift: new Map(), emptyDirs: [] };
+  }
+  const file: WantedFile = { path, mode: 0o600, content: serialiseRotation(finished ? { ...r, done: true } : r), protected: false, bookkeeping: true };
+  // Only its own directory: the planner would judge pki/ by this one file.
+  return { ...planChanges([file], observed, { exact: [], whyRemoved: () => '', root }), dirs: new Map([[ROTATION_DIR, 0o700]]), dirDrift: new Map(), emptyDirs: [] };
+}
+
+/**
+ * kube-controller-manager's single signing-CA file (layout.ts signingCaPath) on every node that
+ * holds ca.key: written while the Kubernetes CA rotates, and kept current afterwards wherever it
+ * is found (a manifest may still point at it).
+ */
+function signingFiles(pki: ResolvedPki, observed: Observation, rotating: boolean, caPem: string | undefined): WantedFile[] {
+  const entry = CAS.find((c) => c.id === 'ca')!;
+  const matches = nodeMatcher(pki.plan);
+  const rel = signingCaPath(pki.plan);
+  return pki.plan.nodes.flatMap((n) => {
+    const path = `${nodeRoot(n.name)}/${rel}`;
+    if (!matches(n, entry.keyOn) || !(rotating || observed.files.has(path))) return [];
+    return [{ path, mode: 0o644, content: caPem, protected: false }];
+  });
 }
 
 /** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
@@ -268,7 +316,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     : await acquireStoreLock(options.out, {
         waitMs: options.lockTimeoutMs,
         onWait: options.onLockWait,
-        command: options.renew ? 'kpki renew' : options.extend ? 'kpki ca extend' : 'kpki gen',
+        command: options.renew ? 'kpki renew' : options.extend ? 'kpki ca extend' : options.rotate ? `kpki ${options.rotate.target === 'sa' ? 'sa' : 'ca'} rotate` : 'kpki gen',
         onTakeover: (stale, why) =>
           notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
       });
@@ -293,10 +341,24 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   // A CA extension is decided on as found after it: the new certificates in the store's place.
   const extend = options.extend;
   const extended = extend ? await Promise.all(pki.cas.filter((c) => extend.cas.includes(c.ref)).map((c) => extendCaCert(c, observed, extend.notAfter, deps, sink.name))) : [];
-  const seen = extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed);
+  // Rotations: the records found, and the phase a request runs, recorded before anything else.
+  const backupStamp = now.toISOString().replace(/[:.]/g, '-');
+  const rotations = readRotations(observed, sink.name);
+  let rotated: Rotation | undefined;
+  if (options.rotate) {
+    rotated = await beginPhase(pki, observed, rotations.get(options.rotate.target), options.rotate, deps, sink.name);
+    rotations.set(rotated.target, rotated);
+    if (!options.dryRun) await sink.apply(recordChange(rotated, observed, sink.name), { backupStamp });
+  }
+  for (const r of rotations.values()) {
+    const drift = storeDrift(pki, r, observed, sink.name);
+    if (drift) throw new KpkiError('ERR_STORE_CONFLICT', drift);
+  }
+  const view = rotationView(pki, rotations.values());
+  const seen = [...view.seenAs].reduce((obs, [path, text]) => withFile(obs, path, text), extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed));
 
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, seen), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew });
+  const decisions = decide(pki, readThroughLayouts(pki, seen), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew, trust: view.bundles });
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
   const absentCa = options.renew && decisions.cas.find((c) => c.action === 'create');
   if (absentCa) {
@@ -324,7 +386,10 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const join = plan.deploy === 'kubeadm' ? joinSecrets(observed, sink.name, deps) : undefined;
   const caPem = creds.cas.get('ca')?.certPem;
   const configs = join && caPem !== undefined ? kubeadmConfigs(pki.plan, { token: join.secrets.token, caCertHash: caCertHash(caPem) }) : undefined;
-  const wanted: WantedFile[] = renderFiles(pki, creds, (_id, node) => configs?.get(node));
+  const rendered = renderFiles(pki, creds, (_id, node) => configs?.get(node), view);
+  // A rotation keeps the store's old CA (or key) until finalize, then replaces it (backed up).
+  const wanted: WantedFile[] = rendered.flatMap((w) => view.keepStore.has(w.path) ? [] : view.replaceStore.has(w.path) ? [{ ...w, protected: false }] : [w]);
+  wanted.push(...signingFiles(pki, observed, view.signingFile, creds.cas.get('ca')?.certPem));
   if (join) wanted.push(join.file);
   // Binary installs: the bindings kubeadm would have made (kubeadm:cluster-admins), to apply with super-admin.conf.
   const rbac = plan.deploy === 'binary' ? rbacManifests(pki.plan) : '';
@@ -337,7 +402,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (issued) {
     const v = plan.kubernetesVersion;
     const store = { initNode: chosenInit, kubernetesVersion: v && `${v.major}.${v.minor}${v.patch === undefined ? '' : `.${v.patch}`}` };
-    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), store, remember(pki, decisions, issued, wanted, record)));
+    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), store, remember(pki, decisions, issued, wanted, record, view.bundles)));
   }
 
   // plan the changes, then apply them
@@ -349,9 +414,16 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const files = options.dryRun
     ? dryApplied(changes)
     : await sink.apply(changes, {
-        backupStamp: now.toISOString().replace(/[:.]/g, '-'),
+        backupStamp,
         onProgress: options.onProgress && ((d, t) => options.onProgress!('write', d, t)),
       });
+  // The phase's files are in place: the record says so (a finished rotation's record goes to backup/).
+  if (rotated && !options.dryRun) {
+    const after = await sink.observe([ROTATION_DIR]);
+    await sink.apply(recordChange(rotated, after, sink.name, true), { backupStamp });
+    if (rotated.phase === 'finalize' || rotated.phase === 'abort') rotations.delete(rotated.target);
+    else rotations.set(rotated.target, (rotated = { ...rotated, done: true }));
+  }
   const ca = decisions.cas.find((c) => c.item.ref === 'ca');
   const visible = [
     ...files.filter((f) => !BOOKKEEPING.has(f.path)),
@@ -365,6 +437,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     initNode: chosenInit,
     warnings, unapplied, findings: decisions.findings,
     changed: visible.length > 0,
+    ...(rotated ? { rotated: { target: rotated.target, phase: rotated.phase, record: rotated } } : {}),
+    ...(rotations.size ? { rotations: [...rotations.values()].map((r) => ({ target: r.target, phase: r.phase, done: r.done })) } : {}),
     ...(extend ? {
       extended: extended.map((e) => ({
         ca: e.ca, previousNotAfter: e.previous.notAfter.toISOString(), notAfter: e.notAfter.toISOString(), publicKeyHash: hashOfCa(e.pem)!,
