@@ -56,6 +56,11 @@ export interface AuditInput {
   readonly version?: ClusterVersion;
   /** What the edge could not read (a link out of the roots, a limit reached), as findings. */
   readonly findings?: readonly Finding[];
+  /**
+   * A store's rotations in progress (rotate/phases.ts): store files read as the phase sees them
+   * and the trust text kubeconfigs embed, so check judges the trees as gen renders them.
+   */
+  readonly rotation?: { readonly seenAs: ReadonlyMap<string, string>; readonly bundles: ReadonlyMap<string, string> };
 }
 
 export interface AuditOptions {
@@ -420,7 +425,9 @@ function planFindings(
   input: AuditInput, pki: ResolvedPki, now: Date, t: Thresholds, creds: readonly Credential[],
   catalogFiles: Map<string, ResolvedLeaf>, catalogCaFiles: Map<string, CaId>, add: (f: Finding[]) => void,
 ): void {
-  const obs: Observation = { files: input.files, dirs: new Map(), nodes: [] };
+  const seenAs = input.rotation?.seenAs;
+  const files = seenAs?.size ? new Map([...input.files, ...[...seenAs].map(([p, text]) => [p, { ...input.files.get(p)!, content: text, digest: textDigest(text) }] as const)]) : input.files;
+  const obs: Observation = { files, dirs: new Map(), nodes: [] };
   for (const ca of pki.cas) catalogCaFiles.set(storeCaPaths(ca.entry.stem).crt, ca.ref);
   const byFile = new Map(creds.map((c) => [c.certFile, c]));
   for (const leaf of pki.leaves) {
@@ -429,7 +436,7 @@ function planFindings(
     const r = readLeaf(leaf, obs);
     if (r.certFile !== ('kubeconfig' in paths ? paths.kubeconfig : paths.crt)) catalogFiles.set(r.certFile, leaf);
   }
-  const decisions = decide(pki, obs, now, input.readings ? { readings: input.readings } : {});
+  const decisions = decide(pki, obs, now, input.readings ? { readings: input.readings } : {}, input.rotation ? { trust: input.rotation.bundles } : {});
   if (decisions.cas.some((c) => c.action === 'refuse') || decisions.keypairs.some((k) => k.action === 'refuse')) {
     // gen refuses this store (half a CA, a CA key that does not match): say so, judge the rest by content.
     add([...decisions.refusals]);

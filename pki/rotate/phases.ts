@@ -4,7 +4,8 @@
  * (gen/generate.ts), so `kpki gen` in the middle of a rotation renders the trees that phase
  * wants instead of undoing it.
  *
- *   trust     node CA copies and kubeconfig CA data = old + new; leaves as they are
+ *   trust     node CA copies and kubeconfig CA data = old + new; leaves as they are (bundles
+ *             start with the CA ca.key belongs to: old here, new from issue on)
  *   issue     the store's CA read as the new one, so decide re-signs every leaf of it (the
  *             controller-manager's ca.key is the new key); bundles still old + new; serving
  *             certificates carry the new CA cross-signed by the old one
@@ -84,7 +85,9 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       const p = storeCaPaths(item.entry.stem);
       chains.set(r.target, r.phase === 'issue' ? r.crossPem : '');
       if (r.target === 'ca') signingFile = true;
-      if (r.phase !== 'finalize') bundles.set(r.target, bundle(r.oldCertPem, r.newCertPem));
+      // First the CA ca.key belongs to (the signing one): tools that pair ca.crt with ca.key read the first.
+      if (r.phase === 'trust') bundles.set(r.target, bundle(r.oldCertPem, r.newCertPem));
+      if (r.phase === 'issue') bundles.set(r.target, bundle(r.newCertPem, r.oldCertPem));
       if (r.phase === 'trust') continue;
       seenAs.set(p.crt, r.newCertPem);
       seenAs.set(p.key, r.newKeyPem);
@@ -93,7 +96,7 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       const item = pki.keypairs.find((k) => k.ref === 'sa');
       if (!item) continue;
       const p = storeKeyPairPaths(item.entry.stem);
-      if (r.phase === 'overlap') bundles.set('sa', bundle(r.oldPubPem, r.newPubPem));
+      if (r.phase === 'overlap') bundles.set('sa', bundle(r.newPubPem, r.oldPubPem));
       seenAs.set(p.key, r.newKeyPem);
       seenAs.set(p.pub, r.newPubPem);
       for (const f of [p.key, p.pub]) (r.phase === 'finalize' ? replaceStore : keepStore).add(f);
