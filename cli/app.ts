@@ -120,6 +120,7 @@ export const COMMANDS: readonly AnyCommand[] = [
       json: { type: 'boolean', default: false, describe: "print the report as JSON (gen's report plus the CA's old and new NotAfter, its key hash, restarts per node)" },
       status: { type: 'boolean', default: false, describe: 'rotate: print the recorded phase and what comes next; change nothing' },
       abort: { type: 'boolean', default: false, describe: 'rotate: before finalize, go back to the old CA alone' },
+      'reuse-keys': { type: 'boolean', default: false, describe: "rotate, issue phase: sign each leaf's current key with the new CA instead of a new key" },
     },
     examples: [
       ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
@@ -130,7 +131,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     run: async (a) =>
       (await import('./commands/ca.js')).caCommand({
         args: [...(a._list ?? [])], plan: a.plan, out: a.out, root: a.root, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
-        status: a.status, abort: a.abort,
+        status: a.status, abort: a.abort, reuseKeys: a.reuseKeys,
       }),
   }),
   command({

@@ -34,7 +34,7 @@ async function rotateCa(o: CaCliOptions, cas: readonly string[]): Promise<number
   }
   if (o.root !== undefined || o.validityMs !== undefined) throw new KpkiError('ERR_USAGE', 'ca rotate works on a store: --plan and --out (no --root, no --validity: the new CA lasts the plan\'s caValidity)');
   return (await import('./rotate.js')).rotateCommand({
-    target: ca as CaId, plan: o.plan, out: o.out, status: o.status ?? false, abort: o.abort ?? false, dryRun: o.dryRun, json: o.json, lockTimeoutMs: o.lockTimeoutMs,
+    target: ca as CaId, plan: o.plan, out: o.out, status: o.status ?? false, abort: o.abort ?? false, reuseKeys: o.reuseKeys ?? false, dryRun: o.dryRun, json: o.json, lockTimeoutMs: o.lockTimeoutMs,
   });
 }
 
@@ -52,6 +52,7 @@ export interface CaCliOptions {
   /** `rotate`: print the recorded phase; go back to the old CA. */
   readonly status?: boolean;
   readonly abort?: boolean;
+  readonly reuseKeys?: boolean;
 }
 
 const ACTIONS = ['extend', 'rotate'];

@@ -5,7 +5,7 @@
  */
 import { readPlanFile } from './plan-file.js';
 import { KpkiError } from '../../pki/errors.js';
-import { rotate, rotationStatus, type RotateReport, type RotationStatus } from '../../pki/gen/rotate.js';
+import { changedOnNodesOf, rotate, rotationStatus, type RotateReport, type RotationStatus } from '../../pki/gen/rotate.js';
 import { resolve } from '../../pki/catalog/resolve.js';
 import { signingCaPath } from '../../pki/layout/layout.js';
 import { restartsFor, type NodeRestarts } from '../../pki/renew/restarts.js';
@@ -25,6 +25,8 @@ export interface RotateCliOptions {
   readonly out?: string;
   readonly status: boolean;
   readonly abort: boolean;
+  /** ca rotate, issue phase: keep the leaves' keys. */
+  readonly reuseKeys?: boolean;
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly lockTimeoutMs?: number;
@@ -46,7 +48,7 @@ function phaseText(t: RotationTarget, phase: string): string {
       : phase === 'finalize' ? 'finalize: sa.pub holds the new public key alone; tokens signed with the old key are refused from now on'
       : 'abort: sa.key and sa.pub are the old pair again';
   }
-  return phase === 'trust' ? `trust: every copy of ${t}.crt and every kubeconfig's CA data holds the old and the new CA; leaves are unchanged`
+  return phase === 'trust' ? `trust: every copy of ${t}.crt${t === 'ca' ? " and every kubeconfig's CA data" : ''} holds the old and the new CA; leaves are unchanged`
     : phase === 'issue' ? `issue: every leaf of ${t} is signed by the new CA; serving certificates carry the new CA cross-signed by the old one, so clients that trust only the old CA still verify them; bundles still hold both`
     : phase === 'finalize' ? `finalize: the old ${t} has left every bundle; the store's ${t} is the new one (the old one is in backup/)`
     : `abort: every tree trusts the old ${t} alone and its leaves are signed by it again`;
@@ -78,6 +80,9 @@ function printHuman(plan: Plan, o: RotateCliOptions, r: RotateReport, restarts: 
       ? `  on ${cps.join(', ')}: in /etc/kubernetes/manifests/kube-controller-manager.yaml set --client-ca-file=${file} and --cluster-signing-cert-file=${file} (the CA ca.key belongs to, alone)`
       : `  on ${cps.join(', ')}: point kube-controller-manager's --client-ca-file and --cluster-signing-cert-file at ${file} (the CA ca.key belongs to, alone)`);
   }
+  if (rot.target === 'ca' && plan.deploy === 'kubeadm') {
+    out.push(yellow(`kubeadm join wrote /etc/kubernetes/pki/ca.crt on each worker itself (kpki's worker trees have none): copy a control plane's ${signingCaPath(plan).replace('-signing', '')} there, then restart that kubelet.`));
+  }
   if (rot.newCaCertHash) {
     out.push('', rot.phase === 'finalize'
       ? `New discovery hash: --discovery-token-ca-cert-hash ${cyan(rot.newCaCertHash)}`
@@ -93,7 +98,13 @@ function printHuman(plan: Plan, o: RotateCliOptions, r: RotateReport, restarts: 
   if (r.warnings.length) process.stderr.write(`${r.warnings.map((w) => yellow(`warning: ${w}`)).join('\n')}\n`);
 }
 
-function printStatus(out: string, target: RotationTarget, s: readonly RotationStatus[]): void {
+/** With the plan: per node, what the recorded phase's files ask to restart. */
+function statusRestarts(plan: Plan | undefined, s: RotationStatus): NodeRestarts[] | undefined {
+  if (!plan) return undefined;
+  return restartsFor(changedOnNodesOf(plan, undefined, s.planned), resolve(plan));
+}
+
+function printStatus(out: string, target: RotationTarget, s: readonly RotationStatus[], plan: Plan | undefined): void {
   if (!s.length) {
     process.stdout.write(`No rotation of ${target} is in progress in ${out}.\n`);
     return;
@@ -102,22 +113,33 @@ function printStatus(out: string, target: RotationTarget, s: readonly RotationSt
     const next = r.done ? `next: ${command(r.target)} (phase ${r.next})` : `interrupted: ${command(r.target)} completes it`;
     return `${r.target}: phase ${r.phase} ${r.done ? 'done' : 'in progress'} since ${r.phaseStarted} (rotation started ${r.started}); ${next}${r.target === 'sa' && r.phase === 'overlap' ? `; before finalize wait the longest token lifetime, by default ${SA_TOKEN_WAIT}` : ''}`;
   });
+  for (const r of s) {
+    const restarts = statusRestarts(plan, r);
+    if (restarts?.length) lines.push(bold(`${r.target}, phase ${r.phase}: on each node (after copying its tree there)`), ...restartLines(restarts).map((l) => `  ${l}`));
+    else if (!plan && r.planned.length) lines.push(`${r.planned.length} files written by phase ${r.phase}; with --plan, what each node must restart`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export async function rotateCommand(o: RotateCliOptions): Promise<number> {
+  if (o.reuseKeys && (o.target === 'sa' || o.abort)) throw new KpkiError('ERR_USAGE', '--reuse-keys goes with ca rotate\'s issue phase (leaves signed again with their keys)');
   if (o.status && (o.abort || o.dryRun)) throw new KpkiError('ERR_USAGE', '--status only reads the record: give it alone (no --abort, --dry-run)');
   if (o.out === undefined) throw new KpkiError('ERR_USAGE', `${command(o.target)} needs the store: --out DIR (the directory kpki gen wrote)`);
   if (o.status) {
     const s = await rotationStatus(o.out, o.target);
-    if (o.json) process.stdout.write(`${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: STATUS_KIND, out: o.out, rotations: s, ...(o.target === 'sa' ? { tokenWait: SA_TOKEN_WAIT } : {}) }, null, 2)}\n`);
-    else printStatus(o.out, o.target, s);
+    const plan = o.plan === undefined ? undefined : await readPlanFile(o.plan);
+    const rotations = s.map(({ planned, ...r }) => {
+      const restarts = statusRestarts(plan, { ...r, planned });
+      return { ...r, files: planned.length, ...(restarts ? { restarts } : {}) };
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify({ apiVersion: 'kpki/v1alpha1', kind: STATUS_KIND, out: o.out, rotations, ...(o.target === 'sa' ? { tokenWait: SA_TOKEN_WAIT } : {}) }, null, 2)}\n`);
+    else printStatus(o.out, o.target, s, plan);
     return EXIT.ok;
   }
   if (o.plan === undefined) throw new KpkiError('ERR_USAGE', `${command(o.target)} needs the plan: --plan cluster.yaml`);
   const plan = await readPlanFile(o.plan);
   const report = await rotate(plan, {
-    target: o.target, abort: o.abort, out: o.out, dryRun: o.dryRun,
+    target: o.target, abort: o.abort, reuseKeys: o.reuseKeys, out: o.out, dryRun: o.dryRun,
     lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs),
   });
   const restarts = restartsOf(plan, report);

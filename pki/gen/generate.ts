@@ -39,6 +39,9 @@ import { beginPhase } from '../rotate/begin.js';
 import { nodeMatcher } from '../catalog/resolve.js';
 import { CAS } from '../catalog/entries.js';
 import { signingCaPath } from '../layout/layout.js';
+import { readLeaf } from '../observe/leaf.js';
+import { keyAlgorithmOf } from '../x509/keys.js';
+import type { KeyAlgorithm } from '../plan/types.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -239,6 +242,25 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
   return keys;
 }
 
+/**
+ * A rotation's issue phase with `--reuse-keys`: each leaf of those CAs that is issued again signs
+ * its current key, when that key is readable and of the plan's type (else a new one, as gen would).
+ */
+function reusingKeys(d: Decisions, obs: Observation, cas: ReadonlySet<CaId>, alg: KeyAlgorithm): Decisions {
+  const leaves = d.leaves.map((l) => {
+    if (l.action !== 'issue' || l.keyPem !== undefined || !cas.has(l.item.signer)) return l;
+    const keyPem = readLeaf(l.item, obs).keyPem;
+    if (keyPem === undefined) return l;
+    try {
+      if (keyAlgorithmOf(createPrivateKey(keyPem)) !== alg) return l;
+    } catch {
+      return l;
+    }
+    return { ...l, keyPem, reasons: [...l.reasons, 'same key'] };
+  });
+  return { ...d, leaves };
+}
+
 /** The observation with one file's content replaced (what decide reads; the planner still sees the disk). */
 function withFile(observed: Observation, path: string, content: string): Observation {
   const files = new Map(observed.files);
@@ -260,7 +282,7 @@ function recordChange(r: Rotation, observed: Observation, root: string, finished
   const path = rotationPath(r.target);
   if (finished && (r.phase === 'finalize' || r.phase === 'abort')) {
     const gone = !observed.files.has(path);
-    return { changes: gone ? [] : [{ op: 'remove', path, reason: `the rotation of ${r.target} ended (${r.phase})` }], dirs: new Map(), dirDrift: new Map(), emptyDirs: [] };
+    return { changes: gone ? [] : [{ op: 'remove', path, reason: `the rotation of ${r.target} ended (${r.phase})` }], dirs: new Map(), dirDrift: new Map(), emptyDirs: [ROTATION_DIR] };
   }
   const file: WantedFile = { path, mode: 0o600, content: serialiseRotation(finished ? { ...r, done: true } : r), protected: false, bookkeeping: true };
   // Only its own directory: the planner would judge pki/ by this one file.
@@ -348,7 +370,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   if (options.rotate) {
     rotated = await beginPhase(pki, observed, rotations.get(options.rotate.target), options.rotate, deps, sink.name);
     rotations.set(rotated.target, rotated);
-    if (!options.dryRun) await sink.apply(recordChange(rotated, observed, sink.name), { backupStamp });
+    if (options.rotate.reuseKeys && rotated.kind === 'ca' && rotated.phase === 'issue' && !rotated.reuseKeys) rotations.set(rotated.target, (rotated = { ...rotated, reuseKeys: true }));
   }
   for (const r of rotations.values()) {
     const drift = storeDrift(pki, r, observed, sink.name);
@@ -358,7 +380,9 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const seen = [...view.seenAs].reduce((obs, [path, text]) => withFile(obs, path, text), extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed));
 
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, seen), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew, trust: view.bundles });
+  const readable = readThroughLayouts(pki, seen);
+  const decided = decide(pki, readable, now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew, trust: view.bundles });
+  const decisions = view.reuseKeys.size ? reusingKeys(decided, readable, view.reuseKeys, pki.plan.pki.keyAlgorithm) : decided;
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
   const absentCa = options.renew && decisions.cas.find((c) => c.action === 'create');
   if (absentCa) {
@@ -411,6 +435,12 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     whyRemoved: (p) => whyNotWanted(pki.plan, p),
     root: sink.name,
   });
+  // A rotation phase: its record, with every file it is about to write, goes first.
+  if (rotated && !options.dryRun) {
+    const paths = changes.changes.filter((c) => c.op !== 'chmod').map((c) => c.path);
+    rotated = { ...rotated, planned: [...new Set([...(rotated.planned ?? []), ...paths])] };
+    await sink.apply(recordChange(rotated, observed, sink.name), { backupStamp });
+  }
   const files = options.dryRun
     ? dryApplied(changes)
     : await sink.apply(changes, {

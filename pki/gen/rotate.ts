@@ -22,6 +22,8 @@ export const ROTATION_TARGETS: readonly RotationTarget[] = [...CAS.map((c) => c.
 export interface RotateOptions extends Omit<GenerateOptions, 'renew' | 'extend' | 'prune' | 'rotate'> {
   readonly target: RotationTarget;
   readonly abort?: boolean;
+  /** issue phase: re-sign each leaf's current key instead of a new one. */
+  readonly reuseKeys?: boolean;
 }
 
 /** A credential whose file changed on a node (a leaf id, a CA id, `sa`): what restarts.ts reads. */
@@ -63,20 +65,26 @@ function owners(plan: Plan, initNode: string | undefined): Map<string, ChangedOn
   return out;
 }
 
+/** The credentials behind changed node files, once per node and credential, in file order. */
+export function changedOnNodesOf(plan: Plan, initNode: string | undefined, paths: readonly string[]): ChangedOnNode[] {
+  const byPath = owners(plan, initNode);
+  const seen = new Set<string>();
+  const out: ChangedOnNode[] = [];
+  for (const p of paths) {
+    const o = byPath.get(p);
+    if (!o || seen.has(`${o.node} ${o.id}`)) continue;
+    seen.add(`${o.node} ${o.id}`);
+    out.push(o);
+  }
+  return out;
+}
+
 export async function rotate(plan: Plan, options: RotateOptions): Promise<RotateReport> {
   if (!ROTATION_TARGETS.includes(options.target)) throw new KpkiError('ERR_USAGE', `unknown rotation target '${options.target}'; the CAs are ${CAS.map((c) => c.id).join(', ')} (the SA key: kpki sa rotate)`);
-  const { target, abort, ...rest } = options;
-  const report = await generate(plan, { ...rest, rotate: { target, action: abort ? 'abort' : 'next' } });
+  const { target, abort, reuseKeys, ...rest } = options;
+  const report = await generate(plan, { ...rest, rotate: { target, action: abort ? 'abort' : 'next', ...(reuseKeys ? { reuseKeys } : {}) } });
   const r = report.rotated!.record;
-  const byPath = owners(plan, report.initNode);
-  const seen = new Set<string>();
-  const changedOnNodes: ChangedOnNode[] = [];
-  for (const f of report.files) {
-    const o = byPath.get(f.path);
-    if (!o || f.action === 'chmod' || seen.has(`${o.node} ${o.id}`)) continue;
-    seen.add(`${o.node} ${o.id}`);
-    changedOnNodes.push(o);
-  }
+  const changedOnNodes = changedOnNodesOf(plan, report.initNode, report.files.filter((f) => f.action !== 'chmod').map((f) => f.path));
   const hashes = r.kind === 'ca' && r.target === 'ca' ? { oldCaCertHash: caCertHash(r.oldCertPem), newCaCertHash: caCertHash(r.newCertPem) } : {};
   const after = r.phase === 'finalize' || r.phase === 'abort' ? undefined : nextPhase({ ...r, done: true });
   return {
@@ -95,6 +103,8 @@ export interface RotationStatus {
   readonly phaseStarted: string;
   /** What the next call of the command does. */
   readonly next?: Rotation['phase'];
+  /** The files the recorded phase writes (output-relative): what the nodes must pick up. */
+  readonly planned: readonly string[];
 }
 
 /** The rotations recorded in a store (read only, no lock): every one, or the target's. */
@@ -105,7 +115,7 @@ export async function rotationStatus(out: string, target?: RotationTarget): Prom
     .filter((r) => target === undefined || r.target === target)
     .map((r) => {
       const next = nextPhase(r);
-      return { target: r.target, phase: r.phase, done: r.done, started: r.started, phaseStarted: r.phaseStarted, ...(next ? { next } : {}) };
+      return { target: r.target, phase: r.phase, done: r.done, started: r.started, phaseStarted: r.phaseStarted, ...(next ? { next } : {}), planned: r.planned ?? [] };
     });
 }
 

@@ -21,7 +21,7 @@ export async function beginPhase(
   const stamp = deps.now().toISOString();
   if (current) {
     if (current.phase === phase && !current.done) return current;
-    return { ...current, phase, done: false, phaseStarted: stamp } as Rotation;
+    return { ...current, phase, done: false, phaseStarted: stamp, planned: [] } as Rotation;
   }
   const alg = pki.plan.pki.keyAlgorithm;
   if (req.target === 'sa') {
@@ -42,7 +42,7 @@ export async function beginPhase(
   }
   const made = await newCa(item, { certPem: found.cert.pem, keyPem: found.keyPem, keyFile: `${where}/${found.keyFile}` }, alg, pki.plan.pki.caValidityMs, deps);
   return {
-    kind: 'ca', target: item.ref, phase: 'trust', done: false, started: stamp, phaseStarted: stamp, reuseKeys: req.reuseKeys === true,
+    kind: 'ca', target: item.ref, phase: 'trust', done: false, started: stamp, phaseStarted: stamp, reuseKeys: false,
     oldCertPem: found.cert.pem, newCertPem: made.certPem, newKeyPem: made.keyPem, crossPem: made.crossPem,
   };
 }

@@ -64,9 +64,11 @@ export interface RotationView {
   readonly replaceStore: ReadonlySet<string>;
   /** The Kubernetes CA is rotating: control planes get the single signing-CA file. */
   readonly signingFile: boolean;
+  /** CAs in the issue phase whose leaves sign their current keys again (`--reuse-keys`). */
+  readonly reuseKeys: ReadonlySet<CaId>;
 }
 
-export const NO_VIEW: RotationView = { seenAs: new Map(), bundles: new Map(), chains: new Map(), keepStore: new Set(), replaceStore: new Set(), signingFile: false };
+export const NO_VIEW: RotationView = { seenAs: new Map(), bundles: new Map(), chains: new Map(), keepStore: new Set(), replaceStore: new Set(), signingFile: false, reuseKeys: new Set() };
 
 const bundle = (...pems: string[]) => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
 
@@ -76,6 +78,7 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
   const chains = new Map<CaId, string>();
   const keepStore = new Set<string>();
   const replaceStore = new Set<string>();
+  const reuseKeys = new Set<CaId>();
   let signingFile = false;
   for (const r of rotations) {
     if (r.phase === 'abort') continue;
@@ -89,6 +92,7 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       if (r.phase === 'trust') bundles.set(r.target, bundle(r.oldCertPem, r.newCertPem));
       if (r.phase === 'issue') bundles.set(r.target, bundle(r.newCertPem, r.oldCertPem));
       if (r.phase === 'trust') continue;
+      if (r.phase === 'issue' && r.reuseKeys) reuseKeys.add(r.target);
       seenAs.set(p.crt, r.newCertPem);
       seenAs.set(p.key, r.newKeyPem);
       for (const f of [p.crt, p.key]) (r.phase === 'finalize' ? replaceStore : keepStore).add(f);
@@ -102,7 +106,7 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       for (const f of [p.key, p.pub]) (r.phase === 'finalize' ? replaceStore : keepStore).add(f);
     }
   }
-  return { seenAs, bundles, chains, keepStore, replaceStore, signingFile };
+  return { seenAs, bundles, chains, keepStore, replaceStore, signingFile, reuseKeys };
 }
 
 /**

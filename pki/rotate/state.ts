@@ -30,6 +30,8 @@ interface Common {
   readonly phaseStarted: string;
   /** False while the phase's files may not all be written: the next run completes it. */
   readonly done: boolean;
+  /** Every file the phase writes or removes (output-relative), recorded before the first is touched. */
+  readonly planned?: readonly string[];
 }
 
 export interface CaRotation extends Common {
@@ -86,6 +88,7 @@ export function parseRotation(text: string, file: string): Rotation {
   const strings = ['started', 'phaseStarted', ...(kind === 'ca' ? ['oldCertPem', 'newCertPem', 'newKeyPem', 'crossPem'] : ['oldPubPem', 'newKeyPem', 'newPubPem'])];
   for (const f of strings) if (typeof o[f] !== 'string' || o[f] === '') throw bad(f);
   if (typeof o['done'] !== 'boolean') throw bad('done');
+  if (o['planned'] !== undefined && !(Array.isArray(o['planned']) && o['planned'].every((p) => typeof p === 'string'))) throw bad('planned');
   const { apiVersion: _v, kind: _k, ...rest } = o;
   return kind === 'ca'
     ? { ...(rest as Omit<CaRotation, 'kind'>), kind: 'ca', reuseKeys: o['reuseKeys'] === true }

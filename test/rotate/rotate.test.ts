@@ -183,6 +183,24 @@ test('--dry-run writes nothing in any phase; gen in the middle of a rotation cha
   assert.is(check3.status, 0, check3.stdout);
 });
 
+test('issue --reuse-keys signs the leaves\' current keys with the new CA; --status --plan lists what each node restarts', () => {
+  const { out, plan } = store();
+  const server = 'nodes/cp-1/etc/kubernetes/pki/etcd/server';
+  const key = read(out, `${server}.key`);
+  ok(['ca', 'rotate', 'etcd-ca', '--plan', plan, '--out', out]);
+  const status = JSON.parse(ok(['ca', 'rotate', 'etcd-ca', '--out', out, '--plan', plan, '--status', '--json'])) as { rotations: Array<{ files: number; restarts: Array<{ node: string; restarts: Array<{ component: string; action: string }> }> }> };
+  assert.ok(statusSchema(status), JSON.stringify(statusSchema.errors));
+  assert.ok(status.rotations[0]!.files > 0);
+  const cp = status.rotations[0]!.restarts.find((n) => n.node === 'cp-1')!;
+  assert.ok(cp.restarts.some((r) => r.component === 'etcd' && r.action === 'restart'), JSON.stringify(cp));
+  ok(['ca', 'rotate', 'etcd-ca', '--plan', plan, '--out', out, '--reuse-keys']);
+  const record = JSON.parse(read(out, 'pki/rotation/etcd-ca.json')) as { newCertPem: string };
+  assert.is(read(out, `${server}.key`), key, 'the same key, byte for byte');
+  const crt = read(out, `${server}.crt`);
+  assert.ok(new X509Certificate(crt).verify(new X509Certificate(record.newCertPem).publicKey), 'signed by the new CA');
+  assert.ok(new X509Certificate(crt).checkPrivateKey(createPrivateKey(key)));
+});
+
 test('bad requests: two CAs, an unknown one, sa with a name, status without a store', () => {
   const { out, plan } = store();
   for (const [args, text] of [
