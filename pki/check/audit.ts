@@ -25,6 +25,7 @@ import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
 import { discover, fingerprintOf, type Credential } from './discover.js';
+import { parsePem } from '../x509/pem.js';
 import { identityFindings } from './identity.js';
 import { caRole, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
 import { caDefects, cryptoFindings, dateFindings, sanFindings, usageFindings } from './rules.js';
@@ -125,12 +126,16 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     for (const p of c.chain) candidate(c.certFile, p, fingerprintOf(p.der));
   }
   const kubeconfigCas = new Map<string, CertFacts>();
+  const kubeconfigBundles = new Map<string, ReadonlySet<string>>();
   for (const c of found.creds) {
     if (c.kubeconfigCaPem === undefined) continue;
     try {
       const p = caFromPem(c.kubeconfigCaPem);
       kubeconfigCas.set(c.file, p);
       candidate(c.file, p, fingerprintOf(p.der));
+      // A bundle (old + new CA during a rotation) is trusted as a whole: any of its certificates may be the current CA.
+      const all = parsePem(c.kubeconfigCaPem).filter((b) => b.label === 'CERTIFICATE');
+      if (all.length > 1) kubeconfigBundles.set(c.file, new Set(all.map((b) => fingerprintOf(b.der))));
     } catch {
       add(finding('kubeconfig-ca', c.file, 'certificate-authority data is not a readable certificate'));
     }
@@ -260,7 +265,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     if (c.source === 'kubeconfig' && !catalogLeaf) {
       const kca = kubeconfigCas.get(c.file);
       const current = (currentCa ??= currentCaFinder(bySubject, input))(tree, issuer);
-      if (kca && current && fingerprintOf(kca.der) !== current.fingerprint) {
+      if (kca && current && fingerprintOf(kca.der) !== current.fingerprint && !kubeconfigBundles.get(c.file)?.has(current.fingerprint)) {
         add(finding('kubeconfig-ca', c.file, `certificate-authority data is "${kca.subject.text}" (${fingerprintOf(kca.der).slice(0, 16)}…), not the current CA ${current.file}`));
       }
     }

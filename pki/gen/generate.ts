@@ -84,10 +84,26 @@ export interface GenerateReport {
   /** With `extend`: each CA's NotAfter before and after (ISO 8601) and `sha256:` over its (unchanged) public key. */
   readonly extended?: ReadonlyArray<{ readonly ca: CaId; readonly previousNotAfter: string; readonly notAfter: string; readonly publicKeyHash: string }>;
   /** With `rotate`: the phase this run carried out (in a dry run: would carry out). */
-  readonly rotated?: { readonly target: RotationTarget; readonly phase: Rotation['phase']; readonly record: Rotation };
+  readonly rotated?: RotatedPhase;
   /** Rotations in progress in the store (after this run), by target and recorded phase. */
   readonly rotations?: ReadonlyArray<{ readonly target: RotationTarget; readonly phase: Rotation['phase']; readonly done: boolean }>;
 }
+
+/** A rotation phase as reported: the record without its secret (the new key stays in the store). */
+export interface RotatedPhase {
+  readonly target: RotationTarget;
+  readonly phase: Rotation['phase'];
+  readonly done: boolean;
+  readonly started: string;
+  /** A CA's: the old and new certificates (public), for the discovery hashes. */
+  readonly oldCertPem?: string;
+  readonly newCertPem?: string;
+}
+
+const rotatedPhase = (r: Rotation): RotatedPhase => ({
+  target: r.target, phase: r.phase, done: r.done, started: r.started,
+  ...(r.kind === 'ca' ? { oldCertPem: r.oldCertPem, newCertPem: r.newCertPem } : {}),
+});
 
 export interface GenerateOptions {
   /** Output directory: the cluster store plus `nodes/<name>/` trees. */
@@ -367,6 +383,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const backupStamp = now.toISOString().replace(/[:.]/g, '-');
   const rotations = readRotations(observed, sink.name);
   let rotated: Rotation | undefined;
+  const rotatingExtended = extend?.cas.find((c) => rotations.has(c));
+  if (rotatingExtended) throw new KpkiError('ERR_USAGE', `${sink.name}: ${rotatingExtended} is being rotated (${sink.name}/${rotationPath(rotatingExtended)}); finish the rotation (kpki ca rotate ${rotatingExtended}) or abort it before extending it`);
   if (options.rotate) {
     rotated = await beginPhase(pki, observed, rotations.get(options.rotate.target), options.rotate, deps, sink.name);
     rotations.set(rotated.target, rotated);
@@ -397,7 +415,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     // Never deleted unless asked: the host may still run with these credentials.
     ...(options.prune ? [] : gone.map((n) => `${nodeRoot(n)} is not in the plan any more; its files were left as they are (--prune removes them)`)),
   ];
-  const unapplied = decisions.findings.filter((f) => f.code === 'ca-plan-drift').map((f) => `${f.message}; a CA change needs kpki ca rotate (coming with the renewal work)`);
+  const unapplied = decisions.findings.filter((f) => f.code === 'ca-plan-drift').map((f) => `${f.message}; ${f.ref === 'sa' ? 'a new key pair without breaking tokens: kpki sa rotate' : `a CA change needs kpki ca rotate ${f.ref ?? 'ca'}`} (its phases apply the plan's subject, lifetime and key type)`);
 
   // issue and render (a dry run renders what it already knows)
   let issued: Issued | undefined;
@@ -467,7 +485,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     initNode: chosenInit,
     warnings, unapplied, findings: decisions.findings,
     changed: visible.length > 0,
-    ...(rotated ? { rotated: { target: rotated.target, phase: rotated.phase, record: rotated } } : {}),
+    ...(rotated ? { rotated: rotatedPhase(rotated) } : {}),
     ...(rotations.size ? { rotations: [...rotations.values()].map((r) => ({ target: r.target, phase: r.phase, done: r.done })) } : {}),
     ...(extend ? {
       extended: extended.map((e) => ({

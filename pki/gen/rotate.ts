@@ -83,10 +83,10 @@ export async function rotate(plan: Plan, options: RotateOptions): Promise<Rotate
   if (!ROTATION_TARGETS.includes(options.target)) throw new KpkiError('ERR_USAGE', `unknown rotation target '${options.target}'; the CAs are ${CAS.map((c) => c.id).join(', ')} (the SA key: kpki sa rotate)`);
   const { target, abort, reuseKeys, ...rest } = options;
   const report = await generate(plan, { ...rest, rotate: { target, action: abort ? 'abort' : 'next', ...(reuseKeys ? { reuseKeys } : {}) } });
-  const r = report.rotated!.record;
+  const r = report.rotated!;
   const changedOnNodes = changedOnNodesOf(plan, report.initNode, report.files.filter((f) => f.action !== 'chmod').map((f) => f.path));
-  const hashes = r.kind === 'ca' && r.target === 'ca' ? { oldCaCertHash: caCertHash(r.oldCertPem), newCaCertHash: caCertHash(r.newCertPem) } : {};
-  const after = r.phase === 'finalize' || r.phase === 'abort' ? undefined : nextPhase({ ...r, done: true });
+  const hashes = r.target === 'ca' && r.oldCertPem !== undefined && r.newCertPem !== undefined ? { oldCaCertHash: caCertHash(r.oldCertPem), newCaCertHash: caCertHash(r.newCertPem) } : {};
+  const after = r.phase === 'finalize' || r.phase === 'abort' ? undefined : nextPhase({ kind: r.target === 'sa' ? 'sa' : 'ca', phase: r.phase, done: true });
   return {
     ...report,
     rotation: { target: r.target, phase: r.phase, ...(after ? { next: after } : {}), started: r.started, ...hashes },

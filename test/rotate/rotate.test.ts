@@ -128,6 +128,11 @@ test('--abort after trust and after issue returns every tree to old-CA-only trus
     // Really in the phase: both CAs trusted, and after issue the leaves are the new CA's.
     assert.is(blocks(read(out, 'nodes/w-1/etc/kubernetes/pki/ca.crt')).length, 2, `${after}: a bundle`);
     assert.is(new X509Certificate(read(out, 'nodes/w-1/var/lib/kubelet/pki/kubelet.crt')).verify(old.x.publicKey), after === 'trust');
+    // check, with the plan and without, finds nothing broken mid-rotation (a kubeconfig's CA bundle holds the current CA).
+    for (const args of [['--plan', plan], []]) {
+      const c = JSON.parse(kpki(['check', '--out', out, ...args, '--json']).stdout) as { findings: Array<{ code: string; severity: string; file: string }> };
+      assert.equal(c.findings.filter((f) => f.severity === 'critical'), [], `check ${args.join(' ')} in the ${after} phase`);
+    }
     const r = JSON.parse(ok(['ca', 'rotate', 'ca', '--plan', plan, '--out', out, '--abort', '--json'])) as { rotation: { phase: string; next?: string } };
     assert.ok(rotateSchema(r), JSON.stringify(rotateSchema.errors));
     assert.is(r.rotation.phase, 'abort');

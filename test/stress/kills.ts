@@ -101,11 +101,17 @@ export const COMMANDS: readonly KillCommand[] = [
     next: gen,
   },
   // Rotations: each phase, resumed by the same command (the record says which phase to complete).
+  // A kill after the phase completed makes the next run the next phase: after issue (overlap) that is
+  // finalize, which replaces the store's CA (SA pair) on purpose.
   rotation('ca rotate ca: trust', [], CA_ROTATE),
-  rotation('ca rotate ca: issue', [CA_ROTATE], CA_ROTATE),
+  rotation('ca rotate ca: issue', [CA_ROTATE], CA_ROTATE, /^pki\/ca\.(crt|key)$/),
   rotation('ca rotate ca: finalize', [CA_ROTATE, CA_ROTATE], CA_ROTATE, /^pki\/ca\.(crt|key)$/),
-  rotation('ca rotate ca --abort after issue', [CA_ROTATE, CA_ROTATE], [...CA_ROTATE, '--abort']),
-  rotation('sa rotate: overlap', [], SA_ROTATE),
+  {
+    // Killed after it finished, there is nothing left to abort: the next run is gen.
+    ...rotation('ca rotate ca --abort after issue', [CA_ROTATE, CA_ROTATE], [...CA_ROTATE, '--abort']),
+    next: (out, plan) => (existsSync(join(out, 'pki/rotation/ca.json')) ? [...CA_ROTATE, '--abort', '--plan', plan, '--out', out] : gen(out, plan)),
+  },
+  rotation('sa rotate: overlap', [], SA_ROTATE, /^pki\/sa\.(key|pub)$/),
   rotation('sa rotate: finalize', [SA_ROTATE], SA_ROTATE, /^pki\/sa\.(key|pub)$/),
 ];
 
@@ -127,10 +133,13 @@ export function assertWhole(out: string, what: string): number {
   if (!existsSync(out)) return 0;
   const files = listFiles(out).filter((f) => !TEMP.test(f) && !f.startsWith('backup/') && !f.includes('.kpki-tree-index') && !f.endsWith('.lock'));
   // A rotation in progress: its new CA (in the record) signs leaves before it reaches pki/.
-  const records = files.filter((f) => f.startsWith('pki/rotation/')).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as { newCertPem?: string; newKeyPem: string });
+  const records = files.filter((f) => f.startsWith('pki/rotation/')).map((f) => JSON.parse(readFileSync(join(out, f), 'utf8')) as { target: string; phase: string; done: boolean; oldCertPem?: string; newCertPem?: string; newKeyPem: string });
+  // An unfinished finalize swaps the store's CA pair file by file: each is the old or the new one
+  // (the record says which pair to complete), the pair may be mixed until the next run.
+  const swapping = new Map(records.filter((r) => r.phase === 'finalize' && !r.done && r.newCertPem).map((r) => [`pki/${r.target === 'etcd-ca' ? 'etcd/ca' : r.target}.crt`, r]));
   const cas = [
     ...CA_FILES.filter((f) => existsSync(join(out, f))).map((f) => new X509Certificate(readFileSync(join(out, f)))),
-    ...records.flatMap((r) => (r.newCertPem ? [new X509Certificate(r.newCertPem)] : [])),
+    ...records.flatMap((r) => [r.newCertPem, r.oldCertPem].flatMap((pem) => (pem ? [new X509Certificate(pem)] : []))),
   ];
   // A node's copy of a CA or SA key is the store's or the record's new one, byte for byte.
   const storeKeys = new Set(['pki/ca.key', 'pki/sa.key'].filter((f) => existsSync(join(out, f))).map((f) => readFileSync(join(out, f), 'utf8')));
@@ -147,7 +156,12 @@ export function assertWhole(out: string, what: string): number {
       const c = new X509Certificate(buf);
       signedByStoreCa(c, f);
       const keyFile = join(out, f.replace(/\.crt$/, '.key'));
-      if (existsSync(keyFile)) assert.ok(c.checkPrivateKey(createPrivateKey(readFileSync(keyFile))), `${what}: ${f} and its key do not match`);
+      const swap = swapping.get(f);
+      if (swap) {
+        assert.ok([swap.oldCertPem, swap.newCertPem].includes(buf.toString('utf8')), `${what}: ${f} is neither the old nor the new CA`);
+        const key = readFileSync(keyFile, 'utf8');
+        assert.ok(key === swap.newKeyPem || new X509Certificate(swap.oldCertPem!).checkPrivateKey(createPrivateKey(key)), `${what}: ${f.replace(/\.crt$/, '.key')} is neither the old nor the new key`);
+      } else if (existsSync(keyFile)) assert.ok(c.checkPrivateKey(createPrivateKey(readFileSync(keyFile))), `${what}: ${f} and its key do not match`);
     } else if (f.endsWith('.key')) createPrivateKey(buf);
     else if (f.endsWith('.conf')) {
       const text = buf.toString('utf8');
