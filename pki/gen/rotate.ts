@@ -6,7 +6,6 @@
  */
 import { CAS } from '../catalog/entries.js';
 import { resolve } from '../catalog/resolve.js';
-import type { CaId } from '../catalog/types.js';
 import { KpkiError } from '../errors.js';
 import { caCertHash } from '../kubeadm/join.js';
 import { fileSpecs, nodeRoot, signingCaPath } from '../layout/layout.js';
@@ -118,5 +117,3 @@ export async function rotationStatus(out: string, target?: RotationTarget): Prom
       return { target: r.target, phase: r.phase, done: r.done, started: r.started, phaseStarted: r.phaseStarted, ...(next ? { next } : {}), planned: r.planned ?? [] };
     });
 }
-
-export type { CaId };

@@ -68,8 +68,6 @@ export interface RotationView {
   readonly reuseKeys: ReadonlySet<CaId>;
 }
 
-export const NO_VIEW: RotationView = { seenAs: new Map(), bundles: new Map(), chains: new Map(), keepStore: new Set(), replaceStore: new Set(), signingFile: false, reuseKeys: new Set() };
-
 const bundle = (...pems: string[]) => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
 
 export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): RotationView {

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { parse } from 'yaml';
@@ -219,6 +219,17 @@ test('bad requests: two CAs, an unknown one, sa with a name, status without a st
     assert.match(r.stderr, text);
   }
   assert.match(ok(['ca', 'rotate', 'ca', '--out', out, '--status']), /No rotation of ca is in progress/);
+  // A damaged record stops every run with the file and the field, before anything is written.
+  ok(['ca', 'rotate', 'ca', '--plan', plan, '--out', out]);
+  const record = join(out, 'pki/rotation/ca.json');
+  writeFileSync(record, read(out, 'pki/rotation/ca.json').replace(/"phase": "trust"/, '"phase": "later"'));
+  const before = hashTree(out);
+  for (const args of [['gen'], ['ca', 'rotate', 'ca']]) {
+    const r = kpki([...args, '--plan', plan, '--out', out]);
+    assert.is(r.status, 3, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /pki\/rotation\/ca\.json: the rotation record's field 'phase' is missing or invalid/);
+  }
+  assert.equal(hashTree(out), before);
 });
 
 test.run();
