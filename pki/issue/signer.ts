@@ -5,7 +5,7 @@
  * implementation of `CaSigner`, with no change to the pipeline. Only the file-backed one exists.
  */
 import { createPrivateKey, sign } from 'node:crypto';
-import { encodeTbs, signatureSchemeFor, toPem, type EncodedCertificate, type SignatureScheme, type TbsParams } from '../x509/certificate.js';
+import { encodeTbs, resignedTbs, signatureSchemeFor, toPem, type EncodedCertificate, type SignatureScheme, type TbsParams } from '../x509/certificate.js';
 import { bits, seq, toBytes } from '../x509/der.js';
 
 export interface CaSigner {
@@ -46,7 +46,15 @@ export function signerRegistry(signers: Iterable<CaSigner>): SignerRegistry {
 
 /** A certificate with the TBS `p`, signed by `signer` (its scheme goes into the TBS). */
 export async function signCertificate(p: Omit<TbsParams, 'scheme'>, signer: CaSigner): Promise<EncodedCertificate> {
-  const tbs = encodeTbs({ ...p, scheme: signer.scheme });
+  return signed(encodeTbs({ ...p, scheme: signer.scheme }), signer);
+}
+
+/** `der` issued again by `signer` with a new serial and validity, every other field as it is (`ca extend`). */
+export async function resignWith(der: Uint8Array, p: { serialHex: string; notBefore: Date; notAfter: Date }, signer: CaSigner): Promise<EncodedCertificate> {
+  return signed(resignedTbs(der, { ...p, scheme: signer.scheme }), signer);
+}
+
+async function signed(tbs: Uint8Array, signer: CaSigner): Promise<EncodedCertificate> {
   const signature = await signer.sign(tbs);
   const der = toBytes(seq(tbs, signer.scheme.algorithmId, bits(signature)));
   return { der, pem: toPem(der) };
