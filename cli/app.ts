@@ -106,7 +106,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   }),
   command({
     name: 'ca',
-    positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired)', list: true },
+    positional: { name: 'args', describe: 'extend <ca…>: ca, front-proxy-ca, etcd-ca (several at once when several expired); rotate <ca>: the next rotation phase (trust, issue, finalize)', list: true },
     describe: "Extend a CA's NotAfter by re-signing it with its own key (same subject, key and SKI: every leaf stays valid)",
     options: {
       plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'cluster.yaml (its caValidity is the default lifetime; kubeconfigs are rendered from it); needed with --out' },
@@ -118,7 +118,10 @@ export const COMMANDS: readonly AnyCommand[] = [
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
       },
-      json: { type: 'boolean', default: false, describe: "print the versioned report (schema: kpki/ca-extend-report.schema.json): the CA's old and new NotAfter, its key hash, restarts per node" },
+      json: { type: 'boolean', default: false, describe: "print the versioned report (schema: kpki/ca-extend-report.schema.json; rotate: kpki/rotate-report.schema.json, --status kpki/rotation-status.schema.json)" },
+      status: { type: 'boolean', default: false, describe: 'rotate: print the recorded phase and what comes next; change nothing' },
+      abort: { type: 'boolean', default: false, describe: 'rotate: before finalize, go back to the old CA alone' },
+      'reuse-keys': { type: 'boolean', default: false, describe: "rotate, issue phase: sign each leaf's current key with the new CA instead of a new key" },
     },
     examples: [
       ['$0 ca extend ca -p cluster.yaml -o ./out', "the Kubernetes CA for another caValidity; the discovery hash stays the same"],
@@ -129,6 +132,32 @@ export const COMMANDS: readonly AnyCommand[] = [
     run: async (a) =>
       (await import('./commands/ca.js')).caCommand({
         args: [...(a._list ?? [])], plan: a.plan, out: a.out, root: a.root, validityMs: a.validity, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
+        status: a.status, abort: a.abort, reuseKeys: a.reuseKeys,
+      }),
+  }),
+  command({
+    name: 'sa',
+    positional: { name: 'args', describe: 'rotate: the next phase of a service-account key rotation (overlap, finalize)', list: true },
+    describe: 'Rotate the service-account signing key: overlap (sa.pub = old + new, signing with the new key), then finalize',
+    options: {
+      plan: { alias: 'p', type: 'string', requiresArg: true, describe: 'cluster.yaml' },
+      out: { alias: 'o', type: 'string', requiresArg: true, describe: 'the store kpki gen wrote' },
+      'dry-run': { type: 'boolean', default: false, describe: 'show what would change; write nothing' },
+      status: { type: 'boolean', default: false, describe: 'print the recorded phase and how long to wait before finalize; change nothing' },
+      abort: { type: 'boolean', default: false, describe: 'before finalize, go back to the old key pair' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+      json: { type: 'boolean', default: false, describe: 'print the report as JSON' },
+    },
+    examples: [
+      ['$0 sa rotate -p cluster.yaml -o ./out', 'overlap: deploy, restart kube-apiserver and kube-controller-manager; run it again to finalize'],
+      ['$0 sa rotate -o ./out --status', 'the recorded phase'],
+    ],
+    run: async (a) =>
+      (await import('./commands/sa.js')).saCommand({
+        args: [...(a._list ?? [])], plan: a.plan, out: a.out, status: a.status, abort: a.abort, dryRun: a.dryRun, json: a.json, lockTimeoutMs: a.lockTimeout,
       }),
   }),
   command({

@@ -127,6 +127,8 @@ export const FINDINGS = {
   'walk-limit': { severity: 'warning', remedy: 'none', hint: 'kpki check stops reading at a limit so that it always ends: pass the directory named as a path of its own to check what it holds' },
   'link-outside': { severity: 'warning', remedy: 'none', hint: 'symbolic links out of the paths given are not followed: pass the link\'s target as a path too to check it' },
   'mount-skipped': { severity: 'info', remedy: 'none', hint: 'another file system is mounted inside the path: kpki check --cross-mounts (or the mount point as a path) reads it too' },
+  // rotations (`kpki ca rotate`, `kpki sa rotate`): between phases, old and new are both trusted
+  'rotation-in-progress': { severity: 'warning', remedy: 'none', hint: 'a CA or service-account key rotation is between phases: deploy the trees, restart what the last phase listed, then run the next phase (or --abort before finalize)' },
   'not-a-regular-file': { severity: 'critical', remedy: 'none', hint: 'a FIFO, socket or device where a certificate, key or kubeconfig belongs: software reading it blocks or fails; put the regular file back' },
   // check --remote: a host's copy of its node tree against the store
   'remote-unreachable': { severity: 'critical', remedy: 'none', hint: 'kpki could not read the host over SSH (host key, login, network): its row shows the store\'s copy, not what the host holds; fix the connection and check again' },

@@ -26,6 +26,20 @@ function printRoot(r: RootExtendReport): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** `ca rotate <ca>`: one CA at a time (cli/commands/rotate.ts). */
+async function rotateCa(o: CaCliOptions, cas: readonly string[]): Promise<number> {
+  if (cas.length !== 1) throw new KpkiError('ERR_USAGE', `name one CA to rotate: ${CA_IDS.join(', ')}${cas.length ? ' (one rotation at a time)' : ''}`);
+  const ca = cas[0]!;
+  if (!CA_IDS.includes(ca as CaId)) {
+    const guess = closest(ca, CA_IDS);
+    throw new KpkiError('ERR_USAGE', `unknown CA '${ca}'${guess ? `; did you mean ${guess}?` : ''} (the CAs are ${CA_IDS.join(', ')})`);
+  }
+  if (o.root !== undefined || o.validityMs !== undefined) throw new KpkiError('ERR_USAGE', 'ca rotate works on a store: --plan and --out (no --root, no --validity: the new CA lasts the plan\'s caValidity)');
+  return (await import('./rotate.js')).rotateCommand({
+    target: ca as CaId, plan: o.plan, out: o.out, status: o.status ?? false, abort: o.abort ?? false, reuseKeys: o.reuseKeys ?? false, dryRun: o.dryRun, json: o.json, lockTimeoutMs: o.lockTimeoutMs,
+  });
+}
+
 export interface CaCliOptions {
   /** `extend <ca…>`. */
   readonly args: readonly string[];
@@ -37,9 +51,13 @@ export interface CaCliOptions {
   readonly dryRun: boolean;
   readonly json: boolean;
   readonly lockTimeoutMs?: number;
+  /** `rotate`: print the recorded phase; go back to the old CA. */
+  readonly status?: boolean;
+  readonly abort?: boolean;
+  readonly reuseKeys?: boolean;
 }
 
-const ACTIONS = ['extend'];
+const ACTIONS = ['extend', 'rotate'];
 
 function printHuman(r: ExtendCaReport): void {
   const out: string[] = [];
@@ -66,6 +84,7 @@ export async function caCommand(o: CaCliOptions): Promise<number> {
     const guess = action && closest(action, ACTIONS);
     throw new KpkiError('ERR_USAGE', action === undefined ? 'name what to do: kpki ca extend <ca…>' : `unknown ca action '${action}'${guess ? `; did you mean ${guess}?` : ''} (kpki ca extend <ca…>)`);
   }
+  if (action === 'rotate') return rotateCa(o, cas);
   if (!cas.length) throw new KpkiError('ERR_USAGE', `name the CA to extend: ${CA_IDS.join(', ')}`);
   const wrong = cas.filter((c) => !CA_IDS.includes(c as CaId)).map((c) => {
     const guess = closest(c, CA_IDS);

@@ -21,6 +21,8 @@ export interface SignerView {
   /** Undefined when the CA is being created in this run. */
   readonly cert?: ObservedCert;
   readonly native?: NodeX509;
+  /** What kubeconfigs embed as this CA when not the certificate alone (old + new, in a rotation). */
+  readonly trustPem?: string;
 }
 
 function listDiff(label: string, want: readonly string[], have: readonly string[]): string | undefined {
@@ -75,6 +77,13 @@ export function assessLeaf(
   const out: Finding[] = [];
   let alg: KeyAlgorithm | undefined = known?.algorithm;
   let verified: LeafAssessment['verified'];
+  // A leaf whose AKI names another key than its CA's SKI was not signed by it: said without
+  // reading its key (a CA rotation's issue phase judges thousands of such leaves at once).
+  const aki = cert.parsed.authorityKeyId;
+  const ski = signer.cert.parsed.subjectKeyId;
+  if (!known && aki && ski && !Buffer.from(aki).equals(Buffer.from(ski))) {
+    return { findings: [at('wrong-signer', `not signed by the current ${signer.ref}`), ...profileFindings(item.profile, cert.profile, files.certFile, ref)] };
+  }
   if (!known) {
     let key: KeyObject;
     try {

@@ -25,6 +25,7 @@ import type { CertFacts, NameFacts as CertNameFacts } from '../x509/facts.js';
 import type { ParsedCert } from '../x509/parse.js';
 import { readCert } from '../x509/read.js';
 import { discover, fingerprintOf, type Credential } from './discover.js';
+import { parsePem } from '../x509/pem.js';
 import { identityFindings } from './identity.js';
 import { caRole, roleByContent, roleByPath, usagesOf, type LeafRoleEntry } from './roles.js';
 import { caDefects, cryptoFindings, dateFindings, sanFindings, usageFindings } from './rules.js';
@@ -56,6 +57,11 @@ export interface AuditInput {
   readonly version?: ClusterVersion;
   /** What the edge could not read (a link out of the roots, a limit reached), as findings. */
   readonly findings?: readonly Finding[];
+  /**
+   * A store's rotations in progress (rotate/phases.ts): store files read as the phase sees them
+   * and the trust text kubeconfigs embed, so check judges the trees as gen renders them.
+   */
+  readonly rotation?: { readonly seenAs: ReadonlyMap<string, string>; readonly bundles: ReadonlyMap<string, string> };
 }
 
 export interface AuditOptions {
@@ -120,12 +126,16 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     for (const p of c.chain) candidate(c.certFile, p, fingerprintOf(p.der));
   }
   const kubeconfigCas = new Map<string, CertFacts>();
+  const kubeconfigBundles = new Map<string, ReadonlySet<string>>();
   for (const c of found.creds) {
     if (c.kubeconfigCaPem === undefined) continue;
     try {
       const p = caFromPem(c.kubeconfigCaPem);
       kubeconfigCas.set(c.file, p);
       candidate(c.file, p, fingerprintOf(p.der));
+      // A bundle (old + new CA during a rotation) is trusted as a whole: any of its certificates may be the current CA.
+      const all = parsePem(c.kubeconfigCaPem).filter((b) => b.label === 'CERTIFICATE');
+      if (all.length > 1) kubeconfigBundles.set(c.file, new Set(all.map((b) => fingerprintOf(b.der))));
     } catch {
       add(finding('kubeconfig-ca', c.file, 'certificate-authority data is not a readable certificate'));
     }
@@ -255,7 +265,7 @@ export function audit(input: AuditInput, options: AuditOptions): CheckReport {
     if (c.source === 'kubeconfig' && !catalogLeaf) {
       const kca = kubeconfigCas.get(c.file);
       const current = (currentCa ??= currentCaFinder(bySubject, input))(tree, issuer);
-      if (kca && current && fingerprintOf(kca.der) !== current.fingerprint) {
+      if (kca && current && fingerprintOf(kca.der) !== current.fingerprint && !kubeconfigBundles.get(c.file)?.has(current.fingerprint)) {
         add(finding('kubeconfig-ca', c.file, `certificate-authority data is "${kca.subject.text}" (${fingerprintOf(kca.der).slice(0, 16)}…), not the current CA ${current.file}`));
       }
     }
@@ -420,7 +430,9 @@ function planFindings(
   input: AuditInput, pki: ResolvedPki, now: Date, t: Thresholds, creds: readonly Credential[],
   catalogFiles: Map<string, ResolvedLeaf>, catalogCaFiles: Map<string, CaId>, add: (f: Finding[]) => void,
 ): void {
-  const obs: Observation = { files: input.files, dirs: new Map(), nodes: [] };
+  const seenAs = input.rotation?.seenAs;
+  const files = seenAs?.size ? new Map([...input.files, ...[...seenAs].map(([p, text]) => [p, { ...input.files.get(p)!, content: text, digest: textDigest(text) }] as const)]) : input.files;
+  const obs: Observation = { files, dirs: new Map(), nodes: [] };
   for (const ca of pki.cas) catalogCaFiles.set(storeCaPaths(ca.entry.stem).crt, ca.ref);
   const byFile = new Map(creds.map((c) => [c.certFile, c]));
   for (const leaf of pki.leaves) {
@@ -429,7 +441,7 @@ function planFindings(
     const r = readLeaf(leaf, obs);
     if (r.certFile !== ('kubeconfig' in paths ? paths.kubeconfig : paths.crt)) catalogFiles.set(r.certFile, leaf);
   }
-  const decisions = decide(pki, obs, now, input.readings ? { readings: input.readings } : {});
+  const decisions = decide(pki, obs, now, input.readings ? { readings: input.readings } : {}, input.rotation ? { trust: input.rotation.bundles } : {});
   if (decisions.cas.some((c) => c.action === 'refuse') || decisions.keypairs.some((k) => k.action === 'refuse')) {
     // gen refuses this store (half a CA, a CA key that does not match): say so, judge the rest by content.
     add([...decisions.refusals]);

@@ -17,6 +17,8 @@ import type { Plan } from '../plan/types.js';
 import { diskSink } from '../sinks/disk.js';
 import { checkOutDir, storeProblems } from '../store/out-dir.js';
 import { readRecord, RECORD_PATH, type RecordUse } from '../store/record.js';
+import { readRotations, rotationPath, type Rotation } from '../rotate/state.js';
+import { nextPhase, rotationView } from '../rotate/phases.js';
 import { diskHostReader } from '../sinks/disk-roots.js';
 import type { HostReader } from '../sinks/types.js';
 import { audit, type AuditInput, type TreeInfo } from './audit.js';
@@ -58,6 +60,16 @@ export interface CheckOptions {
   readonly remote?: RemoteOptions;
 }
 
+/** An unfinished rotation, with the command that takes it on. */
+function rotationFinding(r: Rotation, out: string): Finding {
+  const cmd = r.target === 'sa' ? 'kpki sa rotate' : `kpki ca rotate ${r.target}`;
+  const next = nextPhase(r);
+  const what = r.done
+    ? `rotation of ${r.target}: phase ${r.phase} done ${r.phaseStarted.slice(0, 10)}; once every node runs with its files: ${cmd} --plan <your plan> --out ${out} (phase ${next})`
+    : `rotation of ${r.target}: phase ${r.phase} was interrupted; complete it: ${cmd} --plan <your plan> --out ${out}`;
+  return finding('rotation-in-progress', rotationPath(r.target), what, r.target);
+}
+
 /** Which tree a store-relative path is in: the store, or `nodes/<name>`. */
 function storeTree(file: string): TreeInfo {
   const m = /^nodes\/([^/]+)\//.exec(file);
@@ -81,7 +93,13 @@ async function outInput(out: string, plan: Plan | undefined, useRecord: boolean,
     const initNode = chooseInitNode(plan, record.initNode, (p) => obs.files.has(p));
     pki = resolve({ ...plan, initNode });
   }
+  // A rotation in progress: judged as its phase renders the trees, and named with its next step.
+  const rotations = readRotations(obs, out);
+  const rotationFindings = [...rotations.values()].map((r) => rotationFinding(r, out));
+  const view = pki && rotations.size ? rotationView(pki, rotations.values()) : undefined;
   const input: AuditInput = {
+    ...(rotationFindings.length ? { findings: rotationFindings } : {}),
+    ...(view ? { rotation: { seenAs: view.seenAs, bundles: view.bundles } } : {}),
     files: obs.files,
     roots: [out],
     treeOf: storeTree,

@@ -95,6 +95,8 @@ export interface RenewRequest {
 /** Further policies over the same findings. */
 export interface DecideOptions {
   readonly renew?: RenewRequest;
+  /** A rotation in progress: per CA, the trust text (old + new) kubeconfigs embed instead of the certificate. */
+  readonly trust?: ReadonlyMap<string, string>;
 }
 
 export interface Decisions {
@@ -155,6 +157,7 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
     findings,
   });
   const caDigest = signer.cert && textDigest(signer.cert.pem);
+  const trustDigest = signer.trustPem !== undefined ? textDigest(signer.trustPem) : caDigest;
   const seen = observeLeaf(item, obs, caDigest, memory.readings);
   const reading = seen.remembered?.reading;
 
@@ -166,7 +169,7 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
     found = cert = seen.remembered.leaf;
     const k = seen.remembered.reading.kubeconfig;
     if (k) {
-      kubeconfig = { server: k.server, clusterName: k.clusterName, user: k.user, ca: k.caDigest === caDigest ? 'current' : 'other', byPath: false };
+      kubeconfig = { server: k.server, clusterName: k.clusterName, user: k.user, ca: k.caDigest === trustDigest ? 'current' : 'other', byPath: false };
       own = k.own;
     }
   } else {
@@ -184,7 +187,7 @@ function decideLeaf(item: ResolvedLeaf, obs: Observation, signer: SignerView, pk
       return issue([finding('unreadable', found.certFile, `${(e as Error).message}; reissued`, item.ref)], true);
     }
     if (found.kubeconfig) {
-      kubeconfig = kubeconfigFacts(found.kubeconfig, signer.cert?.pem);
+      kubeconfig = kubeconfigFacts(found.kubeconfig, signer.trustPem ?? signer.cert?.pem);
       own = found.kubeconfig.own === true;
     }
   }
@@ -229,7 +232,8 @@ export function decide(pki: ResolvedPki, obs: Observation, now: Date, memory: Me
   const signers = new Map<CaId, SignerView>(
     cas.map((d) => {
       const file = storeCaPaths(d.item.entry.stem).crt;
-      return [d.item.ref, d.action === 'keep' ? { ref: d.item.ref, file, cert: d.existing.cert, native: new NodeX509(d.existing.cert.pem) } : { ref: d.item.ref, file }];
+      const trustPem = options.trust?.get(d.item.ref);
+      return [d.item.ref, d.action === 'keep' ? { ref: d.item.ref, file, cert: d.existing.cert, native: new NodeX509(d.existing.cert.pem), ...(trustPem !== undefined ? { trustPem } : {}) } : { ref: d.item.ref, file }];
     }),
   );
   const leaves = pki.leaves.map((leaf) => {

@@ -31,8 +31,16 @@ import { rememberWritten, storeFactsOf } from '../store/remember.js';
 import { AsFoundFile, KeptText } from '../sinks/as-found.js';
 import { acquireStoreLock, describeHolder, storeLockHolder, type LockHolder } from '../store/lock.js';
 import { checkOutDir } from '../store/out-dir.js';
-import { generateKey, publicKeyPem } from '../x509/keys.js';
+import { generateKey, keyAlgorithmOf, publicKeyPem, spkiOf } from '../x509/keys.js';
 import { extendCaCert } from '../issue/extend.js';
+import { ROTATION_DIR, readRotations, rotationPath, serialiseRotation, type Rotation, type RotationTarget } from '../rotate/state.js';
+import { rotationView, storeDrift, type RotateRequest } from '../rotate/phases.js';
+import { beginPhase } from '../rotate/begin.js';
+import { nodeMatcher } from '../catalog/resolve.js';
+import { CAS } from '../catalog/entries.js';
+import { signingCaPath } from '../layout/layout.js';
+import { readLeaf } from '../observe/leaf.js';
+import type { KeyAlgorithm } from '../plan/types.js';
 
 export type Action = 'keep' | 'create' | 'issue' | 'rewrite';
 
@@ -74,7 +82,27 @@ export interface GenerateReport {
   readonly changed: boolean;
   /** With `extend`: each CA's NotAfter before and after (ISO 8601) and `sha256:` over its (unchanged) public key. */
   readonly extended?: ReadonlyArray<{ readonly ca: CaId; readonly previousNotAfter: string; readonly notAfter: string; readonly publicKeyHash: string }>;
+  /** With `rotate`: the phase this run carried out (in a dry run: would carry out). */
+  readonly rotated?: RotatedPhase;
+  /** Rotations in progress in the store (after this run), by target and recorded phase. */
+  readonly rotations?: ReadonlyArray<{ readonly target: RotationTarget; readonly phase: Rotation['phase']; readonly done: boolean }>;
 }
+
+/** A rotation phase as reported: the record without its secret (the new key stays in the store). */
+export interface RotatedPhase {
+  readonly target: RotationTarget;
+  readonly phase: Rotation['phase'];
+  readonly done: boolean;
+  readonly started: string;
+  /** A CA's: the old and new certificates (public), for the discovery hashes. */
+  readonly oldCertPem?: string;
+  readonly newCertPem?: string;
+}
+
+const rotatedPhase = (r: Rotation): RotatedPhase => ({
+  target: r.target, phase: r.phase, done: r.done, started: r.started,
+  ...(r.kind === 'ca' ? { oldCertPem: r.oldCertPem, newCertPem: r.newCertPem } : {}),
+});
 
 export interface GenerateOptions {
   /** Output directory: the cluster store plus `nodes/<name>/` trees. */
@@ -102,6 +130,12 @@ export interface GenerateOptions {
    * protected from gen, replaced (backed up). The CA key is never written.
    */
   readonly extend?: { readonly cas: readonly CaId[]; readonly notAfter: Date };
+  /**
+   * Rotation (`kpki ca rotate`, `kpki sa rotate`): one phase, recorded in the store before any
+   * other file is written (rotate/state.ts). Without it, a rotation in progress is still
+   * honoured: every run renders the trees as the recorded phase wants them.
+   */
+  readonly rotate?: RotateRequest;
 }
 
 export function defaultDeps(): Deps {
@@ -191,7 +225,7 @@ const dryApplied = (set: ChangeSet): Applied[] =>
  * kept leaves decide read in full and verified, from what it learned; remembered ones carry
  * over. Returns the keys of every leaf in use: the record keeps those and drops the rest.
  */
-function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], record: StoreRecord): string[] {
+function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readonly WantedFile[], record: StoreRecord, trust: ReadonlyMap<string, string>): string[] {
   // The wanted files themselves: their content is looked at for issued leaves only (a kept
   // file's content may not even have been read).
   const byPath = new Map(wanted.map((f) => [f.path, f]));
@@ -205,10 +239,33 @@ function remember(pki: ResolvedPki, d: Decisions, issued: Issued, wanted: readon
       keys.push(key);
       continue;
     }
-    const key = rememberWritten(l.item, issued.leaves.get(l.item.ref)!.certPem, issued.cas.get(l.item.signer)!.certPem, byPath, record, pki.plan);
+    const embedded = trust.get(l.item.signer);
+    const key = rememberWritten(l.item, issued.leaves.get(l.item.ref)!.certPem, issued.cas.get(l.item.signer)!.certPem, byPath, record, pki.plan, embedded);
     if (key !== undefined) keys.push(key);
   }
   return keys;
+}
+
+/**
+ * A rotation's issue phase with `--reuse-keys`: each leaf of those CAs that is issued again signs
+ * its current key, when that key is readable and of the plan's type (else a new one, as gen would).
+ */
+function reusingKeys(d: Decisions, obs: Observation, cas: ReadonlySet<CaId>, alg: KeyAlgorithm): Decisions {
+  const leaves = d.leaves.map((l) => {
+    if (l.action !== 'issue' || l.kept !== undefined || !cas.has(l.item.signer)) return l;
+    const keyPem = readLeaf(l.item, obs).keyPem;
+    if (keyPem === undefined) return l;
+    let spkiDer: Uint8Array;
+    try {
+      const key = createPrivateKey(keyPem);
+      if (keyAlgorithmOf(key) !== alg) return l;
+      spkiDer = spkiOf(key); // from the key itself: the leaf is reissued, its old certificate proves nothing
+    } catch {
+      return l;
+    }
+    return { ...l, kept: { keyPem, spkiDer }, reasons: [...l.reasons, 'same key'] };
+  });
+  return { ...d, leaves };
 }
 
 /** The observation with one file's content replaced (what decide reads; the planner still sees the disk). */
@@ -222,6 +279,37 @@ function withFile(observed: Observation, path: string, content: string): Observa
 function recordFile(record: StoreRecord, found: ObservedFile | undefined, store: StoreFacts, keys: readonly string[]): WantedFile {
   if (found && record.unchangedFor(store, keys)) return new AsFoundFile(RECORD_PATH, 0o600, new KeptText(found, RECORD_PATH), false, true);
   return { path: RECORD_PATH, mode: 0o600, content: record.render(store, keys), protected: false, bookkeeping: true };
+}
+
+/**
+ * The change that records a rotation phase: before the phase, the record with `done: false`;
+ * after (`finished`), `done: true`, or for finalize and abort the record removed (backed up).
+ */
+function recordChange(r: Rotation, observed: Observation, root: string, finished = false): ChangeSet {
+  const path = rotationPath(r.target);
+  if (finished && (r.phase === 'finalize' || r.phase === 'abort')) {
+    const gone = !observed.files.has(path);
+    return { changes: gone ? [] : [{ op: 'remove', path, reason: `the rotation of ${r.target} ended (${r.phase})` }], dirs: new Map(), dirDrift: new Map(), emptyDirs: [ROTATION_DIR] };
+  }
+  const file: WantedFile = { path, mode: 0o600, content: serialiseRotation(finished ? { ...r, done: true } : r), protected: false, bookkeeping: true };
+  // Only its own directory: the planner would judge pki/ by this one file.
+  return { ...planChanges([file], observed, { exact: [], whyRemoved: () => '', root }), dirs: new Map([[ROTATION_DIR, 0o700]]), dirDrift: new Map(), emptyDirs: [] };
+}
+
+/**
+ * kube-controller-manager's single signing-CA file (layout.ts signingCaPath) on every node that
+ * holds ca.key: written while the Kubernetes CA rotates, and kept current afterwards wherever it
+ * is found (a manifest may still point at it).
+ */
+function signingFiles(pki: ResolvedPki, observed: Observation, rotating: boolean, caPem: string | undefined): WantedFile[] {
+  const entry = CAS.find((c) => c.id === 'ca')!;
+  const matches = nodeMatcher(pki.plan);
+  const rel = signingCaPath(pki.plan);
+  return pki.plan.nodes.flatMap((n) => {
+    const path = `${nodeRoot(n.name)}/${rel}`;
+    if (!matches(n, entry.keyOn) || !(rotating || observed.files.has(path))) return [];
+    return [{ path, mode: 0o644, content: caPem, protected: false }];
+  });
 }
 
 /** kpki's own bookkeeping in the store: written when it changes, never reported as a change. */
@@ -257,7 +345,7 @@ export async function generate(plan: Plan, options: GenerateOptions): Promise<Ge
     : await acquireStoreLock(options.out, {
         waitMs: options.lockTimeoutMs,
         onWait: options.onLockWait,
-        command: options.renew ? 'kpki renew' : options.extend ? 'kpki ca extend' : 'kpki gen',
+        command: options.renew ? 'kpki renew' : options.extend ? 'kpki ca extend' : options.rotate ? `kpki ${options.rotate.target === 'sa' ? 'sa' : 'ca'} rotate` : 'kpki gen',
         onTakeover: (stale, why) =>
           notes.push(`took over a stale store lock${stale ? ` left by ${describeHolder(stale)}` : ''}: ${why}`),
       });
@@ -282,10 +370,28 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   // A CA extension is decided on as found after it: the new certificates in the store's place.
   const extend = options.extend;
   const extended = extend ? await Promise.all(pki.cas.filter((c) => extend.cas.includes(c.ref)).map((c) => extendCaCert(c, observed, extend.notAfter, deps, sink.name))) : [];
-  const seen = extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed);
+  // Rotations: the records found, and the phase a request runs, recorded before anything else.
+  const backupStamp = now.toISOString().replace(/[:.]/g, '-');
+  const rotations = readRotations(observed, sink.name);
+  let rotated: Rotation | undefined;
+  const rotatingExtended = extend?.cas.find((c) => rotations.has(c));
+  if (rotatingExtended) throw new KpkiError('ERR_USAGE', `${sink.name}: ${rotatingExtended} is being rotated (${sink.name}/${rotationPath(rotatingExtended)}); finish the rotation (kpki ca rotate ${rotatingExtended}) or abort it before extending it`);
+  if (options.rotate) {
+    rotated = await beginPhase(pki, observed, rotations.get(options.rotate.target), options.rotate, deps, sink.name);
+    rotations.set(rotated.target, rotated);
+    if (options.rotate.reuseKeys && rotated.kind === 'ca' && rotated.phase === 'issue' && !rotated.reuseKeys) rotations.set(rotated.target, (rotated = { ...rotated, reuseKeys: true }));
+  }
+  for (const r of rotations.values()) {
+    const drift = storeDrift(pki, r, observed, sink.name);
+    if (drift) throw new KpkiError('ERR_STORE_CONFLICT', drift);
+  }
+  const view = rotationView(pki, rotations.values());
+  const seen = [...view.seenAs].reduce((obs, [path, text]) => withFile(obs, path, text), extended.reduce((obs, e) => withFile(obs, e.crtFile, e.pem), observed));
 
   // observe → assess → decide (a leaf found under another layout's names is kept, and moved)
-  const decisions = decide(pki, readThroughLayouts(pki, seen), now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew });
+  const readable = readThroughLayouts(pki, seen);
+  const decided = decide(pki, readable, now, { readings: { get: (k) => record.reading(k) } }, { renew: options.renew, trust: view.bundles });
+  const decisions = view.reuseKeys.size ? reusingKeys(decided, readable, view.reuseKeys, pki.plan.pki.keyAlgorithm) : decided;
   if (decisions.refusals.length) throw refusalError(decisions.refusals, pki, sink.name);
   const absentCa = options.renew && decisions.cas.find((c) => c.action === 'create');
   if (absentCa) {
@@ -300,7 +406,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     // Never deleted unless asked: the host may still run with these credentials.
     ...(options.prune ? [] : gone.map((n) => `${nodeRoot(n)} is not in the plan any more; its files were left as they are (--prune removes them)`)),
   ];
-  const unapplied = decisions.findings.filter((f) => f.code === 'ca-plan-drift').map((f) => `${f.message}; a CA change needs kpki ca rotate (coming with the renewal work)`);
+  const unapplied = decisions.findings.filter((f) => f.code === 'ca-plan-drift').map((f) => `${f.message}; ${f.ref === 'sa' ? 'a new key pair without breaking tokens: kpki sa rotate' : `a CA change needs kpki ca rotate ${f.ref ?? 'ca'}`} (its phases apply the plan's subject, lifetime and key type)`);
 
   // issue and render (a dry run renders what it already knows)
   let issued: Issued | undefined;
@@ -313,7 +419,10 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const join = plan.deploy === 'kubeadm' ? joinSecrets(observed, sink.name, deps) : undefined;
   const caPem = creds.cas.get('ca')?.certPem;
   const configs = join && caPem !== undefined ? kubeadmConfigs(pki.plan, { token: join.secrets.token, caCertHash: caCertHash(caPem) }) : undefined;
-  const wanted: WantedFile[] = renderFiles(pki, creds, (_id, node) => configs?.get(node));
+  const rendered = renderFiles(pki, creds, (_id, node) => configs?.get(node), view);
+  // A rotation keeps the store's old CA (or key) until finalize, then replaces it (backed up).
+  const wanted: WantedFile[] = rendered.flatMap((w) => view.keepStore.has(w.path) ? [] : view.replaceStore.has(w.path) ? [{ ...w, protected: false }] : [w]);
+  wanted.push(...signingFiles(pki, observed, view.signingFile, creds.cas.get('ca')?.certPem));
   if (join) wanted.push(join.file);
   // Binary installs: the bindings kubeadm would have made (kubeadm:cluster-admins), to apply with super-admin.conf.
   const rbac = plan.deploy === 'binary' ? rbacManifests(pki.plan) : '';
@@ -324,7 +433,7 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
   const chosenInit = selectNodes(pki.plan, 'init-node')[0]?.name;
   // bookkeeping: what the next run needs to skip reading unchanged leaves (a dry run writes nothing)
   if (issued) {
-    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), storeFactsOf(pki.plan), remember(pki, decisions, issued, wanted, record)));
+    wanted.push(recordFile(record, observed.files.get(RECORD_PATH), storeFactsOf(pki.plan), remember(pki, decisions, issued, wanted, record, view.bundles)));
   }
 
   // plan the changes, then apply them
@@ -333,12 +442,25 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     whyRemoved: (p) => whyNotWanted(pki.plan, p),
     root: sink.name,
   });
+  // A rotation phase: its record, with every file it is about to write, goes first.
+  if (rotated && !options.dryRun) {
+    const paths = changes.changes.filter((c) => c.op !== 'chmod').map((c) => c.path);
+    rotated = { ...rotated, planned: [...new Set([...(rotated.planned ?? []), ...paths])] };
+    await sink.apply(recordChange(rotated, observed, sink.name), { backupStamp });
+  }
   const files = options.dryRun
     ? dryApplied(changes)
     : await sink.apply(changes, {
-        backupStamp: now.toISOString().replace(/[:.]/g, '-'),
+        backupStamp,
         onProgress: options.onProgress && ((d, t) => options.onProgress!('write', d, t)),
       });
+  // The phase's files are in place: the record says so (a finished rotation's record goes to backup/).
+  if (rotated && !options.dryRun) {
+    const after = await sink.observe([ROTATION_DIR]);
+    await sink.apply(recordChange(rotated, after, sink.name, true), { backupStamp });
+    if (rotated.phase === 'finalize' || rotated.phase === 'abort') rotations.delete(rotated.target);
+    else rotations.set(rotated.target, (rotated = { ...rotated, done: true }));
+  }
   const ca = decisions.cas.find((c) => c.item.ref === 'ca');
   const visible = [
     ...files.filter((f) => !BOOKKEEPING.has(f.path)),
@@ -352,6 +474,8 @@ async function generateLocked(plan: Plan, options: GenerateOptions, sink: Sink):
     initNode: chosenInit,
     warnings, unapplied, findings: decisions.findings,
     changed: visible.length > 0,
+    ...(rotated ? { rotated: rotatedPhase(rotated) } : {}),
+    ...(rotations.size ? { rotations: [...rotations.values()].map((r) => ({ target: r.target, phase: r.phase, done: r.done })) } : {}),
     ...(extend ? {
       extended: extended.map((e) => ({
         ca: e.ca, previousNotAfter: e.previous.notAfter.toISOString(), notAfter: e.notAfter.toISOString(), publicKeyHash: hashOfCa(e.pem)!,

@@ -3,7 +3,7 @@
  * thread pool, in parallel), self-signs new CAs, then signs each leaf as soon as its key is
  * ready, so key generation and signing overlap. Pure apart from crypto: no files.
  */
-import { createPrivateKey, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { createPrivateKey, X509Certificate as NodeX509 } from 'node:crypto';
 import type { ResolvedLeaf, ResolvedPki } from '../catalog/resolve.js';
 import type { CaId } from '../catalog/types.js';
 import { BACKDATE_MS } from '../assess/policy.js';
@@ -12,7 +12,8 @@ import { refusalOf } from '../findings.js';
 import type { Deps, KeyMaterial } from '../deps.js';
 import { storeCaPaths } from '../layout/layout.js';
 import type { AsFound, Decisions, ExistingLeaf, KeptKey } from '../decide/decide.js';
-import { createCertificate, encodeName, keyIdentifier, signatureSchemeFor, type SignatureScheme } from '../x509/certificate.js';
+import { encodeName, keyIdentifier } from '../x509/certificate.js';
+import { fileSigner, keyIdHex, signCertificate, signerRegistry, type CaSigner } from './signer.js';
 import { parseCertPem } from '../x509/read.js';
 import { publicKeyPem, spkiOf } from '../x509/keys.js';
 import type { KeyAlgorithm } from '../plan/types.js';
@@ -34,31 +35,25 @@ export interface Issued {
 
 export { BACKDATE_MS };
 
-/** A CA ready to sign: what each leaf copies from it, and its key. */
-interface Signer {
-  readonly key: KeyObject;
-  /** Read from the key itself: an adopted CA's key need not be the plan's algorithm. */
-  readonly scheme: SignatureScheme;
+/** A CA as its leaves see it: what each copies from it; its key is found by `keyId` (signer.ts). */
+interface Issuer {
   /** The CA's subject exactly as encoded in its certificate: each leaf's issuer. */
   readonly subjectDer: Uint8Array;
-  /** The CA's SKI: each leaf's AKI. */
+  /** The CA's SKI: each leaf's AKI, and the key id its signer is looked up by. */
   readonly keyId: Uint8Array;
   readonly notAfter: Date;
 }
 
-/** `keyFile` names the CA in the ERR_CA_UNUSABLE raised for a key kpki cannot sign with. */
-function signerFrom(certPem: string, keyPem: string, keyFile: string): Signer {
-  const key = createPrivateKey(keyPem);
-  const scheme = signatureSchemeFor(key, keyFile);
+/**
+ * A CA certificate and its file-backed signer. `keyFile` names the CA in the ERR_CA_UNUSABLE
+ * raised for a key kpki cannot sign with (the scheme is read from the key itself: an adopted
+ * CA's key need not be the plan's algorithm).
+ */
+export function issuerFrom(certPem: string, keyPem: string, keyFile: string): { issuer: Issuer; signer: CaSigner } {
   const { subject: { der: subjectDer }, subjectKeyId } = parseCertPem(certPem);
-  return {
-    key,
-    scheme,
-    subjectDer,
-    // A CA imported from elsewhere may lack an SKI; derive it the RFC 5280 way.
-    keyId: subjectKeyId ?? keyIdentifier(spkiOf(key)),
-    notAfter: new Date(new NodeX509(certPem).validTo),
-  };
+  // A CA imported from elsewhere may lack an SKI; derive it the RFC 5280 way.
+  const keyId = subjectKeyId ?? keyIdentifier(spkiOf(createPrivateKey(keyPem)));
+  return { issuer: { subjectDer, keyId, notAfter: new Date(new NodeX509(certPem).validTo) }, signer: fileSigner(keyPem, keyId, keyFile) };
 }
 
 /** Random positive serial below 2^63 with a non-zero first byte, so DER needs no padding. */
@@ -120,7 +115,7 @@ export async function issueAll(
 
   // Kept CAs first: one whose key kpki cannot sign with stops the run before any work.
   const kept = new Map(decisions.cas.flatMap((d) =>
-    d.action === 'keep' ? [[d.item.ref, signerFrom(d.existing.cert.pem, d.existing.keyPem, caKeyFile(d))] as const] : []));
+    d.action === 'keep' ? [[d.item.ref, issuerFrom(d.existing.cert.pem, d.existing.keyPem, caKeyFile(d))] as const] : []));
 
   // Start every key generation first: they are the cost floor and run in parallel.
   const caKeys = new Map(decisions.cas.filter((d) => d.action === 'create').map((d) => [d.item.ref, deps.generateKey(alg)]));
@@ -128,26 +123,30 @@ export async function issueAll(
   const leafKeys = new Map(decisions.leaves.flatMap((d) => (d.action === 'issue' ? [[d.item.ref, d.kept !== undefined ? Promise.resolve(keptKey(d.kept, alg)) : deps.generateKey(alg)] as const] : [])));
 
   const cas = new Map<CaId, Credential>();
-  const signers = new Map<CaId, Signer>();
+  const signers = new Map<CaId, Issuer>();
+  const keys: CaSigner[] = [...kept.values()].map((k) => k.signer);
   await Promise.all(
     decisions.cas.map(async (d) => {
       if (d.action === 'keep') {
         const { cert, keyPem } = d.existing;
         cas.set(d.item.ref, { certPem: cert.pem, keyPem, notAfter: cert.notAfter });
-        signers.set(d.item.ref, kept.get(d.item.ref)!);
+        signers.set(d.item.ref, kept.get(d.item.ref)!.issuer);
         return;
       }
       const key = await caKeys.get(d.item.ref)!;
       const notAfter = new Date(now.getTime() + pki.plan.pki.caValidityMs);
-      const { pem } = await createCertificate({
+      const keyId = keyIdentifier(key.spkiDer);
+      const self = fileSigner(key.privatePem, keyId, caKeyFile(d));
+      const { pem } = await signCertificate({
         profile: d.item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
-        issuerNameDer: encodeName(d.item.profile), signingKey: createPrivateKey(key.privatePem),
-        subjectKeyId: keyIdentifier(key.spkiDer),
-      });
+        issuerNameDer: encodeName(d.item.profile), subjectKeyId: keyId,
+      }, self);
       cas.set(d.item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });
-      signers.set(d.item.ref, signerFrom(pem, key.privatePem, caKeyFile(d)));
+      signers.set(d.item.ref, { subjectDer: parseCertPem(pem).subject.der, keyId, notAfter });
+      keys.push(self);
     }),
   );
+  const registry = signerRegistry(keys);
 
   const keypairs = new Map<string, { keyPem: string; pubPem: string }>();
   await Promise.all(
@@ -161,14 +160,13 @@ export async function issueAll(
 
   const leaves = new Map<string, Credential>();
   const signLeaf = async (item: ResolvedLeaf, key: KeyMaterial) => {
-    const signer = signers.get(item.signer)!;
+    const issuer = signers.get(item.signer)!;
     // A leaf never outlives its CA: a chain that dies early is worse than a shorter leaf.
-    const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, signer.notAfter.getTime()));
-    const { pem } = await createCertificate({
+    const notAfter = new Date(Math.min(now.getTime() + pki.plan.pki.certValidityMs, issuer.notAfter.getTime()));
+    const { pem } = await signCertificate({
       profile: item.profile, spkiDer: key.spkiDer, serialHex: serial(), notBefore, notAfter,
-      issuerNameDer: signer.subjectDer, signingKey: signer.key, scheme: signer.scheme,
-      authorityKeyId: signer.keyId,
-    });
+      issuerNameDer: issuer.subjectDer, authorityKeyId: issuer.keyId,
+    }, registry.get(keyIdHex(issuer.keyId))!);
     leaves.set(item.ref, { certPem: pem, keyPem: key.privatePem, notAfter });
     onProgress?.(++signed, leafKeys.size);
   };

@@ -13,7 +13,9 @@ import type { Deps } from '../deps.js';
 import { KpkiError } from '../errors.js';
 import { observeCa } from '../observe/ca.js';
 import type { Observation } from '../sinks/types.js';
-import { resignCertificate } from '../x509/certificate.js';
+import { keyIdentifier } from '../x509/certificate.js';
+import { spkiOf } from '../x509/keys.js';
+import { fileSigner, resignWith } from './signer.js';
 import type { ObservedCert } from '../x509/read.js';
 import { serialFrom } from './credentials.js';
 
@@ -43,8 +45,9 @@ export async function extendCaCert(item: ResolvedCa, obs: Observation, asked: Da
   if (notAfter.getTime() <= found.cert.notAfter.getTime()) {
     throw new KpkiError('ERR_USAGE', `${where}/${found.crtFile}: CA ${item.ref} already lasts until ${found.cert.notAfter.toISOString()}, past the requested ${notAfter.toISOString()}; give a longer --validity`);
   }
-  const { pem } = await resignCertificate(found.cert.der, {
-    serialHex: serialFrom(deps.randomBytes(8)), notBefore: new Date(deps.now().getTime() - BACKDATE_MS), notAfter, signingKey: found.key,
-  });
+  const keyId = found.cert.parsed.subjectKeyId ?? keyIdentifier(spkiOf(found.key));
+  const { pem } = await resignWith(found.cert.der, {
+    serialHex: serialFrom(deps.randomBytes(8)), notBefore: new Date(deps.now().getTime() - BACKDATE_MS), notAfter,
+  }, fileSigner(found.keyPem, keyId, `${where}/${found.keyFile}`));
   return { ca: item.ref, crtFile: found.crtFile, previous: found.cert, pem, notAfter };
 }

@@ -10,6 +10,8 @@ import { renderKubeconfig } from '../kubeconfig/kubeconfig.js';
 import { fileSpecs, type NodeConfigId } from '../layout/layout.js';
 import { AsFoundFile } from '../sinks/as-found.js';
 import type { WantedFile } from '../sinks/types.js';
+import { parsePem } from '../x509/pem.js';
+import { toPem } from '../x509/certificate.js';
 
 /** The credentials known so far: all of them after issuing, the kept ones in a dry run. */
 export interface Credentials {
@@ -24,23 +26,46 @@ const isProtected = (path: string) => path.startsWith('pki/');
 /** A node's configuration file (kubeadm's), or undefined while its inputs are unknown (dry run). */
 export type NodeConfigs = (id: NodeConfigId, node: string) => string | undefined;
 
-export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeConfigs = () => undefined): WantedFile[] {
+/**
+ * What a rotation in progress changes in the node trees (rotate/phases.ts): per CA or key pair
+ * ref, the trust text node copies and kubeconfigs hold (old + new); per CA, the chain its
+ * serving certificates carry after their own certificate ('' for none).
+ */
+export interface TrustOverrides {
+  readonly bundles: ReadonlyMap<string, string>;
+  readonly chains: ReadonlyMap<CaId, string>;
+}
+
+/** The first certificate of a PEM text (a serving file may carry a chain after it). */
+export function firstCertificate(pem: string): string {
+  const block = parsePem(pem).find((b) => b.label === 'CERTIFICATE');
+  return block ? toPem(block.der) : pem;
+}
+
+export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeConfigs = () => undefined, trust?: TrustOverrides): WantedFile[] {
   const leafByRef = new Map(pki.leaves.map((l) => [l.ref, l]));
   return fileSpecs(pki).map((spec) => {
     const s = spec.source;
     let content: string | undefined;
+    const node = !isProtected(spec.path);
     if (s.from === 'ca') {
       const ca = creds.cas.get(s.ref);
-      content = s.part === 'crt' ? ca?.certPem : ca?.keyPem;
+      content = s.part === 'crt' ? (node ? trust?.bundles.get(s.ref) : undefined) ?? ca?.certPem : ca?.keyPem;
     } else if (s.from === 'config') {
       content = configs(s.ref, s.node);
     } else if (s.from === 'keypair') {
       const kp = creds.keypairs.get(s.ref);
-      content = s.part === 'key' ? kp?.keyPem : kp?.pubPem;
+      content = s.part === 'key' ? kp?.keyPem : (node ? trust?.bundles.get(s.ref) : undefined) ?? kp?.pubPem;
     } else {
       const cred = creds.leaves.get(s.ref);
       const leaf = leafByRef.get(s.ref)!;
-      const caPem = creds.cas.get(leaf.signer)?.certPem;
+      const caPem = trust?.bundles.get(leaf.signer) ?? creds.cas.get(leaf.signer)?.certPem;
+      // A serving certificate of a CA in rotation: its certificate, then the phase's chain.
+      const chain = s.part === 'crt' && leaf.profile.usages.includes('serverAuth') ? trust?.chains.get(leaf.signer) : undefined;
+      if (chain !== undefined) {
+        content = cred && firstCertificate(cred.certPem) + chain;
+        return { path: spec.path, mode: spec.mode, content, protected: isProtected(spec.path) };
+      }
       const kept = cred?.asFound?.[s.part];
       if (kept) return new AsFoundFile(spec.path, spec.mode, kept, isProtected(spec.path));
       if (s.part !== 'kubeconfig') content = s.part === 'crt' ? cred?.certPem : cred?.keyPem;

@@ -94,6 +94,15 @@ export function storeCaPaths(stem: string) {
 export function storeKeyPairPaths(stem: string) {
   return { key: `pki/${stem}.key`, pub: `pki/${stem}.pub` };
 }
+/**
+ * kube-controller-manager's `--client-ca-file` and `--cluster-signing-cert-file` cannot take a
+ * bundle (kubernetes/kubeadm#1350): while ca.crt holds old + new CAs, they read this file, next
+ * to ca.crt, holding the signing CA alone (the one ca.key belongs to). Node-root-relative.
+ */
+export function signingCaPath(plan: Plan): string {
+  return layoutPath(planLayout(plan), 'ca', 'crt').replace(/([^/]*?)(\.[^./]+)?$/, (_m, stem: string, ext = '') => `${stem}-signing${ext}`);
+}
+
 export function nodeRoot(node: string): string {
   return `nodes/${node}`;
 }

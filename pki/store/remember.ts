@@ -15,6 +15,8 @@ import type { StoreFacts, StoreRecord } from './record.js';
 /** Records the written leaf and returns its key; undefined when a file of it is not in `wanted`. */
 export function rememberWritten(
   leaf: ResolvedLeaf, certPem: string, caPem: string, byPath: ReadonlyMap<string, WantedFile>, record: StoreRecord, plan: Pick<Plan, 'clusterName' | 'pki'>,
+  /** What a kubeconfig embeds as its CA data when not the signer alone (a rotation's trust bundle). */
+  embeddedCaPem?: string,
 ): string | undefined {
   const paths = leafPaths(leaf);
   const files = 'kubeconfig' in paths ? [paths.kubeconfig] : [paths.crt, paths.key];
@@ -23,7 +25,7 @@ export function rememberWritten(
   const caDigest = textDigest(caPem);
   const key = readingKey((texts as string[]).map(textDigest));
   const kubeconfig = leaf.server === undefined ? undefined
-    : { server: leaf.server, clusterName: plan.clusterName, user: leaf.profile.cn, caDigest, own: true };
+    : { server: leaf.server, clusterName: plan.clusterName, user: leaf.profile.cn, caDigest: embeddedCaPem === undefined ? caDigest : textDigest(embeddedCaPem), own: true };
   const cert = readCert(certPem, files[0]!);
   const reading = leafReading(cert, caDigest, plan.pki.keyAlgorithm, kubeconfig);
   record.set(key, reading, certFacts(cert, reading));

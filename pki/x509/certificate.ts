@@ -374,6 +374,15 @@ export async function createCertificate(params: CertificateParams): Promise<Enco
  */
 export async function resignCertificate(der: Uint8Array, p: { serialHex: string; notBefore: Date; notAfter: Date; signingKey: KeyObject }): Promise<EncodedCertificate> {
   const scheme = signatureSchemeFor(p.signingKey);
+  const tbsDer = resignedTbs(der, { ...p, scheme });
+  const signature = scheme.offload ? await signAsync(scheme.hash, tbsDer, p.signingKey) : sign(scheme.hash, tbsDer, p.signingKey);
+  const out = toBytes(seq(tbsDer, scheme.algorithmId, bits(signature)));
+  return { der: out, pem: toPem(out) };
+}
+
+/** The TBS of `der` with a new serial, validity and signature algorithm, the rest byte for byte: to be signed by a signer of `scheme`. */
+export function resignedTbs(der: Uint8Array, p: { serialHex: string; notBefore: Date; notAfter: Date; scheme: SignatureScheme }): Uint8Array {
+  const scheme = p.scheme;
   const cert = readTlv(der, 0);
   const tbs = readTlv(der, cert.start);
   const fields: Uint8Array[] = [];
@@ -386,10 +395,7 @@ export async function resignCertificate(der: Uint8Array, p: { serialHex: string;
   const version = fields[0]?.[0] === 0xa0 ? fields.slice(0, 1) : [];
   const [, , issuer, , subject, spki, ...rest] = fields.slice(version.length);
   if (!issuer || !subject || !spki) throw new RangeError('DER: not a certificate');
-  const tbsDer = toBytes(seq(...version, int(serialBytes(p.serialHex)), scheme.algorithmId, issuer, seq(time(p.notBefore), time(p.notAfter)), subject, spki, ...rest));
-  const signature = scheme.offload ? await signAsync(scheme.hash, tbsDer, p.signingKey) : sign(scheme.hash, tbsDer, p.signingKey);
-  const out = toBytes(seq(tbsDer, scheme.algorithmId, bits(signature)));
-  return { der: out, pem: toPem(out) };
+  return toBytes(seq(...version, int(serialBytes(p.serialHex)), scheme.algorithmId, issuer, seq(time(p.notBefore), time(p.notAfter)), subject, spki, ...rest));
 }
 
 /**

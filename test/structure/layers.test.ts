@@ -26,6 +26,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['pki/decide'],
   ['pki/issue'],
   ['pki/kubeadm'],
+  ['pki/rotate'],
   ['pki/gen', 'pki/check', 'pki/preflight', 'pki/install'],
   ['pki/renew'],
   ['pki/index.ts'],
