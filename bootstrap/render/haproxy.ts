@@ -23,7 +23,6 @@ export function haproxyConfig(ctx: RenderContext, node: PlanNode): string {
   return `# Written by kpki install: the control-plane endpoint on ${node.name}.
 global
   log /dev/log local0
-  maxconn 20000
   user haproxy
   group haproxy
 
