@@ -27,5 +27,6 @@ export async function applyStage(stage: string, result: RenderResult, backupStam
     whyRemoved: () => 'the plan or the store no longer gives it to this host',
     root: stage,
   });
-  return sink.apply(set, { backupStamp });
+  // Not flushed: the stage is derived from the store, and a re-run rewrites whatever a crash lost.
+  return sink.apply(set, { backupStamp, durable: false });
 }

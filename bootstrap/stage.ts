@@ -85,7 +85,9 @@ export function renderHosts(plan: Plan, store: StoreFiles, only?: readonly strin
   const etcdMembers = new Set(selectNodes(plan, 'etcd-member').map((n) => n.name));
   const lbs = plan.nodes.filter((n) => n.roles.includes('load-balancer'));
   const init = initNode(plan, store);
-  const hosts = chosen.map((node) => renderHost(ctx, node, store, { etcdMembers, lbs, init }));
+  // The same on every kubelet host: rendered once (a thousand workers share them).
+  const kubeletFiles = [{ path: CONFIG_PATHS['kubelet-config'], mode: 0o644, content: kubeletConfig(ctx) }, ...hostPrep(ctx)];
+  const hosts = chosen.map((node) => renderHost(ctx, node, store, { etcdMembers, lbs, init, kubeletFiles }));
   const notes = plan.deploy === 'kubeadm'
     ? ['deploy: kubeadm — kubeadm runs the components: staged are the PKI, the kubeadm configurations and the load balancer; no component units.']
     : [];
@@ -103,6 +105,8 @@ interface Shared {
   readonly etcdMembers: ReadonlySet<string>;
   readonly lbs: readonly PlanNode[];
   readonly init: string | undefined;
+  /** kubelet's config and the host preparation files. */
+  readonly kubeletFiles: readonly StagedFile[];
 }
 
 function renderHost(ctx: RenderContext, node: PlanNode, store: StoreFiles, shared: Shared): HostFiles {
@@ -121,9 +125,8 @@ function renderHost(ctx: RenderContext, node: PlanNode, store: StoreFiles, share
     const components = componentsOf(ctx.plan, node, shared.etcdMembers);
     for (const c of components) unit(`${c}.service`, componentUnit(c, ctx.settings.binDir, argsFor(ctx, c, node)));
     if (components.includes('kubelet')) {
-      files.push({ path: CONFIG_PATHS['kubelet-config'], mode: 0o644, content: kubeletConfig(ctx) });
+      files.push(...shared.kubeletFiles);
       files.push({ path: CONFIG_PATHS['kube-proxy-config'], mode: 0o644, content: kubeProxyConfig(ctx, node) });
-      files.push(...hostPrep(ctx));
     }
     if (node.name === shared.init && store.rbac) {
       const [rbacFile, rbacUnit] = rbacFiles(ctx, store.rbac);

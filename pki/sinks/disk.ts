@@ -456,7 +456,7 @@ export function diskSink(root: string): Sink {
           temps.push({ path: c.path, tmp, abs });
           if (temps.length % 256 === 0) options.onProgress?.(temps.length, writes.length);
         }
-        await flushStep(root, [...backupFiles, ...temps.map((t) => t.tmp)]);
+        if (options.durable !== false) await flushStep(root, [...backupFiles, ...temps.map((t) => t.tmp)]);
         if (last) index = IndexWriter.open(root, last.observedAt);
       } catch (err) {
         for (const t of temps) fs.rmSync(t.tmp, { force: true });
@@ -494,7 +494,7 @@ export function diskSink(root: string): Sink {
           }
         }
         options.afterRenames?.();
-        await flushStep(root, [...new Set(temps.map((t) => dirname(t.abs)))]);
+        if (options.durable !== false) await flushStep(root, [...new Set(temps.map((t) => dirname(t.abs)))]);
       } catch (err) {
         for (const t of temps) if (!done.has(t.path)) fs.rmSync(t.tmp, { force: true });
         for (const p of movedAside) {
