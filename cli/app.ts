@@ -221,7 +221,7 @@ export const COMMANDS: readonly AnyCommand[] = [
     examples: [
       ['$0 gen -p cluster.yaml -o out && $0 install -p cluster.yaml -o out --stage staged', 'every host\'s tree in staged/<host>/; staged/hosts.txt lists "name address"'],
       ['$0 install -p cluster.yaml --stage staged --hosts cp-1,worker-1', 'only those two hosts'],
-      ['rsync -a staged/cp-1/ root@cp-1:/ && ssh root@cp-1 systemctl daemon-reload', 'then copy a tree to its host (kpki will do this over SSH)'],
+      ["tar -C staged/cp-1 -cf - . | ssh root@cp-1 'tar -C / --no-overwrite-dir -xpf - && systemctl daemon-reload'", 'copy a tree to its host, leaving existing directories as they are (kpki will do this over SSH)'],
     ],
     epilogue: 'Each host gets: its node tree from gen (same paths and modes); a systemd unit per component of its roles (etcd,\nkube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) whose PKI flags come from the catalog;\nthe kubelet\'s and kube-proxy\'s config files; modules-load.d and sysctl.d for pod networking; on the init node\nkpki-rbac.service, which applies pki/rbac.yaml once the API server answers; on load-balancer nodes HAProxy (and\nkeepalived with a loadBalancer VIP and two or more of them). deploy: kubeadm stages only the PKI, the kubeadm\nconfigurations and the load balancer: kubeadm runs the components. A re-run with the same inputs changes nothing;\nreplaced files are backed up in <stage>/backup/<stamp>/.',
     run: async (a) =>

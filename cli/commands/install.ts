@@ -38,7 +38,7 @@ function printHuman(r: InstallReport): void {
   out.push(r.changed
     ? `Staged ${r.hosts.length} hosts in ${r.stage}: ${c.created} files created, ${c.updated} replaced, ${c.removed} removed, ${c.chmod} re-permissioned, ${c.unchanged} unchanged${c.updated + c.removed ? `; previous versions in ${r.stage}/backup/` : ''}.`
     : green(`Nothing to do: the ${r.hosts.length} host trees in ${r.stage} match the plan and the store.`));
-  out.push(dim(`Hosts and addresses: ${r.stage}/hosts.txt. Copy each ${r.stage}/<host>/ to / on that host, then systemctl daemon-reload.`));
+  out.push(dim(`Hosts and addresses: ${r.stage}/hosts.txt. Copy each ${r.stage}/<host>/ to / on that host (tar --no-overwrite-dir keeps existing directories), then systemctl daemon-reload.`));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
