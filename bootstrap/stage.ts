@@ -53,16 +53,19 @@ function extraFlagProblems(ctx: RenderContext): PlanDiagnostic[] {
   return problems;
 }
 
-/** A load balancer that is also a control plane cannot listen where its own apiserver does. */
+/**
+ * A load balancer that is also a control plane cannot take the apiserver's port: the apiserver
+ * listens on every address of its host (no --bind-address), the VIP included.
+ */
 function listenProblems(ctx: RenderContext): PlanDiagnostic[] {
   const problems: PlanDiagnostic[] = [];
   ctx.plan.nodes.forEach((n, i) => {
     if (!n.roles.includes('load-balancer') || !n.roles.includes('control-plane')) return;
-    if (ctx.plan.controlPlaneEndpoint.port !== ctx.plan.apiServer.bindPort) return;
-    if (frontendAddress(ctx, n) !== n.address) return;
+    const port = ctx.plan.apiServer.bindPort;
+    if (ctx.plan.controlPlaneEndpoint.port !== port) return;
     problems.push({
       file: ctx.plan.source, line: 0, column: 0, field: `nodes[${i}].roles`,
-      message: `${n.name} is a load balancer and a control plane: HAProxy and the apiserver would both listen on ${n.address}:${ctx.plan.apiServer.bindPort}; give controlPlaneEndpoint another port, or use a loadBalancer VIP`,
+      message: `${n.name} is a load balancer and a control plane: HAProxy on ${frontendAddress(ctx, n)}:${port} and the apiserver on every address at ${port} cannot both listen; give controlPlaneEndpoint another port (e.g. :8443) or the load balancer a node of its own`,
     });
   });
   return problems;

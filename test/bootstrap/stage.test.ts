@@ -361,6 +361,36 @@ test('layout cfssl: every path the units and configs name is in the tree (the gu
   assert.ok(assertPathsStaged(c, ['cp-1', 'cp-3', 'worker-1']) > 60);
 });
 
+test('external etcd: the etcd nodes run etcd alone; the apiservers reach every member; no control plane runs etcd', () => {
+  const text = planText().replace(nodes, `etcd: { external: true }
+nodes:
+  - { name: cp-1, address: 10.1.0.1, roles: [control-plane] }
+  - { name: worker-1, address: 10.1.0.11, roles: [worker] }
+  - { name: etcd-1, address: 10.1.0.31, roles: [etcd] }
+  - { name: etcd-2, address: 10.1.0.32, roles: [etcd] }
+  - { name: etcd-3, address: 10.1.0.33, roles: [etcd] }
+  - { name: lb-1, address: 10.1.0.21, roles: [load-balancer] }
+`).replace(/loadBalancer: .*\n/, '');
+  const e = stage('external', text);
+  assert.equal(unitsOf('etcd-2', e), ['etcd.service']);
+  assert.not.ok(unitsOf('cp-1', e).includes('etcd.service'));
+  assert.ok(argvOf('etcd-2', 'etcd.service', e).includes('--initial-cluster=etcd-1=https://10.1.0.31:2380,etcd-2=https://10.1.0.32:2380,etcd-3=https://10.1.0.33:2380'));
+  assert.ok(argvOf('cp-1', 'kube-apiserver.service', e).includes('--etcd-servers=https://10.1.0.31:2379,https://10.1.0.32:2379,https://10.1.0.33:2379'));
+  assert.ok(assertPathsStaged(e, ['cp-1', 'etcd-1', 'worker-1']) > 30);
+  // One load balancer, no VIP: HAProxy on its own address, no keepalived.
+  assert.match(readFileSync(join(host('lb-1', e), 'etc/haproxy/haproxy.cfg'), 'utf8'), /bind 10\.1\.0\.21:6443/);
+  assert.not.ok(existsSync(join(host('lb-1', e), 'etc/keepalived')));
+});
+
+test('a node that is a load balancer and a control plane on the apiserver\'s port is refused, naming the node\'s roles', () => {
+  const file = writePlan(planText().replace('name: lb-1, address: 10.1.0.21, roles: [load-balancer]', 'name: lb-1, address: 10.1.0.21, roles: [load-balancer, control-plane]'), join(work, 'dup'));
+  const g = kpki(['gen', '--plan', file, '--out', join(work, 'dup-out')]);
+  assert.is(g.status, 0, g.stderr);
+  const r = kpki(['install', '--plan', file, '--out', join(work, 'dup-out'), '--stage', join(work, 'dup-stage2')]);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /nodes\[4\]\.roles: lb-1 is a load balancer and a control plane/);
+});
+
 test('the flag table names only files the catalog says that component reads (readBy)', () => {
   const readBy = new Map(CATALOG.map((e) => [e.id, e.readBy as readonly string[]]));
   const refs: [UnitComponent, string][] = [
