@@ -11,6 +11,7 @@ import { checkOutDir } from '../pki/store/out-dir.js';
 import { applyStage, HOSTS_FILE } from './apply.js';
 import { renderHosts } from './stage.js';
 import { readStoreFiles } from './store-files.js';
+import type { StoreFiles } from './types.js';
 
 export interface InstallOptions {
   /** The store `kpki gen` wrote. */
@@ -51,7 +52,7 @@ export async function install(plan: Plan, o: InstallOptions): Promise<InstallRep
   checkOutDir(o.stage, { write: true });
   const names = o.hosts ?? plan.nodes.map((n) => n.name);
   const release = await acquireStoreLock(o.out, { waitMs: o.lockTimeoutMs, onWait: o.onLockWait, command: 'kpki install' });
-  let store;
+  let store: StoreFiles;
   try {
     store = await readStoreFiles(o.out, plan, names.filter((n) => plan.nodes.some((p) => p.name === n)));
   } finally {

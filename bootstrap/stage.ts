@@ -87,7 +87,7 @@ export function renderHosts(plan: Plan, store: StoreFiles, only?: readonly strin
   if (reserved) throw new KpkiError('ERR_BAD_ARGUMENT', `a node named ${reserved.name} cannot be staged: the stage directory keeps ${reserved.name === 'backup' ? 'backups in backup/' : 'the host list in hosts.txt'}`);
   const etcdMembers = new Set(selectNodes(plan, 'etcd-member').map((n) => n.name));
   const lbs = plan.nodes.filter((n) => n.roles.includes('load-balancer'));
-  const init = initNode(plan, store);
+  const init = initNode(ctx, store);
   // The same on every kubelet host: rendered once (a thousand workers share them).
   const kubeletFiles = [{ path: CONFIG_PATHS['kubelet-config'], mode: 0o644, content: kubeletConfig(ctx) }, ...hostPrep(ctx)];
   const hosts = chosen.map((node) => renderHost(ctx, node, store, { etcdMembers, lbs, init, kubeletFiles }));
@@ -97,11 +97,11 @@ export function renderHosts(plan: Plan, store: StoreFiles, only?: readonly strin
   return { hosts, hostsTxt: chosen.map((n) => `${n.name} ${n.address}\n`).join(''), notes };
 }
 
-/** The control plane whose tree holds the break-glass kubeconfig (gen's init node), else the catalog's choice. */
-function initNode(plan: Plan, store: StoreFiles): string | undefined {
-  const cps = selectNodes(plan, 'control-plane');
-  const holder = cps.find((n) => store.nodes.get(n.name)?.some((f) => f.path.endsWith('/super-admin.conf') || f.path.endsWith('/super-admin.kubeconfig')));
-  return (holder ?? selectNodes(plan, 'init-node')[0])?.name;
+/** The control plane whose tree holds super-admin.conf (gen's init node), else the catalog's choice. */
+function initNode(ctx: RenderContext, store: StoreFiles): string | undefined {
+  const superAdmin = ctx.layout('super-admin.conf', 'kubeconfig');
+  const holder = ctx.controlPlanes.find((n) => superAdmin !== undefined && store.nodes.get(n.name)?.some((f) => f.path === superAdmin));
+  return (holder ?? selectNodes(ctx.plan, 'init-node')[0])?.name;
 }
 
 interface Shared {
