@@ -2,6 +2,7 @@
  * `kpki install --stage`: read the store's node trees (under its lock), render each host's file
  * set (stage.ts, pure), apply it to the stage directory (apply.ts). The report says what changed.
  */
+import { statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { KpkiError } from '../pki/errors.js';
 import type { Plan, Role } from '../pki/plan/types.js';
@@ -49,6 +50,10 @@ function refuseOverlap(out: string, stage: string): void {
 export async function install(plan: Plan, o: InstallOptions): Promise<InstallReport> {
   refuseOverlap(o.out, o.stage);
   checkOutDir(o.out, { write: false });
+  // Before the lock, which would create the directory: install reads a store, it never starts one.
+  if (!statSync(o.out, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new KpkiError('ERR_BAD_ARGUMENT', `there is no store at ${o.out}: run kpki gen --plan ${plan.source} --out ${o.out} first`);
+  }
   checkOutDir(o.stage, { write: true });
   const names = o.hosts ?? plan.nodes.map((n) => n.name);
   const release = await acquireStoreLock(o.out, { waitMs: o.lockTimeoutMs, onWait: o.onLockWait, command: 'kpki install' });

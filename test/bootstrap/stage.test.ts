@@ -309,6 +309,14 @@ test('--hosts stages only those hosts; an unknown name is refused (exit 2)', () 
   assert.match(bad.stderr, /cp-9/);
 });
 
+test('no store at --out: refused (exit 2), nothing created', () => {
+  const r = kpki(['install', '--plan', join(work, 'main', 'cluster.yaml'), '--out', join(work, 'no-store'), '--stage', join(work, 'no-stage')]);
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /no store at .*no-store: run kpki gen/);
+  assert.not.ok(existsSync(join(work, 'no-store')));
+  assert.not.ok(existsSync(join(work, 'no-stage')));
+});
+
 test('plan values that would reach a unit with shell or unit-file metacharacters are refused, naming the field', () => {
   const cases: [string, string][] = [
     ['extraFlags: { kube-apiserver: ["--v=2;touch /tmp/x"] }\n', 'extraFlags.kube-apiserver[0]'],
