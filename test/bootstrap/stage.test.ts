@@ -16,6 +16,12 @@ import { load } from 'js-yaml';
 import { CATALOG } from '../../pki/catalog/entries.js';
 import type { UnitComponent } from '../../pki/plan/types.js';
 import { COMPONENT_FLAGS, KUBE_PROXY_CONFIG_FILES, KUBELET_CONFIG_FILES } from '../../bootstrap/flags.js';
+import { stagedFiles } from '../../bootstrap/apply.js';
+import { renderHosts } from '../../bootstrap/stage.js';
+import { readStoreFiles } from '../../bootstrap/store-files.js';
+import { loadPlan } from '../../pki/plan/load.js';
+import { planChanges } from '../../pki/sinks/changes.js';
+import { memorySink } from '../../pki/sinks/memory.js';
 import { hashTree, kpki, listFiles, modeOf, ROOT, tempDir, writePlan } from '../support/cli.js';
 import { runSync } from '../support/proc.js';
 import { execStartArgv, parseUnit } from '../support/systemd-unit.js';
@@ -400,6 +406,21 @@ test('a node that is a load balancer and a control plane on the apiserver\'s por
   const r = kpki(['install', '--plan', file, '--out', join(work, 'dup-out'), '--stage', join(work, 'dup-stage2')]);
   assert.is(r.status, 2, r.stderr);
   assert.match(r.stderr, /nodes\[4\]\.roles: lb-1 is a load balancer and a control plane/);
+});
+
+test('render is pure and sink-agnostic: the same file set into a memory sink, then a second plan of changes is empty', async () => {
+  const plan = await loadPlan(join(work, 'main', 'cluster.yaml'));
+  const store = await readStoreFiles(main.out, plan, plan.nodes.map((n) => n.name));
+  const first = renderHosts(plan, store);
+  assert.equal(renderHosts(plan, store), first, 'same inputs, same file set');
+  const sink = memorySink();
+  const trees = first.hosts.map((h) => h.host);
+  const plan1 = planChanges(stagedFiles(first), await sink.observe(trees), { exact: trees, whyRemoved: () => 'unwanted', root: 'memory' });
+  await sink.apply(plan1, { backupStamp: 't' });
+  const again = planChanges(stagedFiles(first), await sink.observe([...trees, 'hosts.txt']), { exact: trees, whyRemoved: () => 'unwanted', root: 'memory' });
+  assert.equal(again.changes, []);
+  // The directory got the same bytes as the memory sink: the stage is this file set.
+  for (const f of stagedFiles(first).slice(0, 200)) assert.is(readFileSync(join(main.stage, f.path), 'utf8'), f.content, f.path);
 });
 
 test('the flag table names only files the catalog says that component reads (readBy)', () => {
