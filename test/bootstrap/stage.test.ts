@@ -306,6 +306,22 @@ test('a second --stage run with the same inputs changes nothing', () => {
   assert.not.ok(existsSync(join(main.stage, 'backup')), 'nothing was replaced, so nothing was backed up');
 });
 
+test('a unit edited on the stage is put back on the next run, the edit kept in backup/; a stray file in a host tree is removed', () => {
+  const unit = join(main.stage, 'cp-2/etc/systemd/system/kube-apiserver.service');
+  const original = readFileSync(unit, 'utf8');
+  writeFileSync(unit, `${original}# edited by hand\n`);
+  writeFileSync(join(main.stage, 'cp-2/etc/stray.conf'), 'x\n');
+  const r = kpki(['install', '--plan', join(work, 'main', 'cluster.yaml'), '--out', main.out, '--stage', main.stage, '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { files: Array<{ path: string; action: string; backup?: string }> };
+  const updated = report.files.find((f) => f.path === 'cp-2/etc/systemd/system/kube-apiserver.service');
+  assert.is(updated?.action, 'updated');
+  assert.is(readFileSync(unit, 'utf8'), original);
+  assert.match(readFileSync(join(main.stage, updated!.backup!), 'utf8'), /# edited by hand/);
+  assert.is(report.files.find((f) => f.path === 'cp-2/etc/stray.conf')?.action, 'removed');
+  assert.not.ok(existsSync(join(main.stage, 'cp-2/etc/stray.conf')));
+});
+
 test('--hosts stages only those hosts; an unknown name is refused (exit 2)', () => {
   const dir = join(work, 'main');
   const only = join(work, 'only');
