@@ -86,14 +86,15 @@ export function renderHosts(plan: Plan, store: StoreFiles, only?: readonly strin
   const reserved = chosen.find((n) => (RESERVED_HOST_NAMES as readonly string[]).includes(n.name));
   if (reserved) throw new KpkiError('ERR_BAD_ARGUMENT', `a node named ${reserved.name} cannot be staged: the stage directory keeps ${reserved.name === 'backup' ? 'backups in backup/' : 'the host list in hosts.txt'}`);
   const etcdMembers = new Set(selectNodes(plan, 'etcd-member').map((n) => n.name));
-  const lbs = plan.nodes.filter((n) => n.roles.includes('load-balancer'));
   const init = initNode(ctx, store);
   // The same on every kubelet host: rendered once (a thousand workers share them).
   const kubeletFiles = [{ path: CONFIG_PATHS['kubelet-config'], mode: 0o644, content: kubeletConfig(ctx) }, ...hostPrep(ctx)];
-  const hosts = chosen.map((node) => renderHost(ctx, node, store, { etcdMembers, lbs, init, kubeletFiles }));
-  const notes = plan.deploy === 'kubeadm'
-    ? ['deploy: kubeadm — kubeadm runs the components: staged are the PKI, the kubeadm configurations and the load balancer; no component units.']
-    : [];
+  const hosts = chosen.map((node) => renderHost(ctx, node, store, { etcdMembers, init, kubeletFiles }));
+  const notes: string[] = [];
+  if (plan.deploy === 'kubeadm') notes.push('deploy: kubeadm — kubeadm runs the components: staged are the PKI, the kubeadm configurations and the load balancer; no component units.');
+  if (ctx.settings.loadBalancer && !ctx.vip) {
+    notes.push(`loadBalancer.vip ${ctx.settings.loadBalancer.vip} is not used: keepalived needs two or more load-balancer nodes (the plan has ${ctx.loadBalancers.length}); HAProxy listens on the node's own address.`);
+  }
   return { hosts, hostsTxt: chosen.map((n) => `${n.name} ${n.address}\n`).join(''), notes };
 }
 
@@ -106,7 +107,6 @@ function initNode(ctx: RenderContext, store: StoreFiles): string | undefined {
 
 interface Shared {
   readonly etcdMembers: ReadonlySet<string>;
-  readonly lbs: readonly PlanNode[];
   readonly init: string | undefined;
   /** kubelet's config and the host preparation files. */
   readonly kubeletFiles: readonly StagedFile[];
@@ -140,9 +140,9 @@ function renderHost(ctx: RenderContext, node: PlanNode, store: StoreFiles, share
   if (node.roles.includes('load-balancer')) {
     files.push({ path: HAPROXY_CONFIG, mode: 0o644, content: haproxyConfig(ctx, node) });
     files.push({ path: HAPROXY_CA, mode: 0o644, content: store.caCert });
-    const vip = ctx.settings.loadBalancer;
-    if (vip && shared.lbs.length >= 2) {
-      files.push({ path: KEEPALIVED_CONFIG, mode: 0o644, content: keepalivedConfig(ctx, node, shared.lbs, vip) });
+    const vip = ctx.vip;
+    if (vip) {
+      files.push({ path: KEEPALIVED_CONFIG, mode: 0o644, content: keepalivedConfig(ctx, node, ctx.loadBalancers, vip) });
       files.push(loadBalancerSysctl(parseIp(vip.vip)?.family ?? 4));
     }
   }

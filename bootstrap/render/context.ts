@@ -19,6 +19,9 @@ export interface RenderContext {
   readonly minor: number | undefined;
   readonly etcdMembers: readonly PlanNode[];
   readonly controlPlanes: readonly PlanNode[];
+  readonly loadBalancers: readonly PlanNode[];
+  /** The plan's VIP, when keepalived moves it: with two or more load balancers. */
+  readonly vip?: { readonly vip: string; readonly interface: string };
 }
 
 /** install's settings of a plan built without the normaliser (the defaults). */
@@ -32,9 +35,13 @@ function defaults(plan: Plan): HostSettings {
 }
 
 export function renderContext(plan: Plan): RenderContext {
+  const settings = plan.host ?? defaults(plan);
+  const loadBalancers = plan.nodes.filter((n) => n.roles.includes('load-balancer'));
   return {
     plan,
-    settings: plan.host ?? defaults(plan),
+    settings,
+    loadBalancers,
+    ...(settings.loadBalancer && loadBalancers.length >= 2 && { vip: settings.loadBalancer }),
     layout: nodeLayout(plan.layout, plan.layoutDirs),
     minor: plan.kubernetesVersion?.minor,
     etcdMembers: selectNodes(plan, 'etcd-member'),

@@ -14,7 +14,7 @@ export const HAPROXY_CA = 'etc/haproxy/kubernetes-ca.crt';
 
 /** Where the frontend listens on `node`: the VIP when keepalived moves one, else the node's own address. */
 export function frontendAddress(ctx: RenderContext, node: PlanNode): string {
-  return ctx.settings.loadBalancer?.vip ?? node.address;
+  return ctx.vip?.vip ?? node.address;
 }
 
 export function haproxyConfig(ctx: RenderContext, node: PlanNode): string {
