@@ -416,6 +416,37 @@ nodes:
   assert.not.ok(existsSync(join(host('lb-1', e), 'etc/keepalived')));
 });
 
+test('IPv6 nodes: bracketed URLs in the units, haproxy -c and systemd-analyze verify still pass', () => {
+  const v6 = stage('ipv6', `apiVersion: kpki/v1alpha1
+kind: Cluster
+controlPlaneEndpoint: "[fd00::100]:6443"
+networking: { serviceSubnet: "fd00:10:96::/112", podSubnet: "fd00:10:244::/56" }
+binDir: ${BIN}
+nodes:
+  - { name: cp-1, address: "fd00::1", roles: [control-plane] }
+  - { name: cp-2, address: "fd00::2", roles: [control-plane] }
+  - { name: cp-3, address: "fd00::3", roles: [control-plane] }
+  - { name: lb-1, address: "fd00::21", roles: [load-balancer] }
+`);
+  const etcd = argvOf('cp-1', 'etcd.service', v6);
+  assert.ok(etcd.includes('--listen-client-urls=https://[fd00::1]:2379'), etcd.join(' '));
+  assert.ok(etcd.includes('--initial-cluster=cp-1=https://[fd00::1]:2380,cp-2=https://[fd00::2]:2380,cp-3=https://[fd00::3]:2380'));
+  const kubelet = load(readFileSync(join(host('cp-1', v6), 'var/lib/kubelet/config.yaml'), 'utf8')) as { clusterDNS: string[] };
+  assert.equal(kubelet.clusterDNS, ['fd00:10:96::a'], 'the 10th address of the service subnet');
+  assert.match(readFileSync(join(host('cp-1', v6), 'etc/sysctl.d/99-kubernetes.conf'), 'utf8'), /^net\.ipv6\.conf\.all\.forwarding = 1$/m);
+  const cfg = readFileSync(join(host('lb-1', v6), 'etc/haproxy/haproxy.cfg'), 'utf8');
+  assert.match(cfg, /bind \[fd00::21\]:6443/);
+  assert.match(cfg, /server cp-2 \[fd00::2\]:6443/);
+  const local = join(work, 'v6-haproxy.cfg');
+  writeFileSync(local, cfg.replaceAll('/etc/haproxy/', `${host('lb-1', v6)}/etc/haproxy/`));
+  const h = runSync('/usr/sbin/haproxy', ['-c', '-f', local]);
+  assert.is(h.status, 0, h.stdout + h.stderr);
+  const units = unitsOf('cp-1', v6).map((u) => join(host('cp-1', v6), 'etc/systemd/system', u));
+  const v = runSync('/usr/bin/systemd-analyze', ['verify', ...units]);
+  assert.is(v.status, 0, v.stderr);
+  assert.is(v.stderr.trim(), '', v.stderr);
+});
+
 test('a node that is a load balancer and a control plane on the apiserver\'s port is refused, naming the node\'s roles', () => {
   const file = writePlan(planText().replace('name: lb-1, address: 10.1.0.21, roles: [load-balancer]', 'name: lb-1, address: 10.1.0.21, roles: [load-balancer, control-plane]'), join(work, 'dup'));
   const g = kpki(['gen', '--plan', file, '--out', join(work, 'dup-out')]);
