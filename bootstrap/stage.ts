@@ -14,7 +14,7 @@ import { hostPrep, loadBalancerSysctl } from './render/host-prep.js';
 import { KEEPALIVED_CONFIG, keepalivedConfig } from './render/keepalived.js';
 import { kubeletConfig, kubeProxyConfig } from './render/kubelet.js';
 import { RBAC_UNIT, rbacFiles } from './render/rbac.js';
-import { componentUnit, UNIT_DIR } from './render/units.js';
+import { componentUnit, runtimeUnit, UNIT_DIR } from './render/units.js';
 import type { HostFiles, StagedFile, StoreFiles } from './types.js';
 
 /** Names the stage directory keeps for itself (the sink's backups, the host list). */
@@ -126,7 +126,8 @@ function renderHost(ctx: RenderContext, node: PlanNode, store: StoreFiles, share
   };
   if (ctx.plan.deploy === 'binary') {
     const components = componentsOf(ctx.plan, node, shared.etcdMembers);
-    for (const c of components) unit(`${c}.service`, componentUnit(c, ctx.settings.binDir, argsFor(ctx, c, node)));
+    const runtime = runtimeUnit(ctx.settings.containerRuntimeEndpoint);
+    for (const c of components) unit(`${c}.service`, componentUnit(c, ctx.settings.binDir, argsFor(ctx, c, node), runtime));
     if (components.includes('kubelet')) {
       files.push(...shared.kubeletFiles);
       files.push({ path: CONFIG_PATHS['kube-proxy-config'], mode: 0o644, content: kubeProxyConfig(ctx, node) });

@@ -33,14 +33,21 @@ export function execStart(binary: string, args: readonly string[]): string {
   return [`ExecStart=${binary}`, ...args.map((a) => `  ${a}`)].join(' \\\n');
 }
 
-export function componentUnit(component: UnitComponent, binDir: string, args: readonly string[]): string {
+/** The container runtime's unit, from its socket (`/run/containerd/…` → containerd.service, `/run/crio/…` → crio.service). */
+export function runtimeUnit(endpoint: string): string | undefined {
+  const m = /^unix:\/\/(?:\/var)?\/run\/([a-z0-9-]+)\//.exec(endpoint);
+  return m && ['containerd', 'crio', 'cri-dockerd'].includes(m[1]!) ? `${m[1]}.service` : undefined;
+}
+
+export function componentUnit(component: UnitComponent, binDir: string, args: readonly string[], runtime?: string): string {
   const m = UNIT_META[component];
+  const after = component === 'kubelet' ? m.after.filter((u) => u !== 'containerd.service').concat(runtime ? [runtime] : []) : m.after;
   return `${HEADER}
 [Unit]
 Description=${m.description}
 Documentation=${m.documentation}
 Wants=network-online.target
-After=${m.after.join(' ')}
+After=${after.join(' ')}
 
 [Service]
 Type=${m.type}

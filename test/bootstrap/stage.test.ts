@@ -256,6 +256,7 @@ test('kubelet and kube-proxy configs: the CA-signed serving pair, client CA, web
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', hostnameOverride: 'worker-1',
     clusterCIDR: '10.244.0.0/16', clientConnection: { kubeconfig: '/etc/kubernetes/kube-proxy.conf' },
   });
+  assert.match(readFileSync(join(host('worker-1'), 'etc/systemd/system/kubelet.service'), 'utf8'), /^After=network-online\.target containerd\.service$/m);
   assert.equal(argvOf('worker-1', 'kubelet.service').slice(1), [
     '--config=/var/lib/kubelet/config.yaml', '--kubeconfig=/etc/kubernetes/kubelet.conf', '--hostname-override=worker-1', '--node-ip=10.1.0.11',
   ]);
@@ -329,6 +330,9 @@ test('--hosts stages only those hosts; an unknown name is refused (exit 2)', () 
   assert.is(r.status, 0, r.stderr);
   assert.equal(readdirSync(only).filter((n) => !n.startsWith('.')).sort(), ['cp-2', 'hosts.txt', 'lb-1']);
   assert.is(readFileSync(join(only, 'hosts.txt'), 'utf8'), 'cp-2 10.1.0.2\nlb-1 10.1.0.21\n');
+  assert.match(r.stdout, /Staged 2 hosts in .*only: \d+ files created/);
+  const again = kpki(['install', '--plan', join(dir, 'cluster.yaml'), '--out', main.out, '--stage', only, '--hosts', 'cp-2', '--hosts', 'lb-1']);
+  assert.match(again.stdout, /Nothing to do: the 2 host trees/);
   const bad = kpki(['install', '--plan', join(dir, 'cluster.yaml'), '--out', main.out, '--stage', only, '--hosts', 'cp-9']);
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /cp-9/);
@@ -373,9 +377,12 @@ test('an extra flag that repeats one kpki sets is refused, naming the field', ()
   const r = kpki(['install', '--plan', file, '--out', main.out, '--stage', join(work, 'dup-stage')]);
   assert.is(r.status, 2, r.stderr);
   assert.match(r.stderr, /extraFlags\.kube-apiserver\[1\]: --client-ca-file is set by kpki/);
-  const ok = writePlan(planText('extraFlags: { kube-apiserver: ["--v=2"] }\n'), join(work, 'dup'));
+  // Accepted: a flag of its own, and CRI-O's socket (the kubelet then starts after crio.service).
+  const ok = writePlan(planText('extraFlags: { kube-apiserver: ["--v=2"] }\nkubelet: { containerRuntimeEndpoint: "unix:///var/run/crio/crio.sock" }\n'), join(work, 'dup'));
   const staged = kpki(['install', '--plan', ok, '--out', main.out, '--stage', join(work, 'dup-stage')]);
   assert.is(staged.status, 0, staged.stderr);
+  assert.match(readFileSync(join(work, 'dup-stage/worker-1/etc/systemd/system/kubelet.service'), 'utf8'), /^After=network-online\.target crio\.service$/m);
+  assert.match(readFileSync(join(work, 'dup-stage/worker-1/var/lib/kubelet/config.yaml'), 'utf8'), /containerRuntimeEndpoint: unix:\/\/\/var\/run\/crio\/crio\.sock/);
   assert.is(execStartArgv(parseUnit(readFileSync(join(work, 'dup-stage/cp-1/etc/systemd/system/kube-apiserver.service'), 'utf8'))).at(-1), '--v=2');
 });
 
