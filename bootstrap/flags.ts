@@ -33,6 +33,8 @@ export type Fact =
 /** A catalog credential's file on the node (its path comes from the plan's layout), a fact, or a constant. */
 export type FlagValue =
   | { readonly file: CatalogId; readonly part: Part }
+  /** The Kubernetes CA's certificate alone (layout.ts signingCaPath), for flags that cannot take a bundle. */
+  | { readonly signingCa: true }
   | { readonly fact: Fact }
   | { readonly literal: string };
 
@@ -109,9 +111,10 @@ export const COMPONENT_FLAGS: { readonly [C in UnitComponent]: readonly FlagSpec
     { flag: 'authorization-kubeconfig', value: file('controller-manager.conf', 'kubeconfig') },
     { flag: 'bind-address', value: literal('127.0.0.1') },
     { flag: 'leader-elect', value: literal('true') },
-    // Single-CA files: these two flags cannot take a CA bundle (kubeadm#1350).
-    { flag: 'client-ca-file', value: file('ca', 'crt') },
-    { flag: 'cluster-signing-cert-file', value: file('ca', 'crt') },
+    // Single-CA files: these two flags cannot take a CA bundle (kubeadm#1350), which ca.crt
+    // becomes while the CA rotates; gen keeps the signing CA alone beside it.
+    { flag: 'client-ca-file', value: { signingCa: true } },
+    { flag: 'cluster-signing-cert-file', value: { signingCa: true } },
     { flag: 'cluster-signing-key-file', value: file('ca', 'key') },
     { flag: 'requestheader-client-ca-file', value: file('front-proxy-ca', 'crt') },
     { flag: 'root-ca-file', value: file('ca', 'crt') },

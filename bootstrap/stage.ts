@@ -4,6 +4,7 @@
  * (apply.ts, `--stage`) or, later, over SSH.
  */
 import { selectNodes } from '../pki/catalog/resolve.js';
+import { signingCaPath } from '../pki/layout/layout.js';
 import { KpkiError, PlanError, type PlanDiagnostic } from '../pki/errors.js';
 import { parseIp } from '../pki/plan/net.js';
 import { UNIT_COMPONENTS, type Plan, type PlanNode, type UnitComponent } from '../pki/plan/types.js';
@@ -128,6 +129,9 @@ function renderHost(ctx: RenderContext, node: PlanNode, store: StoreFiles, share
     const components = componentsOf(ctx.plan, node, shared.etcdMembers);
     const runtime = runtimeUnit(ctx.settings.containerRuntimeEndpoint);
     for (const c of components) unit(`${c}.service`, componentUnit(c, ctx.settings.binDir, argsFor(ctx, c, node), runtime));
+    // kube-controller-manager's single-CA file (flags.ts): gen's while a rotation writes it, else the store's CA alone.
+    const signing = signingCaPath(ctx.plan);
+    if (components.includes('kube-controller-manager') && !files.some((f) => f.path === signing)) files.push({ path: signing, mode: 0o644, content: store.caCert });
     if (components.includes('kubelet')) {
       files.push(...shared.kubeletFiles);
       files.push({ path: CONFIG_PATHS['kube-proxy-config'], mode: 0o644, content: kubeProxyConfig(ctx, node) });

@@ -3,7 +3,7 @@
  * the values the flag table asks for (facts, file paths). Pure.
  */
 import { selectNodes } from '../../pki/catalog/resolve.js';
-import { nodeLayout, type NodeLayout } from '../../pki/layout/layout.js';
+import { nodeLayout, signingCaPath, type NodeLayout } from '../../pki/layout/layout.js';
 import type { CatalogId } from '../../pki/layout/cfssl-names.js';
 import type { Part } from '../../pki/layout/layout.js';
 import { formatHostPort, nthHost } from '../../pki/plan/net.js';
@@ -80,6 +80,7 @@ function factValue(ctx: RenderContext, node: PlanNode, fact: Fact): string {
 
 export function flagValue(ctx: RenderContext, node: PlanNode, value: FlagValue): string {
   if ('file' in value) return filePath(ctx, value.file, value.part);
+  if ('signingCa' in value) return `/${signingCaPath(ctx.plan)}`;
   if ('fact' in value) return factValue(ctx, node, value.fact);
   return value.literal;
 }

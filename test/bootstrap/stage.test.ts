@@ -231,7 +231,7 @@ test('flags, written out by hand: kube-apiserver, controller manager and schedul
   for (const flag of [
     '--kubeconfig=/etc/kubernetes/controller-manager.conf', '--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf',
     '--authorization-kubeconfig=/etc/kubernetes/controller-manager.conf', '--bind-address=127.0.0.1', '--leader-elect=true',
-    '--client-ca-file=/etc/kubernetes/pki/ca.crt', '--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt', '--cluster-signing-key-file=/etc/kubernetes/pki/ca.key',
+    '--client-ca-file=/etc/kubernetes/pki/ca-signing.crt', '--cluster-signing-cert-file=/etc/kubernetes/pki/ca-signing.crt', '--cluster-signing-key-file=/etc/kubernetes/pki/ca.key',
     '--root-ca-file=/etc/kubernetes/pki/ca.crt', '--service-account-private-key-file=/etc/kubernetes/pki/sa.key',
     '--cluster-cidr=10.244.0.0/16', '--allocate-node-cidrs=true',
   ]) assert.ok(kcm.includes(flag), `kube-controller-manager lacks ${flag}`);
@@ -239,6 +239,15 @@ test('flags, written out by hand: kube-apiserver, controller manager and schedul
   for (const flag of ['--kubeconfig=/etc/kubernetes/scheduler.conf', '--authentication-kubeconfig=/etc/kubernetes/scheduler.conf', '--bind-address=127.0.0.1', '--leader-elect=true']) {
     assert.ok(sched.includes(flag), `kube-scheduler lacks ${flag}`);
   }
+});
+
+test('the controller manager reads the Kubernetes CA alone (ca-signing.crt, the store\'s pki/ca.crt), never the bundle file ca.crt', () => {
+  const argv = argvOf('cp-1', 'kube-controller-manager.service');
+  assert.ok(argv.includes('--client-ca-file=/etc/kubernetes/pki/ca-signing.crt') && argv.includes('--cluster-signing-cert-file=/etc/kubernetes/pki/ca-signing.crt'));
+  const signing = readFileSync(join(host('cp-1'), 'etc/kubernetes/pki/ca-signing.crt'), 'utf8');
+  assert.is(signing.match(/BEGIN CERTIFICATE/g)?.length, 1, 'one certificate');
+  assert.is(signing, readFileSync(join(main.out, 'pki/ca.crt'), 'utf8'));
+  assert.not.ok(existsSync(join(host('worker-1'), 'etc/kubernetes/pki/ca-signing.crt')), 'not on a worker');
 });
 
 test('kubelet and kube-proxy configs: the CA-signed serving pair, client CA, webhook auth, cluster DNS (10th service IP), pod CIDR', () => {
@@ -482,7 +491,7 @@ test('the flag table names only files the catalog says that component reads (rea
   const readBy = new Map(CATALOG.map((e) => [e.id, e.readBy as readonly string[]]));
   const refs: [UnitComponent, string][] = [
     ...(Object.entries(COMPONENT_FLAGS) as [UnitComponent, (typeof COMPONENT_FLAGS)[UnitComponent]][]).flatMap(([c, specs]) =>
-      specs.flatMap((s) => ('file' in s.value ? [[c, s.value.file] as [UnitComponent, string]] : []))),
+      specs.flatMap((s) => ('file' in s.value ? [[c, s.value.file] as [UnitComponent, string]] : 'signingCa' in s.value ? [[c, 'ca'] as [UnitComponent, string]] : []))),
     ...KUBELET_CONFIG_FILES.map((f) => ['kubelet', f.value.file] as [UnitComponent, string]),
     ...KUBE_PROXY_CONFIG_FILES.map((f) => ['kube-proxy', f.value.file] as [UnitComponent, string]),
   ];
