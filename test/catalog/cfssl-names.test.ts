@@ -5,7 +5,6 @@
  * at /etc/etcd/ssl/{ca,server,server-key}.pem (server.pem doubling as the peer certificate).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,6 +18,7 @@ import { parsePlan } from '../../pki/plan/parse.js';
 import type { Plan } from '../../pki/plan/types.js';
 import { FIXTURES, kpki, tempDir } from '../support/cli.js';
 import { BoundExceeded, SERVER_BOUND_MS, run as runBounded, runSync, start, type BoundedChild } from '../support/proc.js';
+import { freePort } from '../support/ports.js';
 
 test('the table names every catalog id, and nothing else', () => {
   assert.equal(Object.keys(CFSSL_NAMES).sort(), CATALOG.map((e) => e.id).sort());
@@ -136,16 +136,6 @@ function openssl(args: readonly string[]): { code: number | null; out: string } 
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** A run killed at its deadline counts as a failed one (code null), as etcdctl's own timeouts do. */
 async function run(cmd: string, args: readonly string[], deadlineMs: number): Promise<{ code: number | null; out: string }> {

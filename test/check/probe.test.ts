@@ -20,6 +20,7 @@ import { mapLimit, parseProbeArg, probe, probeTargets, type ProbeOptions, type P
 import { parsePlan } from '../../pki/plan/parse.js';
 import { kpki, sh, tempDir, writePlan } from '../support/cli.js';
 import { SERVER_BOUND_MS, runSync, start, type BoundedChild } from '../support/proc.js';
+import { freePort } from '../support/ports.js';
 
 const WORK = tempDir('kpki-probe-');
 const servers: (tls.Server | NetServer)[] = [];
@@ -37,16 +38,6 @@ function canBind(host: string, port: number): Promise<boolean> {
     const s = createServer();
     s.once('error', () => ok(false));
     s.listen({ host, port, exclusive: true }, () => s.close(() => ok(true)));
-  });
-}
-function freePort(host: string): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen({ host, port: 0, exclusive: true }, () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => ok(port));
-    });
   });
 }
 /** A port free on every one of `hosts`. */

@@ -14,6 +14,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kpki, tempDir, writePlan } from '../support/cli.js';
 import { BoundExceeded, SERVER_BOUND_MS, run, runSync, start, type BoundedChild } from '../support/proc.js';
+import { freePort } from '../support/ports.js';
 
 const ETCD = '/usr/bin/etcd';
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -142,16 +143,6 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-function ephemeralPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A free client/peer port pair, bindable on all three addresses. Not the fixed 2379/2380: this
@@ -160,8 +151,8 @@ function ephemeralPort(host: string): Promise<number> {
 async function choosePorts(members: Topology['members']): Promise<{ client: number; peer: number }> {
   const free = async (p: number) => (await Promise.all(members.map((m) => canBind(m.address, p)))).every(Boolean);
   for (let i = 0; i < 20; i++) {
-    const client = await ephemeralPort(members[0]!.address);
-    const peer = await ephemeralPort(members[0]!.address);
+    const client = await freePort(members[0]!.address);
+    const peer = await freePort(members[0]!.address);
     if (client !== peer && (await free(client)) && (await free(peer))) return { client, peer };
   }
   throw new Error(`no free port pair on ${members.map((m) => m.address).join(', ')}`);

@@ -12,12 +12,12 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kpki, sh, tempDir, writePlan } from '../support/cli.js';
 import { BoundExceeded, SERVER_BOUND_MS, run, runSync, start, type BoundedChild } from '../support/proc.js';
+import { freePort } from '../support/ports.js';
 
 const ETCD = '/usr/bin/etcd';
 const ETCDCTL = '/usr/bin/etcdctl';
@@ -57,16 +57,6 @@ async function etcdctl(args: readonly string[], deadlineMs = 10_000): Promise<{ 
   }
 }
 
-function ephemeralPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startMember(m: (typeof MEMBERS)[number]): void {
   const dir = etcdDir(m.name);
@@ -160,7 +150,7 @@ test('etcd-ca rotation on a running three-member cluster: trust, issue, finalize
   mkdirSync(work, { recursive: true });
   const g = kpki(['gen', '--plan', planFile, '--out', out]);
   assert.is(g.status, 0, g.stderr);
-  ports = { client: await ephemeralPort('127.0.13.1'), peer: await ephemeralPort('127.0.13.1') };
+  ports = { client: await freePort('127.0.13.1'), peer: await freePort('127.0.13.1') };
   for (const m of MEMBERS) startMember(m);
   // The client an operator had before the rotation, trusting the old CA alone.
   const oldCa = join(work, 'old-ca.crt');
