@@ -237,6 +237,32 @@ export const COMMANDS: readonly AnyCommand[] = [
       }),
   }),
   command({
+    name: 'install',
+    describe: 'Render what each host gets (node tree, systemd units, component configs, load balancer) into --stage',
+    options: {
+      plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml to read (binDir, kubelet, loadBalancer, extraFlags, ...)' },
+      out: { alias: 'o', type: 'string', default: 'out', requiresArg: true, describe: 'the store `kpki gen` wrote for this plan (its nodes/<name>/ trees are copied as they are)' },
+      stage: { type: 'string', demandOption: true, requiresArg: true, describe: 'directory to write <host>/… (root-relative: etc/systemd/system/etcd.service, …) and hosts.txt into' },
+      hosts: { type: 'string', array: true, requiresArg: true, describe: 'only these hosts: plan node names, comma-separated or repeated' },
+      'lock-timeout': {
+        type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
+        describe: 'how long to wait while another kpki run holds the store',
+      },
+      json: { type: 'boolean', default: false, describe: 'print the report as JSON (schema: kpki/install-report.schema.json)' },
+    },
+    examples: [
+      ['$0 gen -p cluster.yaml -o out && $0 install -p cluster.yaml -o out --stage staged', 'every host\'s tree in staged/<host>/; staged/hosts.txt lists "name address"'],
+      ['$0 install -p cluster.yaml --stage staged --hosts cp-1,worker-1', 'only those two hosts'],
+      ["tar -C staged/cp-1 -cf - . | ssh root@cp-1 'tar -C / --no-overwrite-dir -xpf - && systemctl daemon-reload'", 'copy a tree to its host, leaving existing directories as they are (kpki will do this over SSH)'],
+    ],
+    epilogue: 'Each host gets: its node tree from gen (same paths and modes); a systemd unit per component of its roles (etcd,\nkube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) whose PKI flags come from the catalog;\nthe kubelet\'s and kube-proxy\'s config files; modules-load.d and sysctl.d for pod networking; on the init node\nkpki-rbac.service, which applies pki/rbac.yaml once the API server answers; on load-balancer nodes HAProxy (and\nkeepalived with a loadBalancer VIP and two or more of them). deploy: kubeadm stages only the PKI, the kubeadm\nconfigurations and the load balancer: kubeadm runs the components. A re-run with the same inputs changes nothing;\nreplaced files are backed up in <stage>/backup/<stamp>/.',
+    run: async (a) =>
+      (await import('./commands/install.js')).installCommand({
+        plan: a.plan, out: a.out, stage: a.stage, hosts: a.hosts?.flatMap((h) => String(h).split(',')).map((h) => h.trim()).filter((h) => h !== ''),
+        json: a.json, lockTimeoutMs: a.lockTimeout,
+      }),
+  }),
+  command({
     name: 'init',
     describe: 'Write a commented starter plan (cluster.yaml) to edit',
     options: {

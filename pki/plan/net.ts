@@ -203,6 +203,31 @@ export function firstHost(cidr: Cidr): string {
   return formatFamily(bytes, cidr.family);
 }
 
+/**
+ * The network address plus `n`: kubeadm's cluster DNS IP is the 10th. Throws a RangeError when
+ * the CIDR holds no such address.
+ */
+export function nthHost(cidr: Cidr, n: number): string {
+  if (hostBits(cidr) < 31 && n >= 2 ** hostBits(cidr)) throw new RangeError(`${cidr.text} has no address +${n}`);
+  const bytes = cidrBytes(cidr);
+  let carry = n;
+  for (let i = bytes.length - 1; i >= 0 && carry > 0; i--) {
+    const sum = (bytes[i] ?? 0) + (carry & 0xff);
+    bytes[i] = sum & 0xff;
+    carry = Math.floor(carry / 256) + (sum > 0xff ? 1 : 0);
+  }
+  return formatFamily(bytes, cidr.family);
+}
+
+/** Whether `ip` (canonical text) lies inside `cidr`. */
+export function cidrContains(cidr: Cidr, ip: string): boolean {
+  const parsed = parseIp(ip);
+  if (!parsed || parsed.family !== cidr.family) return false;
+  const masked = maskBytes(parsed.bytes, cidr.prefix);
+  const net = cidrBytes(cidr);
+  return masked.every((b, i) => b === net[i]);
+}
+
 /** True when the two CIDRs share at least one address. */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   if (a.family !== b.family) return false;

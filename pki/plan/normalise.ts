@@ -4,10 +4,10 @@
  * it needs no YAML: code that builds a plan from values (samples, tests) calls it directly.
  */
 import { parseDuration } from './duration.js';
-import { canonicalIp, formatIp, parseHostPort, parseIp } from './net.js';
+import { canonicalIp, formatIp, nthHost, parseHostPort, parseIp } from './net.js';
 import { parseSubnetList } from './rules.js';
 import { PLAN_DEFAULTS } from './schema.js';
-import { CFSSL_DEFAULT_DIRS, type Cidr, type Endpoint, type Layout, type LayoutDirs, type LayoutInput, type Plan, type PlanInput, type PlanNode } from './types.js';
+import { CFSSL_DEFAULT_DIRS, UNIT_COMPONENTS, type Cidr, type HostSettings, type Endpoint, type Layout, type LayoutDirs, type LayoutInput, type Plan, type PlanInput, type PlanNode } from './types.js';
 import { parseKubernetesVersion } from './version.js';
 
 function valid<T>(value: T | string | undefined, what: string): T {
@@ -58,6 +58,7 @@ export function normalise(input: PlanInput, source: string): Plan {
       dnsDomain: input.networking?.dnsDomain ?? PLAN_DEFAULTS.dnsDomain,
     },
     etcd: { external: input.etcd?.external ?? PLAN_DEFAULTS.etcdExternal },
+    host: hostSettings(input),
     pki: {
       keyAlgorithm: pki.keyAlgorithm ?? PLAN_DEFAULTS.keyAlgorithm,
       caValidityMs: parseDuration(pki.caValidity ?? PLAN_DEFAULTS.caValidity),
@@ -66,6 +67,31 @@ export function normalise(input: PlanInput, source: string): Plan {
       subject: { ...pki.subject },
     },
     nodes,
+  };
+}
+
+/** `kpki install`'s settings, defaults filled in (directories without a trailing `/`). */
+function hostSettings(input: PlanInput): HostSettings {
+  const dir = (value: string | undefined, fallback: string) => (value ?? fallback).replace(/(.)\/$/, '$1');
+  const service = subnets(input.networking?.serviceSubnet ?? PLAN_DEFAULTS.serviceSubnet)[0];
+  const dns = input.kubelet?.clusterDNS;
+  const lb = input.loadBalancer;
+  return {
+    binDir: dir(input.binDir, PLAN_DEFAULTS.binDir),
+    etcdDataDir: dir(input.etcd?.dataDir, PLAN_DEFAULTS.etcdDataDir),
+    containerRuntimeEndpoint: input.kubelet?.containerRuntimeEndpoint ?? PLAN_DEFAULTS.containerRuntimeEndpoint,
+    cgroupDriver: input.kubelet?.cgroupDriver ?? PLAN_DEFAULTS.cgroupDriver,
+    clusterDNS: dns !== undefined ? (canonicalIp(dns) ?? dns) : service ? nthHost(service, 10) : '',
+    ...(lb && { loadBalancer: { vip: canonicalIp(lb.vip) ?? lb.vip, interface: lb.interface } }),
+    extraFlags: extraFlagsOf(input),
+  };
+}
+
+function extraFlagsOf(input: PlanInput): HostSettings['extraFlags'] {
+  const flags = (c: (typeof UNIT_COMPONENTS)[number]) => [...(input.extraFlags?.[c] ?? [])];
+  return {
+    etcd: flags('etcd'), 'kube-apiserver': flags('kube-apiserver'), 'kube-controller-manager': flags('kube-controller-manager'),
+    'kube-scheduler': flags('kube-scheduler'), kubelet: flags('kubelet'), 'kube-proxy': flags('kube-proxy'),
   };
 }
 

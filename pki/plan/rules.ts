@@ -6,6 +6,7 @@
 import { parseDuration } from './duration.js';
 import {
   canonicalIp,
+  cidrContains,
   cidrsOverlap,
   dnsNameProblem,
   dnsSubdomainProblem,
@@ -15,8 +16,8 @@ import {
   parseCidr,
   parseHostPort,
 } from './net.js';
-import { PLAN_DEFAULTS } from './schema.js';
-import { CFSSL_DEFAULT_DIRS, LAYOUT_DIR_FIELDS, LAYOUTS, type Cidr, type Layout } from './types.js';
+import { CRI_ENDPOINT_PATTERN, EXTRA_FLAG_PATTERN, INTERFACE_PATTERN, PLAN_DEFAULTS, UNIT_SAFE_CHARS } from './schema.js';
+import { CFSSL_DEFAULT_DIRS, LAYOUT_DIR_FIELDS, LAYOUTS, UNIT_COMPONENTS, type Cidr, type Layout } from './types.js';
 import { parseKubernetesVersion } from './version.js';
 
 export type PathSegment = string | number;
@@ -311,12 +312,12 @@ export function layoutName(value: unknown): Layout | undefined {
 }
 
 /** Why `value` cannot be a layout directory, or undefined. */
-function layoutDirProblem(value: string): string | undefined {
-  if (!value.startsWith('/')) return 'is not an absolute path; write it from the root, e.g. /k8s/kubernetes/ssl';
+function layoutDirProblem(value: string, example = '/k8s/kubernetes/ssl'): string | undefined {
+  if (!value.startsWith('/')) return `is not an absolute path; write it from the root, e.g. ${example}`;
   const body = value.replace(/\/$/, '');
-  if (body === '') return 'is the root directory; name a directory below it, e.g. /k8s/kubernetes/ssl';
+  if (body === '') return `is the root directory; name a directory below it, e.g. ${example}`;
   const segments = body.split('/').slice(1);
-  if (segments.some((s) => s === '..' || s === '.')) return 'has a "." or ".." segment; write the directory itself, e.g. /k8s/kubernetes/ssl';
+  if (segments.some((s) => s === '..' || s === '.')) return `has a "." or ".." segment; write the directory itself, e.g. ${example}`;
   if (segments.some((s) => s === '')) return 'has an empty segment ("//")';
   const odd = segments.join('').match(/[^A-Za-z0-9._+@-]/);
   if (odd) return `has ${JSON.stringify(odd[0])} in it; use letters, digits and . _ - + @ only (systemd units and shells take these unquoted)`;
@@ -393,6 +394,71 @@ export function checkInitNode(plan: RawPlan): Finding[] {
   return findings;
 }
 
+/** The first character of `value` that may not go unquoted into a unit or config file, described. */
+function unsafeChar(value: string): string | undefined {
+  const odd = value.match(new RegExp(`[^${UNIT_SAFE_CHARS}]`));
+  if (!odd) return undefined;
+  const c = odd[0];
+  return c === '\n' ? 'a line break' : /\s/.test(c) ? 'white space' : JSON.stringify(c);
+}
+
+/**
+ * What `kpki install` writes into systemd units and config files: every value strictly shaped,
+ * since a newline, `$`, `%`, `;` or a quote would change what systemd or a shell runs.
+ */
+export function checkHostSettings(plan: RawPlan): Finding[] {
+  const findings: Finding[] = [];
+  const absolute = (path: FieldPath, value: unknown, example: string) => {
+    if (typeof value !== 'string') return;
+    const problem = layoutDirProblem(value, example);
+    if (problem) findings.push({ path, message: `${JSON.stringify(value)} ${problem}` });
+  };
+  absolute(['binDir'], plan['binDir'], '/usr/local/bin');
+  absolute(['etcd', 'dataDir'], section(plan, 'etcd')['dataDir'], '/var/lib/etcd');
+  const kubelet = section(plan, 'kubelet');
+  const cri = text(kubelet['containerRuntimeEndpoint']);
+  if (cri !== undefined && !new RegExp(CRI_ENDPOINT_PATTERN).test(cri)) {
+    const odd = unsafeChar(cri.replace(/^unix:\/\//, ''));
+    findings.push({
+      path: ['kubelet', 'containerRuntimeEndpoint'],
+      message: `${JSON.stringify(cri)} is not unix:///absolute/path of a socket${odd ? ` (it has ${odd} in it)` : ''}, e.g. ${PLAN_DEFAULTS.containerRuntimeEndpoint}`,
+    });
+  }
+  const dns = text(kubelet['clusterDNS']);
+  if (dns !== undefined) {
+    const ip = canonicalIp(dns);
+    if (ip === undefined) findings.push({ path: ['kubelet', 'clusterDNS'], message: `${JSON.stringify(dns)} is not an IP address; name the DNS service IP, e.g. 10.96.0.10` });
+    else {
+      const services = parseSubnetList(text(section(plan, 'networking')['serviceSubnet']) ?? PLAN_DEFAULTS.serviceSubnet).cidrs;
+      if (services.length && !services.some((c) => cidrContains(c, ip))) {
+        findings.push({ path: ['kubelet', 'clusterDNS'], message: `${ip} is outside the service subnet ${services.map((c) => c.text).join(',')}; the DNS service IP is a service IP` });
+      }
+    }
+  }
+  const lb = record(plan['loadBalancer']);
+  const vip = text(lb?.['vip']);
+  if (vip !== undefined && !isIp(vip)) findings.push({ path: ['loadBalancer', 'vip'], message: `${JSON.stringify(vip)} is not an IP address; keepalived holds an address, e.g. 192.0.2.100` });
+  const iface = text(lb?.['interface']);
+  if (iface !== undefined && !new RegExp(INTERFACE_PATTERN).test(iface)) {
+    const odd = unsafeChar(iface);
+    findings.push({ path: ['loadBalancer', 'interface'], message: `${JSON.stringify(iface)} is not an interface name (letters, digits, _ . - only, at most 15)${odd ? `; it has ${odd} in it` : ''}` });
+  }
+  const extra = section(plan, 'extraFlags');
+  for (const component of UNIT_COMPONENTS) {
+    const flags = list(extra[component]);
+    flags?.forEach((flag, i) => {
+      if (typeof flag !== 'string' || new RegExp(EXTRA_FLAG_PATTERN).test(flag)) return;
+      const eq = flag.indexOf('=');
+      const odd = unsafeChar(eq < 0 ? flag : flag.slice(eq + 1));
+      const why = !flag.startsWith('--') || !/^--[a-z0-9][a-z0-9-]*(=|$)/.test(flag)
+        ? 'is not --name=value with a lower-case flag name'
+        : `has ${odd ?? 'a character'} in it; values may hold letters, digits and . _ , : / = @ + - only (systemd and shells read the rest)`;
+      findings.push({ path: ['extraFlags', component, i], message: `${JSON.stringify(flag)} ${why}` });
+    });
+  }
+  return findings;
+}
+
 /** Every rule, in the order they are documented; all run and all findings are kept. */
 export const RULES: readonly Rule[] = [
   checkClusterName,
@@ -407,6 +473,7 @@ export const RULES: readonly Rule[] = [
   checkDeployLayout,
   checkLayoutDirs,
   checkInitNode,
+  checkHostSettings,
 ];
 
 export function runRules(plan: RawPlan): Finding[] {

@@ -4,7 +4,7 @@
  * schema/cluster.schema.json is generated from this object by scripts/write-schema.mjs,
  * and a test keeps the two identical.
  */
-import { CFSSL_DEFAULT_DIRS, DEPLOYS, KEY_ALGORITHMS, LAYOUTS, MIN_KUBERNETES_MINOR, PLAN_API_VERSION, PLAN_KIND, ROLES } from './types.js';
+import { CFSSL_DEFAULT_DIRS, CGROUP_DRIVERS, DEPLOYS, KEY_ALGORITHMS, LAYOUTS, MIN_KUBERNETES_MINOR, PLAN_API_VERSION, PLAN_KIND, ROLES, UNIT_COMPONENTS } from './types.js';
 
 /** Defaults applied by the normaliser; the schema advertises the same values. */
 export const PLAN_DEFAULTS = {
@@ -19,7 +19,23 @@ export const PLAN_DEFAULTS = {
   caValidity: '87600h',
   certValidity: '8760h',
   renewBefore: '720h',
+  binDir: '/usr/local/bin',
+  etcdDataDir: '/var/lib/etcd',
+  containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
+  cgroupDriver: 'systemd',
 } as const;
+
+/**
+ * What a value written unquoted into a systemd unit or a config file may hold: no white space,
+ * quotes, `$` or `%` (systemd expands both), `\\`, `;`, `&`, `|`, `<`, `>`, backquotes or newlines.
+ */
+export const UNIT_SAFE_CHARS = 'A-Za-z0-9._,:/=@+-';
+/** One extra flag: `--name` or `--name=value`, value of unit-safe characters. */
+export const EXTRA_FLAG_PATTERN = `^--[a-z0-9][a-z0-9-]*(=[${UNIT_SAFE_CHARS}]*)?$`;
+/** `unix:///absolute/path` of a CRI socket. */
+export const CRI_ENDPOINT_PATTERN = '^unix://(/(?!\\.\\.?(/|$))[A-Za-z0-9._+@-]+)+$';
+/** A network interface name as Linux allows it in practice (at most 15 characters). */
+export const INTERFACE_PATTERN = '^[A-Za-z0-9_.-]{1,15}$';
 
 /** Whole numbers with units d, h, m, s or ms, or a bare 0 (see duration.ts). */
 export const DURATION_PATTERN = '^(0|([0-9]+(d|h|m|s|ms))+)$';
@@ -200,7 +216,81 @@ export const planSchema = {
           type: 'boolean',
           default: PLAN_DEFAULTS.etcdExternal,
         },
+        dataDir: {
+          title: 'etcd data directory',
+          description: `kpki install: etcd's --data-dir on every member, an absolute directory. Default: ${PLAN_DEFAULTS.etcdDataDir}.`,
+          type: 'string',
+          pattern: ABSOLUTE_DIR_PATTERN,
+          default: PLAN_DEFAULTS.etcdDataDir,
+        },
       },
+    },
+    binDir: {
+      title: 'Binary directory',
+      description: `kpki install: the absolute directory on the hosts that holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy (the units' ExecStart). Default: ${PLAN_DEFAULTS.binDir}.`,
+      type: 'string',
+      pattern: ABSOLUTE_DIR_PATTERN,
+      default: PLAN_DEFAULTS.binDir,
+    },
+    kubelet: {
+      title: 'kubelet',
+      description: 'kpki install: settings of every kubelet (control-plane and worker nodes).',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        containerRuntimeEndpoint: {
+          title: 'Container runtime endpoint',
+          description: `The CRI socket, unix:///absolute/path. Default: containerd's, ${PLAN_DEFAULTS.containerRuntimeEndpoint}.`,
+          type: 'string',
+          pattern: CRI_ENDPOINT_PATTERN,
+          default: PLAN_DEFAULTS.containerRuntimeEndpoint,
+          examples: ['unix:///run/crio/crio.sock'],
+        },
+        cgroupDriver: {
+          title: 'cgroup driver',
+          description: 'The kubelet\'s cgroupDriver; must match the container runtime\'s.',
+          type: 'string',
+          enum: [...CGROUP_DRIVERS],
+          default: PLAN_DEFAULTS.cgroupDriver,
+        },
+        clusterDNS: {
+          title: 'Cluster DNS IP',
+          description: 'The cluster DNS service IP the kubelets hand to pods; inside the service subnet. Default: the 10th address of the (first) service subnet, 10.96.0.10 for 10.96.0.0/12.',
+          type: 'string',
+          examples: ['10.96.0.10'],
+        },
+      },
+    },
+    loadBalancer: {
+      title: 'Load balancer VIP',
+      description: 'kpki install: with two or more load-balancer nodes, keepalived moves this virtual IP between them (VRRP) and HAProxy listens on it; controlPlaneEndpoint should name it.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['vip', 'interface'],
+      properties: {
+        vip: { title: 'Virtual IP', description: 'The IPv4 or IPv6 address keepalived holds.', type: 'string', examples: ['192.0.2.100'] },
+        interface: { title: 'Interface', description: 'The network interface the VIP goes on (eth0, ens3, ...).', type: 'string', pattern: INTERFACE_PATTERN, examples: ['eth0'] },
+      },
+    },
+    extraFlags: {
+      title: 'Extra flags',
+      description: 'kpki install: flags appended to a component\'s command line, each --name=value (or --name) with letters, digits and . _ , : / = @ + - only. Flags kpki sets itself cannot be repeated here.',
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: Object.fromEntries(
+        UNIT_COMPONENTS.map((c) => [
+          c,
+          {
+            title: `${c} flags`,
+            description: `Extra flags of ${c}.`,
+            type: 'array',
+            items: { title: 'Flag', description: '--name=value', type: 'string', pattern: EXTRA_FLAG_PATTERN },
+            examples: [['--v=2']],
+          },
+        ]),
+      ),
     },
     pki: {
       title: 'PKI',

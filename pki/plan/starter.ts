@@ -37,6 +37,13 @@ networking:
 
 etcd:
   external: false                  # true: etcd runs on the nodes with role etcd
+  # dataDir: /var/lib/etcd
+
+# kpki install --stage (deploy: binary): what the systemd units and component configs say.
+# binDir: /usr/local/bin
+# kubelet: { containerRuntimeEndpoint: unix:///run/containerd/containerd.sock, cgroupDriver: systemd, clusterDNS: 10.96.0.10 }
+# loadBalancer: { vip: 192.0.2.100, interface: eth0 }   # keepalived, with two or more load-balancer nodes
+# extraFlags: { kube-apiserver: [--v=2] }               # --name=value; no spaces, quotes, $, %, ;
 
 pki:
   keyAlgorithm: ecdsa-p256         # rsa-2048 | rsa-3072 | rsa-4096 | ecdsa-p256 | ecdsa-p384

@@ -62,7 +62,15 @@ export interface PlanInput {
   controlPlaneEndpoint?: string;
   apiServer?: { bindPort?: number; certSANs?: string[] };
   networking?: { serviceSubnet?: string; podSubnet?: string; dnsDomain?: string };
-  etcd?: { external?: boolean };
+  etcd?: { external?: boolean; dataDir?: string };
+  /** `kpki install`: where the component binaries are on the hosts. */
+  binDir?: string;
+  /** `kpki install`: settings of every kubelet. */
+  kubelet?: { containerRuntimeEndpoint?: string; cgroupDriver?: CgroupDriver; clusterDNS?: string };
+  /** `kpki install`: a virtual IP that keepalived moves between the load-balancer nodes. */
+  loadBalancer?: { vip: string; interface: string };
+  /** `kpki install`: flags appended to a component's command line, `--name=value` each. */
+  extraFlags?: { [C in UnitComponent]?: string[] };
   pki?: {
     keyAlgorithm?: KeyAlgorithm;
     caValidity?: string;
@@ -80,6 +88,28 @@ export interface PlanInput {
     init?: boolean;
     ssh?: NodeSsh;
   }>;
+}
+
+/** The programs `kpki install` writes a systemd unit for. */
+export const UNIT_COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'] as const;
+export type UnitComponent = (typeof UNIT_COMPONENTS)[number];
+
+export const CGROUP_DRIVERS = ['systemd', 'cgroupfs'] as const;
+export type CgroupDriver = (typeof CGROUP_DRIVERS)[number];
+
+/**
+ * What `kpki install` needs beyond the PKI, defaults filled in. Every value here was
+ * validated as safe to write unquoted into a systemd unit or a config file.
+ */
+export interface HostSettings {
+  readonly binDir: string;
+  readonly etcdDataDir: string;
+  readonly containerRuntimeEndpoint: string;
+  readonly cgroupDriver: CgroupDriver;
+  /** The cluster DNS service IP (default: the 10th address of the first service subnet). */
+  readonly clusterDNS: string;
+  readonly loadBalancer?: { readonly vip: string; readonly interface: string };
+  readonly extraFlags: { readonly [C in UnitComponent]: readonly string[] };
 }
 
 export type IpFamily = 4 | 6;
@@ -152,6 +182,8 @@ export interface Plan {
     readonly dnsDomain: string;
   };
   readonly etcd: { readonly external: boolean };
+  /** Set by the normaliser; absent only in plans built by hand (install then applies the defaults). */
+  readonly host?: HostSettings;
   readonly pki: {
     readonly keyAlgorithm: KeyAlgorithm;
     /** Durations in milliseconds. */

@@ -86,6 +86,12 @@ export interface ApplyOptions {
   readonly backupStamp: string;
   readonly onProgress?: (done: number, total: number) => void;
   /**
+   * false: skip the flushes (fsync / syncfs) before and after the renames. Writes stay atomic
+   * (temp file, rename), but a crash may lose the newest ones. Only for files that are derived
+   * and re-rendered by the next run (`kpki install --stage`), never for the store.
+   */
+  readonly durable?: boolean;
+  /**
    * Runs after the renames, before the written files are stamped for the tree index: tests use
    * it to change a file in exactly that window.
    */
