@@ -12,7 +12,8 @@
  *    node only); no key line in `ps` output during the run;
  *  - the real etcd, started in each control plane's namespaces from the installed unit's
  *    ExecStart and Environment, forms a healthy three-member cluster across the bed addresses;
- *  - a second run changes nothing and calls systemctl for nothing;
+ *  - a second run changes nothing and calls systemctl for nothing; --no-start places files
+ *    only; a hand-edited kubeconfig is restored and restarts only the component reading it;
  *  - a changed host key is refused, naming the new fingerprint, while the others succeed.
  */
 import { suite } from 'uvu';
@@ -262,6 +263,26 @@ maybe('a second run: every host unchanged, binaries skipped by digest, systemctl
   const human = await run('node', [CLI, ...installArgs().filter((a) => a !== '--json')]);
   assert.is(human.status, 0, human.stderr);
   assert.match(human.stdout, /Nothing to do: all 6 hosts match/);
+});
+
+maybe('--no-start places a missing file and calls systemctl for nothing; a changed kubeconfig then restarts only the component that reads it', async () => {
+  const log = async () => (await inHost('w-1', 'cat /run/systemctl.log')).trim().split('\n');
+  const before = await log();
+  await inHost('w-1', 'rm /etc/kubernetes/kubelet.conf');
+  const r = await run('node', [CLI, ...installArgs('--hosts', 'w-1', '--no-start')]);
+  assert.is(r.status, 0, r.stderr);
+  const h = hostOf(parse(r.stdout, r.stderr), 'w-1');
+  assert.equal(h.files.filter((f) => f.action !== 'unchanged').map((f) => [f.path, f.action]), [['etc/kubernetes/kubelet.conf', 'added']]);
+  assert.equal(await log(), before);
+  // The kube-proxy kubeconfig edited by hand: restored (backed up on the host), kube-proxy restarted, nothing else.
+  const proxyConf = listFiles(join(stage, 'w-1')).find((p) => /^etc\/kubernetes\/.*proxy.*\.conf$/.test(p))!;
+  await inHost('w-1', `echo '# edited' >> /${proxyConf}`);
+  const again = await run('node', [CLI, ...installArgs('--hosts', 'w-1')]);
+  assert.is(again.status, 0, again.stderr);
+  const h2 = hostOf(parse(again.stdout, again.stderr), 'w-1');
+  assert.equal(h2.files.filter((f) => f.action !== 'unchanged').map((f) => [f.path, f.action]), [[proxyConf, 'changed']]);
+  assert.equal(await log(), [...before, 'restart --no-block kube-proxy.service']);
+  assert.match(await inHost('w-1', `cat /var/backups/kpki/*/${proxyConf}`), /# edited/);
 });
 
 maybe('a changed host key is refused naming its fingerprint; the other hosts complete; exit 1', async () => {
