@@ -105,12 +105,14 @@ function printHosts(r: RemoteInstallReport): void {
 
 export async function installSshCommand(o: InstallSshCommandOptions): Promise<number> {
   if (!Number.isInteger(o.parallel) || o.parallel < 1) throw new KpkiError('ERR_USAGE', `--parallel must be a whole number of hosts, 1 or more (got ${o.parallel})`);
+  if (o.ansible !== undefined && (o.json || o.dryRun || o.binaries !== undefined)) {
+    throw new KpkiError('ERR_USAGE', `--ansible writes a playbook and connects to no host; ${o.json ? '--json' : o.dryRun ? '--dry-run' : '--binaries'} is for installing over SSH`);
+  }
   const plan = await readPlanFile(o.plan);
   const common = { out: o.out, ...(o.hosts?.length ? { hosts: o.hosts } : {}), lockTimeoutMs: o.lockTimeoutMs, onLockWait: lockWaitNotice(o.out, o.lockTimeoutMs) };
   if (o.ansible !== undefined) {
     const r = await writeAnsibleHandOff(plan, o.ansible, common);
-    if (o.json) process.stdout.write(`${JSON.stringify({ ansible: o.ansible, hosts: r.hosts, files: r.files })}\n`);
-    else process.stdout.write(`Wrote the Ansible hand-off for ${r.hosts} hosts (${r.files} files) to ${o.ansible}: cd ${o.ansible} && ansible-playbook playbook.yml (add --check to see what would change, -e kpki_start=false to place files only).\n`);
+    process.stdout.write(`Wrote the Ansible hand-off for ${r.hosts} hosts (${r.files} files) to ${o.ansible}: cd ${o.ansible} && ansible-playbook playbook.yml (add --check to see what would change, -e kpki_start=false to place files only).\n`);
     return EXIT.ok;
   }
   const transport = openSshTransport({ ...(o.sshConfig ? { configFile: o.sshConfig } : {}), acceptNewHostKeys: o.acceptNewHostKeys });

@@ -14,7 +14,9 @@
  *    ExecStart and Environment, forms a healthy three-member cluster across the bed addresses;
  *  - a second run changes nothing and calls systemctl for nothing; --no-start places files
  *    only; a hand-edited kubeconfig is restored and restarts only the component reading it;
- *  - a changed host key is refused, naming the new fingerprint, while the others succeed.
+ *  - a changed host key is refused, naming the new fingerprint, while the others succeed;
+ *  - `--ansible`: ansible-playbook --check sees no change after kpki install; the playbook
+ *    restores a removed file and restarts only the unit that reads it, as kpki would.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -298,6 +300,37 @@ maybe('a changed host key is refused naming its fingerprint; the other hosts com
   const human = await run('node', [CLI, ...installArgs().filter((a) => a !== '--json')]);
   assert.is(human.status, 1);
   assert.match(human.stdout, /1 of 6 hosts failed/);
+});
+
+maybe('--ansible: ansible-playbook --check sees no change after kpki install; on a host missing a file the playbook restores it and restarts only what reads it', async () => {
+  if ((await run('ansible-playbook', ['--version'])).status !== 0) {
+    console.log('skipped: ansible-playbook is not installed (Debian: ansible-core)');
+    return;
+  }
+  const dir = join(work, 'playbook');
+  const w = kpki(['install', '-p', planFile, '-o', out, '--ansible', dir, '--hosts', 'w-1']);
+  assert.is(w.status, 0, w.stderr);
+  const home = join(work, 'ansible-home');
+  const env = {
+    ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg'), ANSIBLE_HOME: home, ANSIBLE_SSH_CONTROL_PATH_DIR: join(home, 'cp'),
+    ANSIBLE_SSH_ARGS: `-F ${bed.sshConfig} -o ControlMaster=auto -o ControlPersist=60s`, ANSIBLE_REMOTE_TMP: '/run/kpki-ansible-tmp',
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3', ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_LOCAL_TEMP: join(home, 'tmp'),
+  };
+  const playbook = (...args: string[]) => run('ansible-playbook', ['playbook.yml', ...args], { cwd: dir, env, boundMs: 300_000 });
+  const changedOf = (stdout: string) => Number(/^w-1\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0/m.exec(stdout)?.[1] ?? -1);
+  const check = await playbook('--check');
+  assert.is(check.status, 0, check.stdout.slice(-3000) + check.stderr);
+  assert.is(changedOf(check.stdout), 0, check.stdout.slice(-3000));
+  const log = async () => (await inHost('w-1', 'cat /run/systemctl.log')).trim().split('\n');
+  const before = await log();
+  await inHost('w-1', 'rm /etc/kubernetes/kubelet.conf');
+  const apply = await playbook();
+  assert.is(apply.status, 0, apply.stdout.slice(-3000) + apply.stderr);
+  assert.ok(changedOf(apply.stdout) > 0, apply.stdout.slice(-3000));
+  assert.equal(await log(), [...before, 'restart --no-block kubelet.service']);
+  const r = await run('node', [CLI, ...installArgs('--hosts', 'w-1')]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(hostOf(parse(r.stdout, r.stderr), 'w-1').status, 'unchanged');
 });
 
 t.run();
