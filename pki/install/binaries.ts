@@ -6,7 +6,7 @@
  * beside its target, checked against its digest, then renamed over it. kpki downloads nothing.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { KpkiError } from '../errors.js';
 import { shQuote, type SshTarget, type Transport } from '../sinks/ssh-transport.js';
 
@@ -25,21 +25,23 @@ export interface BinaryResult {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Contents and digests read once per run, shared by every host. */
+/** Contents and digests read once, shared by every host (keyed by path, size and mtime: a replaced file is read again). */
 const cache = new Map<string, { bytes: Buffer; sha256: string }>();
 function load(source: string): { bytes: Buffer; sha256: string } {
-  let c = cache.get(source);
-  if (!c) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(source);
-    } catch (err) {
-      throw new KpkiError('ERR_IO', `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  try {
+    const st = statSync(source);
+    const key = `${st.size}:${st.mtimeMs}:${source}`;
+    let c = cache.get(key);
+    if (!c) {
+      const bytes = readFileSync(source);
+      c = { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
+      for (const k of cache.keys()) if (k.endsWith(`:${source}`)) cache.delete(k);
+      cache.set(key, c);
     }
-    c = { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
-    cache.set(source, c);
+    return c;
+  } catch (err) {
+    throw new KpkiError('ERR_IO', `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return c;
 }
 
 /**
