@@ -14,7 +14,8 @@
  *    ExecStart and Environment, forms a healthy three-member cluster across the bed addresses;
  *  - a second run changes nothing and calls systemctl for nothing; --no-start places files
  *    only; a hand-edited kubeconfig is restored and restarts only the component reading it;
- *  - a changed host key is refused, naming the new fingerprint, while the others succeed;
+ *  - a changed host key is refused, naming the new fingerprint, while the others succeed; an
+ *    unreachable host is reported while the others complete;
  *  - `--ansible`: ansible-playbook --check sees no change after kpki install; the playbook
  *    restores a removed file and restarts only the unit that reads it, as kpki would.
  */
@@ -331,6 +332,17 @@ maybe('--ansible: ansible-playbook --check sees no change after kpki install; on
   const r = await run('node', [CLI, ...installArgs('--hosts', 'w-1')]);
   assert.is(r.status, 0, r.stderr);
   assert.is(hostOf(parse(r.stdout, r.stderr), 'w-1').status, 'unchanged');
+});
+
+maybe('an unreachable host is reported while the others complete', async () => {
+  await bed.stop('lb-1');
+  const r = await run('node', [CLI, ...installArgs()]);
+  assert.is(r.status, 1, r.stderr);
+  const report = parse(r.stdout, r.stderr);
+  assert.is(hostOf(report, 'lb-1').status, 'failed');
+  assert.match(hostOf(report, 'lb-1').error!, /^lb-1 \(10\.231\.\d+\.\d+\): cannot connect: .*(refused|closed|timed out)/);
+  assert.is(hostOf(report, 'w-2').status, 'failed');
+  for (const n of ['cp-1', 'cp-2', 'cp-3', 'w-1']) assert.is(hostOf(report, n).status, 'unchanged', n);
 });
 
 t.run();
