@@ -101,7 +101,9 @@ export async function writeAnsibleHandOff(plan: Plan, dir: string, o: { out: str
       const h = byName.get(n)!;
       const mapping = restartsFor(plan, h);
       // A unit's inputs: the paths of the set whose change alone restarts it.
-      return h.units.map((unit) => ({ unit, inputs: h.files.map((f) => f.path).filter((p) => mapping([p]).units.includes(unit)) }));
+      const paths = h.files.map((f) => f.path);
+      // Every unit some file of the set restarts: the host's own and the packaged ones (haproxy).
+      return mapping(paths).units.map((unit) => ({ unit, inputs: paths.filter((p) => mapping([p]).units.includes(unit)) }));
     },
   });
   return { hosts: rendered.hosts.length, files: rendered.hosts.reduce((n, h) => n + h.files.length, 0) };

@@ -111,6 +111,8 @@ test('install --ansible: host_vars carry each unit with the paths whose change r
   const kubelet = vars.kpki_units[0]!.inputs;
   assert.ok(kubelet.includes('etc/systemd/system/kubelet.service') && kubelet.includes('etc/kubernetes/kubelet.conf'), kubelet.join(' '));
   assert.not.ok(kubelet.includes('etc/systemd/system/kube-proxy.service'));
+  const lb = load(readFileSync(join(dir, 'host_vars/lb-1.yml'), 'utf8')) as { kpki_units: Array<{ unit: string; inputs: string[] }> };
+  assert.equal(lb.kpki_units, [{ unit: 'haproxy.service', inputs: ['etc/haproxy/haproxy.cfg', 'etc/haproxy/kubernetes-ca.crt'] }]);
   const inv = load(readFileSync(join(dir, 'inventory.yml'), 'utf8')) as { all: { children: Record<string, { hosts: Record<string, null> }> } };
   assert.equal(Object.keys(inv.all.children.worker!.hosts), ['w-1']);
   const both = kpki(['install', '-p', planFile, '-o', out, '--ansible', dir, '--stage', join(work, 's')]);
