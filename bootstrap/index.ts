@@ -12,3 +12,7 @@ export { readStoreFiles } from './store-files.js';
 export { COMPONENT_FLAGS, KUBELET_CONFIG_FILES, KUBE_PROXY_CONFIG_FILES, CONFIG_PATHS } from './flags.js';
 export type { FlagSpec, FlagValue, Fact } from './flags.js';
 export type { HostFiles, StagedFile, StoreFiles } from './types.js';
+export { installRemote, renderForInstall, writeAnsibleHandOff } from './remote.js';
+export type { RemoteInstallOptions, RemoteInstallReport } from './remote.js';
+export { binariesFor, restartsFor, unitInputs } from './restarts.js';
+export type { HostRestarts } from './restarts.js';

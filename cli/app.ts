@@ -267,29 +267,47 @@ export const COMMANDS: readonly AnyCommand[] = [
   }),
   command({
     name: 'install',
-    describe: 'Render what each host gets (node tree, systemd units, component configs, load balancer) into --stage',
+    describe: 'Put what each host gets (node tree, systemd units, component configs, load balancer) on the hosts over SSH, into --stage, or into an Ansible hand-off',
     options: {
       plan: { alias: 'p', type: 'string', demandOption: true, requiresArg: true, describe: 'cluster.yaml to read (binDir, kubelet, loadBalancer, extraFlags, ...)' },
       out: { alias: 'o', type: 'string', default: 'out', requiresArg: true, describe: 'the store `kpki gen` wrote for this plan (its nodes/<name>/ trees are copied as they are)' },
-      stage: { type: 'string', demandOption: true, requiresArg: true, describe: 'directory to write <host>/… (root-relative: etc/systemd/system/etcd.service, …) and hosts.txt into' },
+      stage: { type: 'string', requiresArg: true, describe: 'write <host>/… (root-relative: etc/systemd/system/etcd.service, …) and hosts.txt into this directory instead of installing over SSH' },
+      ansible: { type: 'string', requiresArg: true, describe: 'write an Ansible hand-off here instead (inventory per role, the staged trees, a playbook that restarts what changed)' },
       hosts: { type: 'string', array: true, requiresArg: true, describe: 'only these hosts: plan node names, comma-separated or repeated' },
+      'dry-run': { type: 'boolean', default: false, describe: 'over SSH: connect, read each host\'s files and print what would change (certificates by subject and dates); write nothing' },
+      parallel: { type: 'number', default: 10, requiresArg: true, describe: 'over SSH: hosts at once' },
+      start: { type: 'boolean', default: true, describe: 'over SSH: --no-start places files only (no daemon-reload, enable or restart)' },
+      binaries: { type: 'string', requiresArg: true, describe: 'over SSH: a directory holding etcd, etcdctl, kube-apiserver, … : each host gets the ones its units start in binDir (0755), skipped where the SHA-256 matches; kpki downloads nothing' },
+      'ssh-config': { type: 'string', requiresArg: true, describe: 'over SSH: run every connection with this OpenSSH config (ssh -F): its known_hosts, keys, ProxyJump' },
+      'accept-new-host-keys': { type: 'boolean', default: false, describe: 'over SSH: trust a host key seen for the first time (StrictHostKeyChecking=accept-new); a changed key is still refused' },
       'lock-timeout': {
         type: 'string', default: '60s', requiresArg: true, coerce: durationFlag('lock-timeout'),
         describe: 'how long to wait while another kpki run holds the store',
       },
-      json: { type: 'boolean', default: false, describe: 'print the report as JSON (schema: kpki/install-report.schema.json)' },
+      json: { type: 'boolean', default: false, describe: 'print the report as JSON (schema: kpki/install-report.schema.json with --stage, kpki/install-hosts-report.schema.json over SSH)' },
     },
     examples: [
+      ['$0 install -p cluster.yaml -o out --dry-run', 'connect to every node and show per host what would be added or changed'],
+      ['$0 install -p cluster.yaml -o out --binaries ./bin', 'put the files and the binaries on every node, reload systemd, start what changed'],
+      ['$0 install -p cluster.yaml -o out --hosts worker-7 --ssh-config ./ssh_config', 'one node, with an OpenSSH config of its own (bastion, keys, known_hosts)'],
+      ['$0 install -p cluster.yaml -o out --ansible ./playbook', 'the same files as inventory + playbook for Ansible/AWX'],
       ['$0 gen -p cluster.yaml -o out && $0 install -p cluster.yaml -o out --stage staged', 'every host\'s tree in staged/<host>/; staged/hosts.txt lists "name address"'],
       ['$0 install -p cluster.yaml --stage staged --hosts cp-1,worker-1', 'only those two hosts'],
-      ["tar -C staged/cp-1 -cf - . | ssh root@cp-1 'tar -C / --no-overwrite-dir -xpf - && systemctl daemon-reload'", 'copy a tree to its host, leaving existing directories as they are (kpki will do this over SSH)'],
+      ["tar -C staged/cp-1 -cf - . | ssh root@cp-1 'tar -C / --no-overwrite-dir -xpf - && systemctl daemon-reload'", 'by hand: copy a tree to its host, leaving existing directories as they are (kpki install without --stage does this)'],
     ],
-    epilogue: 'Each host gets: its node tree from gen (same paths and modes); a systemd unit per component of its roles (etcd,\nkube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) whose PKI flags come from the catalog;\nthe kubelet\'s and kube-proxy\'s config files; modules-load.d and sysctl.d for pod networking; on the init node\nkpki-rbac.service, which applies pki/rbac.yaml once the API server answers; on load-balancer nodes HAProxy (and\nkeepalived with a loadBalancer VIP and two or more of them). deploy: kubeadm stages only the PKI, the kubeadm\nconfigurations and the load balancer: kubeadm runs the components. A re-run with the same inputs changes nothing;\nreplaced files are backed up in <stage>/backup/<stamp>/.',
-    run: async (a) =>
-      (await import('./commands/install.js')).installCommand({
-        plan: a.plan, out: a.out, stage: a.stage, hosts: a.hosts?.flatMap((h) => String(h).split(',')).map((h) => h.trim()).filter((h) => h !== ''),
-        json: a.json, lockTimeoutMs: a.lockTimeout,
-      }),
+    epilogue: 'Each host gets: its node tree from gen (same paths and modes); a systemd unit per component of its roles (etcd,\nkube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) whose PKI flags come from the catalog;\nthe kubelet\'s and kube-proxy\'s config files; modules-load.d and sysctl.d for pod networking; on the init node\nkpki-rbac.service, which applies pki/rbac.yaml once the API server answers; on load-balancer nodes HAProxy (and\nkeepalived with a loadBalancer VIP and two or more of them). deploy: kubeadm stages only the PKI, the kubeadm\nconfigurations and the load balancer: kubeadm runs the components. A re-run with the same inputs changes nothing;\nreplaced files are backed up in <stage>/backup/<stamp>/.\n\nOver SSH (no --stage): the system ssh client, one ControlMaster connection per node (nodes[].ssh: host, port, user,\nidentityFile; sudo -n when not root), strict host key checking. Files land atomically, owner root, with their modes;\nreplaced ones are kept in /var/backups/kpki/<stamp>/ on the host; keys travel over ssh\'s stdin only. Then\nsystemctl daemon-reload (a unit file changed), enable (its unit file is new or changed) and restart --no-block of\nonly the units whose files changed (a unit file, a file it names, or one the catalog says its component reads).\nkpki-rbac.service on the init node applies pki/rbac.yaml once the first API server answers (kubectl apply with the\nbreak-glass credential, retried every 10 s: idempotent). A re-run with nothing to change restarts nothing.\nExit status: 0 every host done · 1 a host failed or was unreachable (the others complete) · 2 bad input.',
+    run: async (a) => {
+      const hosts = a.hosts?.flatMap((h) => String(h).split(',')).map((h) => h.trim()).filter((h) => h !== '');
+      const m = await import('./commands/install.js');
+      if (a.stage !== undefined) {
+        if (a.ansible !== undefined) throw new KpkiError('ERR_USAGE', '--stage and --ansible each write a directory; give one of them');
+        return m.installCommand({ plan: a.plan, out: a.out, stage: a.stage, hosts, json: a.json, lockTimeoutMs: a.lockTimeout });
+      }
+      return m.installSshCommand({
+        plan: a.plan, out: a.out, hosts, dryRun: a.dryRun, parallel: a.parallel, start: a.start, binaries: a.binaries, sshConfig: a.sshConfig,
+        acceptNewHostKeys: a.acceptNewHostKeys, ansible: a.ansible, json: a.json, lockTimeoutMs: a.lockTimeout,
+      });
+    },
   }),
   command({
     name: 'init',

@@ -18,6 +18,11 @@ export interface AnsibleOptions {
   readonly target: (node: string) => SshTarget;
   /** Inventory groups of a node (its roles); default none. */
   readonly groups?: (node: string) => readonly string[];
+  /**
+   * The node's systemd units in start order, each with the paths of the set whose change
+   * restarts it (kpki install's mapping); absent: the playbook only copies.
+   */
+  readonly units?: (node: string) => ReadonlyArray<{ readonly unit: string; readonly inputs: readonly string[] }>;
 }
 
 const octal = (m: number) => `0${m.toString(8).padStart(3, '0')}`;
@@ -54,6 +59,28 @@ export const PLAYBOOK = `# Written by kpki: copies each host's staged files (fil
       loop_control:
         label: "{{ item.path }}"
       diff: false
+      register: kpki_copied
+    # What kpki install does after a change: reload systemd when a unit file changed, enable
+    # the units whose unit file changed, restart the units whose inputs changed (the same
+    # mapping, in host_vars kpki_units). Skipped in --check and with -e kpki_start=false.
+    - name: Changed paths
+      ansible.builtin.set_fact:
+        kpki_changed: "{{ kpki_copied.results | selectattr('changed') | map(attribute='item.path') | list }}"
+    - name: Reload systemd
+      ansible.builtin.command: systemctl daemon-reload
+      when: kpki_start | default(true) | bool and not ansible_check_mode and (kpki_changed | select('match', 'etc/systemd/system/') | list | length > 0)
+    - name: Enable units whose unit file changed
+      ansible.builtin.command: "systemctl enable {{ item.unit }}"
+      loop: "{{ kpki_units | default([]) }}"
+      loop_control:
+        label: "{{ item.unit }}"
+      when: kpki_start | default(true) | bool and not ansible_check_mode and ('etc/systemd/system/' ~ item.unit) in kpki_changed
+    - name: Restart units whose inputs changed
+      ansible.builtin.command: "systemctl restart --no-block {{ item.unit }}"
+      loop: "{{ kpki_units | default([]) }}"
+      loop_control:
+        label: "{{ item.unit }}"
+      when: kpki_start | default(true) | bool and not ansible_check_mode and (kpki_changed | intersect(item.inputs) | length > 0)
 `;
 
 /** The hand-off as files: relative path → content and mode (0600: the staged files hold keys). */
@@ -84,6 +111,7 @@ export function ansibleFiles(sets: readonly HostFileSet[], o: AnsibleOptions): M
         kpki_parents: parents,
         kpki_dirs: dirs.map(([path, mode]) => ({ path, mode: octal(mode) })),
         kpki_files: set.files.map((f) => ({ path: f.path, mode: octal(f.mode) })),
+        ...(o.units ? { kpki_units: o.units(set.host).map((u) => ({ unit: u.unit, inputs: [...u.inputs] })) } : {}),
       }),
     });
     for (const f of set.files) out.set(`files/${set.host}/${f.path}`, { content: f.content, mode: 0o600 });

@@ -12,6 +12,7 @@ import { KpkiError } from '../errors.js';
 import { planChanges } from '../sinks/changes.js';
 import { coveringDirs, sshSink } from '../sinks/ssh.js';
 import { shQuote, type SshTarget, type Transport } from '../sinks/ssh-transport.js';
+import { installBinaries, type BinaryResult, type LocalBinary } from './binaries.js';
 
 export interface HostFile {
   /** Root-relative: `etc/kubernetes/pki/ca.crt`. */
@@ -34,7 +35,7 @@ export interface InstalledFile {
   /** Where the host kept the previous content (`changed`), root-relative. */
   readonly backup?: string;
   /** A certificate's summary (never key material): subject and expiry of the first certificate. */
-  readonly certificate?: { readonly subject: string; readonly notAfter: string };
+  readonly certificate?: { readonly subject: string; readonly notBefore: string; readonly notAfter: string };
 }
 
 export interface HostInstall {
@@ -49,11 +50,17 @@ export interface HostInstall {
   readonly restarted?: readonly string[];
   /** Whether `systemctl daemon-reload` ran. */
   readonly daemonReload?: boolean;
+  /** Units `systemctl enable` ran for (their unit file was new or changed). */
+  readonly enabled?: readonly string[];
+  /** What --binaries did (or would do) per executable. */
+  readonly binaries?: readonly BinaryResult[];
 }
 
 /** What to do on a host after its files changed: the caller knows which unit reads which file. */
 export interface RestartPlan {
   readonly daemonReload?: boolean;
+  /** Units to `systemctl enable` (before the restarts). */
+  readonly enable?: readonly string[];
   readonly units: readonly string[];
 }
 
@@ -84,6 +91,10 @@ export interface InstallOptions {
    * when nothing changed.
    */
   readonly restarts?: (node: string, changed: readonly string[]) => RestartPlan | undefined;
+  /** Executables to put in `binDir` on a host (skipped where the digest matches); changed ones count as changed paths. */
+  readonly binaries?: (node: string) => { readonly binDir: string; readonly files: readonly LocalBinary[] } | undefined;
+  /** Called as each host finishes (progress). */
+  readonly onHost?: (h: HostInstall, done: number, total: number) => void;
 }
 
 const UNIT = /^[A-Za-z0-9@._:-]+\.(service|socket|target|timer|path|mount)$/;
@@ -95,7 +106,7 @@ function certificateOf(content: string): InstalledFile['certificate'] {
   if (end < 0) return undefined;
   try {
     const c = new X509Certificate(content.slice(begin, end + 25));
-    return { subject: c.subject.replace(/\n/g, ', '), notAfter: new Date(c.validTo).toISOString() };
+    return { subject: c.subject.replace(/\n/g, ', '), notBefore: new Date(c.validFrom).toISOString(), notAfter: new Date(c.validTo).toISOString() };
   } catch {
     return undefined;
   }
@@ -119,6 +130,10 @@ async function installOne(set: HostFileSet, o: InstallOptions, stamp: string): P
     if (!o.dryRun) {
       for (const a of await sink.apply(changes, { backupStamp: stamp })) if (a.backup) backups.set(a.path, a.backup);
     }
+    const bin = o.binaries?.(set.host);
+    const binaries = bin ? await installBinaries(o.transport, target, bin.binDir, bin.files, o.dryRun === true) : undefined;
+    const binChanged = (binaries ?? []).filter((b) => b.action !== 'unchanged').map((b) => `${bin!.binDir.slice(1)}/${b.name}`);
+    const withBins = binaries ? { binaries } : {};
     const counts = { ...ZERO };
     const files = set.files.map((f): InstalledFile => {
       const act = action.get(f.path) ?? 'unchanged';
@@ -126,21 +141,25 @@ async function installOne(set: HostFileSet, o: InstallOptions, stamp: string): P
       const cert = act === 'added' || act === 'changed' ? certificateOf(f.content) : undefined;
       return { path: f.path, action: act, ...(backups.has(f.path) ? { backup: backups.get(f.path)! } : {}), ...(cert ? { certificate: cert } : {}) };
     });
-    const status = counts.added + counts.changed + counts.mode ? 'changed' : 'unchanged';
-    const plan = !o.dryRun && status === 'changed' ? o.restarts?.(set.host, files.filter((f) => f.action !== 'unchanged').map((f) => f.path)) : undefined;
-    if (!plan || (!plan.daemonReload && !plan.units.length)) return { ...base, status, counts, files };
-    const bad = plan.units.find((u) => !UNIT.test(u));
+    const status = counts.added + counts.changed + counts.mode + binChanged.length ? 'changed' : 'unchanged';
+    const plan = !o.dryRun && status === 'changed' ? o.restarts?.(set.host, [...files.filter((f) => f.action !== 'unchanged').map((f) => f.path), ...binChanged]) : undefined;
+    const enable = plan?.enable ?? [];
+    if (!plan || (!plan.daemonReload && !plan.units.length && !enable.length)) return { ...base, status, counts, files, ...withBins };
+    const bad = [...plan.units, ...enable].find((u) => !UNIT.test(u));
     if (bad) throw new KpkiError('ERR_BAD_ARGUMENT', `${set.host}: ${JSON.stringify(bad)} is not a systemd unit name`);
     const script = [
       ...(plan.daemonReload ? ['systemctl daemon-reload || exit 5'] : []),
-      ...(plan.units.length ? [`systemctl restart ${plan.units.map(shQuote).join(' ')} || exit 6`] : []),
+      ...(enable.length ? [`systemctl enable ${enable.map(shQuote).join(' ')} || exit 7`] : []),
+      // --no-block: etcd's first member waits for its peers, kpki-rbac for the apiserver; both are
+      // started by the same run on other hosts, so waiting here could wait for ever.
+      ...(plan.units.length ? [`systemctl restart --no-block ${plan.units.map(shQuote).join(' ')} || exit 6`] : []),
     ].join('\n');
     const r = await o.transport.exec(target, script);
     if (r.code !== 0) {
-      const what = r.code === 5 ? 'systemctl daemon-reload' : `systemctl restart ${plan.units.join(' ')}`;
-      return { ...base, status: 'failed', counts, files, error: `${set.host}: the files are in place, but ${what} failed: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`}` };
+      const what = r.code === 5 ? 'systemctl daemon-reload' : r.code === 7 ? `systemctl enable ${enable.join(' ')}` : `systemctl restart ${plan.units.join(' ')}`;
+      return { ...base, status: 'failed', counts, files, ...withBins, error: `${set.host}: the files are in place, but ${what} failed: ${r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`}` };
     }
-    return { ...base, status, counts, files, restarted: [...plan.units], daemonReload: plan.daemonReload === true };
+    return { ...base, status, counts, files, ...withBins, restarted: [...plan.units], daemonReload: plan.daemonReload === true, ...(enable.length ? { enabled: [...enable] } : {}) };
   } catch (err) {
     if (!(err instanceof KpkiError)) throw err;
     return { ...base, status: 'failed', counts: { ...ZERO }, files: [], error: err.message };
@@ -151,10 +170,12 @@ export async function installHosts(sets: readonly HostFileSet[], o: InstallOptio
   const stamp = o.backupStamp ?? (o.now?.() ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const hosts: HostInstall[] = new Array(sets.length);
   let next = 0;
+  let done = 0;
   const worker = async () => {
     while (next < sets.length) {
       const i = next++;
       hosts[i] = await installOne(sets[i]!, o, stamp);
+      o.onHost?.(hosts[i]!, ++done, sets.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.parallel ?? 10, sets.length)) }, worker));
@@ -168,11 +189,13 @@ export function renderInstall(r: InstallReport): string {
     const c = h.counts;
     if (h.status === 'failed') lines.push(`${h.node}  FAILED  ${h.error ?? ''}`);
     else lines.push(`${h.node}  ${h.status === 'unchanged' ? 'unchanged' : r.dryRun ? 'would change' : 'changed'}  ${c.added} added, ${c.changed} changed, ${c.mode} mode, ${c.unchanged} unchanged`);
+    for (const b of h.binaries ?? []) if (b.action !== 'unchanged') lines.push(`  ${b.action.padEnd(7)} binary ${b.name}`);
     if (h.daemonReload) lines.push('  systemctl daemon-reload');
+    if (h.enabled?.length) lines.push(`  enabled ${h.enabled.join(' ')}`);
     if (h.restarted?.length) lines.push(`  restarted ${h.restarted.join(' ')}`);
     for (const f of h.files) {
       if (f.action === 'unchanged') continue;
-      const cert = f.certificate ? ` (${f.certificate.subject}, until ${f.certificate.notAfter.slice(0, 10)})` : '';
+      const cert = f.certificate ? ` (${f.certificate.subject}, ${f.certificate.notBefore.slice(0, 10)} to ${f.certificate.notAfter.slice(0, 10)})` : '';
       lines.push(`  ${f.action.padEnd(7)} /${f.path}${cert}`);
     }
   }

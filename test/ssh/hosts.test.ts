@@ -293,7 +293,7 @@ maybe('the install engine puts each node tree on its host: a dry run changes not
     assert.is(first.exitCode, 0);
     assert.equal(first.hosts.map((h) => h.status), ['changed', 'changed', 'changed']);
     assert.equal(first.hosts.map((h) => h.restarted), [['kube-apiserver.service', 'kubelet.service'], ['kubelet.service'], ['kubelet.service']]);
-    assert.is((await inHost('cp-1', 'cat /run/systemctl.log')).trim(), 'restart kube-apiserver.service kubelet.service');
+    assert.is((await inHost('cp-1', 'cat /run/systemctl.log')).trim(), 'restart --no-block kube-apiserver.service kubelet.service');
     for (const set of sets) {
       const held = (await inHost(set.host, 'find /etc/kubernetes /var/lib/kubelet -type f -printf "%m %U /%P\\n" | sort')).trim().split('\n');
       const want = set.files.map((f) => `${f.mode.toString(8)} 0 ${f.path.replace(/^(etc\/kubernetes|var\/lib\/kubelet)/, '')}`).sort();

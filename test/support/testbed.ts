@@ -4,7 +4,7 @@
  * Each host is a network namespace with one veth onto a bridge in the root namespace
  * (10.231.<n>.0/24, a private range the bed owns: the bridge is .1, hosts .2 and up; nothing
  * else is routed there), plus a mount and UTS namespace with its own hostname and private
- * /etc (an overlay of the machine's), /var/lib, /usr/local/bin and /run. In it runs Debian's
+ * /etc (an overlay of the machine's), /var/lib, /var/backups, /usr/local/bin and /run. In it runs Debian's
  * real sshd with the host's own ED25519 host key, accepting one key the bed made. `sshConfig`
  * is an OpenSSH client config (`ssh -F`) with the bed's known_hosts and identity.
  *
@@ -151,6 +151,8 @@ function setupScript(h: BedHost, spec: BedHostSpec, sshdConfig: string): string 
     `mkdir -p /etc/ssh && cp ${d}/authorized_keys /etc/ssh/kpki-bed-authorized_keys && chmod 644 /etc/ssh/kpki-bed-authorized_keys`,
     `mount --bind ${d}/varlib /var/lib`,
     `mount --bind ${d}/bin /usr/local/bin`,
+    // Backups of replaced files (kpki's /var/backups/kpki) stay in the host, not on this machine.
+    `mount --bind ${d}/backups /var/backups`,
     `mount -t tmpfs -o mode=755 tmpfs /run`,
     'mkdir -m 755 /run/sshd',
     // product_uuid: over the real file where the machine has DMI, else a private /sys/class
@@ -233,7 +235,7 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
       const address = `10.231.${net}.${i + 2}`;
       const netns = `${NS_PREFIX}${pid}-${i}`;
       const hdir = join(dir, `host-${i}`);
-      for (const sub of ['etc-upper', 'etc-work', 'varlib', 'bin']) mkdirSync(join(hdir, sub), { recursive: true });
+      for (const sub of ['etc-upper', 'etc-work', 'varlib', 'bin', 'backups']) mkdirSync(join(hdir, sub), { recursive: true });
       const h: BedHost = { name: spec.name, address, netns, dir: hdir, productUuid: spec.productUuid ?? UUID(), hostKeyFingerprint: '', log: join(hdir, 'sshd.log'), sshd: undefined };
       hosts.push(h);
       writeFileSync(join(hdir, 'product_uuid'), `${h.productUuid}\n`);
