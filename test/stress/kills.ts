@@ -80,6 +80,8 @@ function externalSeed(work: string, plan: string): Prepared {
     rmSync(join(seed, key));
     keys.set(crt, kept);
   }
+  // Nor does any node tree hold a copy: the external CA's key is nowhere in the store.
+  for (const f of listFiles(seed).filter((x) => /^nodes\/.*\/(ca|front-proxy-ca|etcd\/ca)\.key$/.test(x))) rmSync(join(seed, f));
   const r = cli(['csr', '--plan', plan, '--out', seed]);
   assert.is(r.status, 0, r.stderr);
   learnSecrets(seed);
