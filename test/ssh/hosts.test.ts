@@ -25,7 +25,7 @@ import { installHosts, renderInstall, type HostFileSet } from '../../pki/install
 import { writeAnsible } from '../../pki/install/ansible.js';
 import { kpki, ROOT, tempDir } from '../support/cli.js';
 import { run, runSync, type BoundedChild } from '../support/proc.js';
-import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
+import { bedTest, bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
 
 const Ajv = AjvModule.default;
 const t = suite('preflight and transport on the test bed');
@@ -93,13 +93,7 @@ t.after(async () => {
   bed?.teardown();
 });
 
-const maybe = (name: string, fn: () => Promise<void> | void) => t(name, async () => {
-  if (unavailable) {
-    console.log(`skipped: ${unavailable}`);
-    return;
-  }
-  await fn();
-});
+const maybe = bedTest(t, unavailable);
 
 maybe('preflight finds the duplicate product_uuid, swap, the port in use, the skewed clock, the missing binary and socket; exit 1', () => {
   const { status, report, stderr } = preflightJson();

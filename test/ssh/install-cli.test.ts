@@ -27,7 +27,7 @@ import AjvModule from 'ajv';
 import { CLI, listFiles, kpki, ROOT, tempDir, writePlan } from '../support/cli.js';
 import { run, type BoundedChild } from '../support/proc.js';
 import { execStartArgv, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
-import { bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
+import { bedTest, bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
 
 const Ajv = AjvModule.default;
 const t = suite('kpki install over SSH on the test bed');
@@ -132,13 +132,7 @@ t.after(() => {
   bed?.teardown();
 });
 
-const maybe = (name: string, fn: () => Promise<void> | void) => t(name, async () => {
-  if (unavailable) {
-    console.log(`skipped: ${unavailable}`);
-    return;
-  }
-  await fn();
-});
+const maybe = bedTest(t, unavailable);
 
 maybe('--dry-run on fresh hosts: every staged file would be added, certificates by subject; nothing changes on any host', async () => {
   const before = await Promise.all(NAMES.map(treeHash));

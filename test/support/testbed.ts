@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runSync, start, SERVER_BOUND_MS, type BoundedChild, type RunResult } from './proc.js';
+import type { Test } from 'uvu';
 
 const NS_PREFIX = 'kpkibed-';
 const DIR_PREFIX = 'kpki-bed-';
@@ -322,4 +323,18 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
       process.removeListener('SIGTERM', onSignal);
     },
   };
+}
+
+/**
+ * A suite's test that runs only where a bed can start: elsewhere it says why and passes, so the
+ * one reason (bedUnavailable) is printed instead of every test failing on it.
+ */
+export function bedTest(t: Test, unavailable: string | undefined) {
+  return (name: string, fn: () => Promise<void> | void) => t(name, async () => {
+    if (unavailable) {
+      console.log(`skipped: ${unavailable}`);
+      return;
+    }
+    await fn();
+  });
 }
