@@ -4,9 +4,10 @@
  * Each host is a network namespace with one veth onto a bridge in the root namespace
  * (10.231.<n>.0/24, a private range the bed owns: the bridge is .1, hosts .2 and up; nothing
  * else is routed there), plus a mount and UTS namespace with its own hostname and private
- * /etc (an overlay of the machine's), /var/lib, /var/backups, /usr/local/bin and /run. In it runs Debian's
- * real sshd with the host's own ED25519 host key, accepting one key the bed made. `sshConfig`
- * is an OpenSSH client config (`ssh -F`) with the bed's known_hosts and identity.
+ * /etc (an overlay of the machine's), /root (Debian's default dotfiles), /var/lib, /var/backups,
+ * /usr/local/bin and /run. In it runs Debian's real sshd with the host's own ED25519 host key,
+ * accepting one key the bed made. `sshConfig` is an OpenSSH client config (`ssh -F`) with the
+ * bed's known_hosts and identity.
  *
  * Names carry the creating process's pid (`kpkibed-<pid>-<i>`, bridge `kpb<pid>`), so a bed
  * whose creator is gone (a crashed run) is found and removed by `startTestBed`, and two test
@@ -36,7 +37,7 @@ export interface BedHost {
   readonly name: string;
   readonly address: string;
   readonly netns: string;
-  /** The host's private directories on this machine: `etc-upper`, `varlib`, `bin`, `run`. */
+  /** The host's private directories on this machine: `etc-upper`, `varlib`, `bin`, `backups`, `root`. */
   readonly dir: string;
   readonly productUuid: string;
   /** `SHA256:…` of the host key known_hosts records. */
@@ -154,6 +155,9 @@ function setupScript(h: BedHost, spec: BedHostSpec, sshdConfig: string): string 
     `mount --bind ${d}/bin /usr/local/bin`,
     // Backups of replaced files (kpki's /var/backups/kpki) stay in the host, not on this machine.
     `mount --bind ${d}/backups /var/backups`,
+    // A fresh host's root home (Debian's own dotfiles), not this machine's: its rc files would
+    // run in every SSH command and make the bed slower than a real host.
+    `mount --bind ${d}/root /root`,
     `mount -t tmpfs -o mode=755 tmpfs /run`,
     'mkdir -m 755 /run/sshd',
     // product_uuid: over the real file where the machine has DMI, else a private /sys/class
@@ -236,7 +240,12 @@ export async function startTestBed(specs: readonly BedHostSpec[]): Promise<TestB
       const address = `10.231.${net}.${i + 2}`;
       const netns = `${NS_PREFIX}${pid}-${i}`;
       const hdir = join(dir, `host-${i}`);
-      for (const sub of ['etc-upper', 'etc-work', 'varlib', 'bin', 'backups']) mkdirSync(join(hdir, sub), { recursive: true });
+      for (const sub of ['etc-upper', 'etc-work', 'varlib', 'bin', 'backups', 'root']) mkdirSync(join(hdir, sub), { recursive: true });
+      chmodSync(join(hdir, 'root'), 0o700);
+      for (const f of ['bashrc', 'profile']) {
+        const skel = `/usr/share/base-files/dot.${f}`;
+        if (existsSync(skel)) writeFileSync(join(hdir, 'root', `.${f}`), readFileSync(skel));
+      }
       const h: BedHost = { name: spec.name, address, netns, dir: hdir, productUuid: spec.productUuid ?? UUID(), hostKeyFingerprint: '', log: join(hdir, 'sshd.log'), sshd: undefined };
       hosts.push(h);
       writeFileSync(join(hdir, 'product_uuid'), `${h.productUuid}\n`);
