@@ -12,13 +12,13 @@
  * Started once for the file, stopped when it ends.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import { connect, createServer } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kpki, tempDir, writePlan } from '../support/cli.js';
+import { standInApiserver as standIn, type StandInRequest } from '../support/apiserver-stand-in.js';
 import { run, SERVER_BOUND_MS, start, type BoundedChild } from '../support/proc.js';
 import { execStartArgv, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
 
@@ -60,7 +60,7 @@ let out = '';
 let ready: Promise<void> | undefined;
 const logs = new Map<string, string>();
 /** What each stand-in apiserver saw: path and the client certificate's CN. */
-const seen: Array<{ server: string; path: string; cn: string | undefined }> = [];
+const seen: StandInRequest[] = [];
 
 function logTail(): string {
   return [...logs].map(([n, f]) => `--- ${n} ---\n${existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(-12).join('\n') : ''}`).join('\n');
@@ -159,21 +159,11 @@ async function etcdHealthy(): Promise<void> {
 /** A TLS server with the host's staged apiserver pair and client CA, where the unit would listen. */
 async function standInApiserver(host: string): Promise<void> {
   const argv = rewriteArgs(host, execStartArgv(unitOf(host, 'kube-apiserver.service')));
-  const server = createHttpsServer(
-    { cert: readFileSync(flag(argv, 'tls-cert-file')), key: readFileSync(flag(argv, 'tls-private-key-file')), ca: readFileSync(flag(argv, 'client-ca-file')), requestCert: true, rejectUnauthorized: false },
-    (req, res) => {
-      const socket = req.socket as TLSSocket;
-      const cn = socket.authorized ? (socket.getPeerCertificate().subject?.CN as string | undefined) : undefined;
-      seen.push({ server: host, path: req.url ?? '', cn });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.url === '/readyz' ? 'ok' : JSON.stringify({ major: '1', minor: '31', gitVersion: `v1.31.2+${host}`, servedBy: host, client: cn ?? null }));
-    },
-  );
-  servers.push(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(flag(argv, 'secure-port')), flag(argv, 'advertise-address'), () => resolve());
-  });
+  servers.push(await standIn({
+    cert: flag(argv, 'tls-cert-file'), key: flag(argv, 'tls-private-key-file'), ca: flag(argv, 'client-ca-file'),
+    address: flag(argv, 'advertise-address'), port: Number(flag(argv, 'secure-port')), name: host,
+    onRequest: (r) => seen.push(r),
+  }));
 }
 
 async function startHaproxy(): Promise<void> {

@@ -12,6 +12,10 @@
  *    node only); no key line in `ps` output during the run;
  *  - the real etcd, started in each control plane's namespaces from the installed unit's
  *    ExecStart and Environment, forms a healthy three-member cluster across the bed addresses;
+ *  - the real HAProxy, started on lb-1 from the installed haproxy.cfg, health-checks a TLS
+ *    stand-in for each control plane's apiserver (its installed serving pair and client CA, on
+ *    the unit's address and port) with verification, and kubectl on cp-1 with the installed
+ *    admin.conf reaches them through it as kubernetes-admin;
  *  - a second run changes nothing and calls systemctl for nothing; --no-start places files
  *    only; a hand-edited kubeconfig is restored and restarts only the component reading it;
  *  - a changed host key is refused, naming the new fingerprint, while the others succeed; an
@@ -25,6 +29,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import AjvModule from 'ajv';
 import { CLI, listFiles, kpki, ROOT, tempDir, writePlan } from '../support/cli.js';
+import { STAND_IN_JS } from '../support/apiserver-stand-in.js';
 import { run, type BoundedChild } from '../support/proc.js';
 import { execStartArgv, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
 import { bedTest, bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
@@ -40,7 +45,8 @@ let planFile = '';
 let out = '';
 let stage = '';
 let bins = '';
-const etcds: BoundedChild[] = [];
+/** Processes started in the bed's hosts (etcd, the apiserver stand-ins, HAProxy). */
+const servers: BoundedChild[] = [];
 
 interface HostReport {
   node: string; host: string; status: string; error?: string;
@@ -128,7 +134,7 @@ ${CPS.map((n) => `  - { name: ${n}, address: ${a(n)}, roles: [control-plane] }`)
 });
 
 t.after(() => {
-  for (const c of etcds) c.kill('SIGKILL');
+  for (const c of servers) c.kill('SIGKILL');
   bed?.teardown();
 });
 
@@ -226,7 +232,7 @@ maybe('the real etcd, started on each control plane from the installed unit, for
     const argv = execStartArgv(unit);
     assert.is(argv[0], '/usr/local/bin/etcd');
     const env = Object.entries(unitEnvironment(unit)).map(([k, v]) => `${k}=${v}`);
-    etcds.push(bed.startIn(n, ['env', ...env, ...argv]));
+    servers.push(bed.startIn(n, ['env', ...env, ...argv]));
   }
   const ep = CPS.map((n) => `https://${bed.host(n).address}:2379`).join(',');
   const pki = '/etc/kubernetes/pki/etcd';
@@ -242,6 +248,49 @@ maybe('the real etcd, started on each control plane from the installed unit, for
   const members = await bed.exec('cp-1', [...ctl, 'member', 'list']);
   assert.is(members.status, 0, members.stderr);
   for (const n of CPS) assert.ok(members.stdout.includes(`${n}, https://${bed.host(n).address}:2380`), members.stdout);
+});
+
+const flagOf = (argv: readonly string[], name: string) => {
+  const arg = argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) throw new Error(`no --${name} in ${argv.join(' ')}`);
+  return arg.slice(name.length + 3);
+};
+
+maybe('the real HAProxy on lb-1 from the installed config health-checks apiserver stand-ins over verified TLS; kubectl on cp-1 with admin.conf reaches them through it', async () => {
+  const standInLog = '/run/kpki-apiserver-stand-in.log';
+  for (const n of CPS) {
+    const argv = execStartArgv(parseUnit(await inHost(n, 'cat /etc/systemd/system/kube-apiserver.service')));
+    const f = (name: string) => flagOf(argv, name);
+    assert.is(f('advertise-address'), bed.host(n).address, n);
+    servers.push(bed.startIn(n, [process.execPath, STAND_IN_JS, '--cert', f('tls-cert-file'), '--key', f('tls-private-key-file'), '--ca', f('client-ca-file'), '--address', f('advertise-address'), '--port', f('secure-port'), '--name', n, '--log', standInLog]));
+  }
+  const requests = async (n: string) => (await inHost(n, `cat ${standInLog} 2>/dev/null; true`)).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path?: string; listening?: string });
+  for (const n of CPS) {
+    for (let i = 0; i < 100 && !(await requests(n)).some((r) => r.listening); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await requests(n)).some((r) => r.listening), `the stand-in on ${n} did not start`);
+  }
+  const cfg = await inHost('lb-1', 'cat /etc/haproxy/haproxy.cfg');
+  assert.ok(cfg.includes(`bind ${bed.host('lb-1').address}:6443`), cfg);
+  const check = await bed.exec('lb-1', ['/usr/sbin/haproxy', '-c', '-f', '/etc/haproxy/haproxy.cfg']);
+  assert.is(check.status, 0, check.stdout + check.stderr);
+  servers.push(bed.startIn('lb-1', ['/usr/sbin/haproxy', '-db', '-f', '/etc/haproxy/haproxy.cfg']));
+  // Health checks (GET /readyz, the apiserver certificate verified against the installed CA) reach every control plane.
+  const checked = async () => (await Promise.all(CPS.map(async (n) => (await requests(n)).some((r) => r.path === '/readyz')))).every(Boolean);
+  for (let i = 0; i < 150 && !(await checked()); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const n of CPS) assert.ok((await requests(n)).some((r) => r.path === '/readyz'), `no health check from lb-1 reached ${n}`);
+  // kubectl (the machine's real one, not the bed's stand-in in /usr/local/bin) on cp-1 through the endpoint.
+  assert.match(await inHost('cp-1', 'cat /etc/kubernetes/admin.conf'), new RegExp(`server: https://${bed.host('lb-1').address.replaceAll('.', '\\.')}:6443`));
+  const served = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    const r = await bed.exec('cp-1', ['/usr/bin/kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', '--raw', '/version', '--request-timeout=10s']);
+    assert.is(r.status, 0, r.stderr);
+    const body = JSON.parse(r.stdout) as { servedBy: string; client: string | null };
+    assert.ok(CPS.includes(body.servedBy), r.stdout);
+    assert.is(body.client, 'kubernetes-admin', 'the admin client certificate went through HAProxy to the apiserver');
+    served.add(body.servedBy);
+  }
+  // Round robin over healthy servers: more than one control plane answered.
+  assert.ok(served.size > 1, [...served].join(','));
 });
 
 maybe('a second run: every host unchanged, binaries skipped by digest, systemctl not called', async () => {
