@@ -73,7 +73,8 @@ find "$@" \\( -type f -size +${limitKib}k \\) -o -print0 | tar -cf - --format=gn
  * `T` (leftover temp to remove), `B` (back up), `W` (write `size` bytes that follow into a
  * temp file); at COMMIT everything is flushed and renamed into place; after it `C` (chmod),
  * `R` (remove, after its backup), `E` (remove the directory if empty). Prints `b <path>` per
- * backup made. Exit 3: nothing replaced; exit 4: stopped during the renames.
+ * backup made. Exit 3: nothing replaced; exit 4: stopped during or after the renames (the
+ * backups stay: they hold the only copies of what was replaced).
  */
 const applyScript = (root: string, backup: string, suffix: string) => `
 set -u
@@ -85,7 +86,10 @@ trap 'rm -rf "$work"' EXIT
 : > "$work/temps"; : > "$work/backups"; : > "$work/dirs"; : > "$work/renames"
 n=0; total=0
 [ -z "$base" ] || [ -d "$base" ] || mkdir -p -- "$base" || { echo "kpki: cannot create $base" >&2; exit 3; }
+committed=0
 abort() {
+  # After the renames nothing is undone: the replaced files' backups are their only copies.
+  [ "$committed" = 0 ] || stop "$1" "; previous versions are in $bk"
   printf 'kpki: %s\\n' "$1" >&2
   while IFS= read -r f; do rm -f -- "$f"; done < "$work/temps"
   while IFS= read -r f; do rm -f -- "$f"; done < "$work/backups"
@@ -130,7 +134,7 @@ while IFS=' ' read -r op mode size p; do
       printf '%s\\n' "\${a%/*}" >> "$work/parents"
       n=$((n+1))
     done < "$work/renames"
-    : > "$work/temps" ;;
+    : > "$work/temps"; committed=1 ;;
   C) total=$((total+1)); if [ -f "$a" ] && [ ! -L "$a" ]; then chmod "$mode" -- "$a" || stop "cannot set the mode of $a" ""; fi; n=$((n+1)) ;;
   R)
     total=$((total+1))
