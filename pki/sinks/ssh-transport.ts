@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
@@ -98,6 +98,42 @@ export function connectError(t: SshTarget, stderr: string): TransportError {
   return new TransportError(t.name, `${label(t)}: cannot connect: ${why.replace(/^ssh: /, '').trim()}`);
 }
 
+const CONTROL_PREFIX = 'kpki-ssh-';
+
+/** Whether a process is running (EPERM: it is, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Control-socket directories that runs killed outright (SIGKILL: no cleanup ran) left in the
+ * temp directory: this user's, whose process is gone. Their masters ended with them (a master
+ * lives on its session, which lives on a pipe from the kpki process).
+ */
+function removeStaleControlDirs(): void {
+  const tmp = tmpdir();
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${CONTROL_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    try {
+      if (statSync(join(tmp, name)).uid === process.getuid?.()) rmSync(join(tmp, name), { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
 interface Master {
   readonly ready: Promise<void>;
   readonly child: ChildProcess;
@@ -106,12 +142,15 @@ interface Master {
 /** The system OpenSSH client, one ControlMaster connection per target. */
 export function openSshTransport(options: OpenSshOptions = {}): Transport {
   const ssh = options.ssh ?? 'ssh';
-  // Control sockets: private to this process (0700), short paths (sun_path is 108 bytes).
+  // Control sockets: private to this process (0700, named with its pid), short paths (sun_path is 108 bytes).
   let controlDir: string | undefined;
   const masters = new Map<string, Master>();
   const keyOf = (t: SshTarget) => `${t.user ?? ''}@${t.host}:${t.port ?? ''}:${t.identityFile ?? ''}`;
   const controlPath = (t: SshTarget) => {
-    controlDir ??= mkdtempSync(join(tmpdir(), 'kpki-ssh-'));
+    if (controlDir === undefined) {
+      removeStaleControlDirs();
+      controlDir = mkdtempSync(join(tmpdir(), `${CONTROL_PREFIX}${process.pid}-`));
+    }
     return join(controlDir, createHash('sha256').update(keyOf(t)).digest('hex').slice(0, 16));
   };
   const common = (t: SshTarget): string[] => [

@@ -12,8 +12,8 @@ export const FULL = process.env.KPKI_STRESS === 'full' || process.argv.includes(
  * the commands of stress/kills.ts: 360 over its 12 gives each (every rotation phase too) 30.
  */
 export const COUNTS = FULL
-  ? { planMutations: 7_000, planGenerated: 3_000, pemMutations: 10_000, cliInputs: 100, kills: 360, umasks: [0o000, 0o002, 0o022, 0o027, 0o077], diskLevels: [0, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024] }
-  : { planMutations: 150, planGenerated: 60, pemMutations: 60, cliInputs: 4, kills: 4, umasks: [0o000, 0o022], diskLevels: [0, 64, 1024] };
+  ? { planMutations: 7_000, planGenerated: 3_000, pemMutations: 10_000, cliInputs: 100, kills: 360, sshKills: 60, umasks: [0o000, 0o002, 0o022, 0o027, 0o077], diskLevels: [0, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024] }
+  : { planMutations: 150, planGenerated: 60, pemMutations: 60, cliInputs: 4, kills: 4, sshKills: 4, umasks: [0o000, 0o022], diskLevels: [0, 64, 1024] };
 
 /** Every loop is bounded by a count and by this much wall time (a hang detector, not a timing test). */
 export const SUITE_BOUND_MS = FULL ? 45 * 60_000 : 5 * 60_000;

@@ -8,6 +8,7 @@ import { fullDisk } from './disk.js';
 import { hostileArguments, hostileTrees } from './hostile.js';
 import { cliInputs, pemMutations, planGenerated, planMutations } from './inputs.js';
 import { kills } from './kills.js';
+import { sshKills } from './ssh-kills.js';
 import { procSamples, scanAll, umasks } from './secrets.js';
 import { farClock, validityArithmetic } from './time.js';
 
@@ -19,6 +20,7 @@ const SUITES: [string, () => Promise<void> | void][] = [
   ['hostile', async () => (await hostileTrees(), await hostileArguments())],
   ['disk', () => fullDisk(COUNTS.diskLevels)],
   ['kills', () => kills(COUNTS.kills)],
+  ['ssh-kills', () => sshKills(COUNTS.sshKills)],
   ['umask', () => umasks(COUNTS.umasks)],
   // last: scans what every suite above captured
   ['secrets', async () => (await procSamples(), scanAll())],
