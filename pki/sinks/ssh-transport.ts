@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
 import type { PlanNode } from '../plan/types.js';
+import { isRunning } from '../process.js';
 
 /** Where a host is reached; `name` is the plan's node name, for messages. */
 export interface SshTarget {
@@ -100,16 +101,6 @@ export function connectError(t: SshTarget, stderr: string): TransportError {
 
 const CONTROL_PREFIX = 'kpki-ssh-';
 
-/** Whether a process is running (EPERM: it is, as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Control-socket directories that runs killed outright (SIGKILL: no cleanup ran) left in the
  * temp directory: this user's, whose process is gone. Their masters ended with them (a master
@@ -125,7 +116,7 @@ function removeStaleControlDirs(): void {
   }
   for (const name of names) {
     const m = new RegExp(`^${CONTROL_PREFIX}(\\d+)-`).exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || isRunning(Number(m[1]))) continue;
     try {
       if (statSync(join(tmp, name)).uid === process.getuid?.()) rmSync(join(tmp, name), { recursive: true, force: true });
     } catch {

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { KpkiError } from '../errors.js';
+import { isRunning } from '../process.js';
 import { ROOT_DIR_MODE } from '../sinks/disk.js';
 import { errnoOf, fsError, makeDirs, readRegular, readRegularText, StepError } from '../sinks/fs-safe.js';
 
@@ -99,12 +100,8 @@ export function staleReason(holder: LockHolder): string | undefined {
   if (holder.host !== hostname()) return undefined; // cannot look at another machine's processes
   const boot = bootId();
   if (holder.bootId && boot && holder.bootId !== boot) return 'the machine has restarted since';
-  try {
-    process.kill(holder.pid, 0);
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user; still compare start times below.
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return `PID ${holder.pid} is not running`;
-  }
+  // A process of another user counts as running; its start time is still compared below.
+  if (!isRunning(holder.pid)) return `PID ${holder.pid} is not running`;
   const stat = procStat(holder.pid);
   if (stat === undefined) return undefined;
   // Field 3 (state) is the first after the name; field 22 (starttime) the 20th.

@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRunning } from '../../pki/process.js';
 import { run, runSync, start, SERVER_BOUND_MS, type BoundedChild, type RunResult } from './proc.js';
 import type { Test } from 'uvu';
 
@@ -74,15 +75,6 @@ function sh(cmd: string, args: readonly string[], input?: string): string {
 }
 const quiet = (cmd: string, args: readonly string[]) => runSync(cmd, args, { boundMs: 30_000 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Kills every process in a network namespace (by pid, as `ip netns pids` lists them). */
 function killNamespace(ns: string): void {
   const pids = quiet('ip', ['netns', 'pids', ns]).stdout.split('\n').map(Number).filter((p) => p > 0);
@@ -99,17 +91,17 @@ function killNamespace(ns: string): void {
 export function removeStaleBeds(): void {
   for (const line of quiet('ip', ['netns', 'list']).stdout.split('\n')) {
     const m = new RegExp(`^(${NS_PREFIX}(\\d+)-\\d+)\\b`).exec(line);
-    if (!m || alive(Number(m[2]))) continue;
+    if (!m || isRunning(Number(m[2]))) continue;
     killNamespace(m[1]!);
     quiet('ip', ['netns', 'del', m[1]!]);
   }
   for (const line of quiet('ip', ['-o', 'link', 'show', 'type', 'bridge']).stdout.split('\n')) {
     const m = new RegExp(`^\\d+: (${BRIDGE_PREFIX}(\\d+))[:@]`).exec(line);
-    if (m && !alive(Number(m[2]))) quiet('ip', ['link', 'del', m[1]!]);
+    if (m && !isRunning(Number(m[2]))) quiet('ip', ['link', 'del', m[1]!]);
   }
   for (const name of readdirSync(tmpdir())) {
     const m = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
-    if (m && !alive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (m && !isRunning(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
