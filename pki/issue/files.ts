@@ -33,6 +33,8 @@ export type NodeConfigs = (id: NodeConfigId, node: string) => string | undefined
  */
 export interface TrustOverrides {
   readonly bundles: ReadonlyMap<string, string>;
+  /** Per CA ref: node copies on nodes without that CA's key hold this instead (only the set matters there). */
+  readonly keyless?: ReadonlyMap<string, string>;
   readonly chains: ReadonlyMap<CaId, string>;
 }
 
@@ -44,13 +46,21 @@ export function firstCertificate(pem: string): string {
 
 export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeConfigs = () => undefined, trust?: TrustOverrides): WantedFile[] {
   const leafByRef = new Map(pki.leaves.map((l) => [l.ref, l]));
-  return fileSpecs(pki).map((spec) => {
+  const specs = fileSpecs(pki);
+  // `nodes/<name>/ ref` for every node tree holding a CA's key: there the order of a bundle counts.
+  const treeOf = (path: string) => /^nodes\/[^/]+\//.exec(path)?.[0];
+  const keyHolders = new Set(specs.flatMap((sp) => (sp.source.from === 'ca' && sp.source.part === 'key' && treeOf(sp.path) ? [`${treeOf(sp.path)} ${sp.source.ref}`] : [])));
+  const caCopy = (path: string, ref: string) => {
+    const tree = treeOf(path);
+    return (tree && !keyHolders.has(`${tree} ${ref}`) ? trust?.keyless?.get(ref) : undefined) ?? trust?.bundles.get(ref);
+  };
+  return specs.map((spec) => {
     const s = spec.source;
     let content: string | undefined;
     const node = !isProtected(spec.path);
     if (s.from === 'ca') {
       const ca = creds.cas.get(s.ref);
-      content = s.part === 'crt' ? (node ? trust?.bundles.get(s.ref) : undefined) ?? ca?.certPem : ca?.keyPem;
+      content = s.part === 'crt' ? (node ? caCopy(spec.path, s.ref) : undefined) ?? ca?.certPem : ca?.keyPem;
     } else if (s.from === 'config') {
       content = configs(s.ref, s.node);
     } else if (s.from === 'keypair') {

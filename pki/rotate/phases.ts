@@ -7,7 +7,8 @@
  *   trust     node CA copies and kubeconfig CA data = old + new; leaves as they are (bundles
  *             start with the CA ca.key belongs to: old here, new from issue on)
  *   issue     the store's CA read as the new one, so decide re-signs every leaf of it (the
- *             controller-manager's ca.key is the new key); bundles still old + new; serving
+ *             controller-manager's ca.key is the new key); bundles still old + new (new first
+ *             where ca.key is, as written at trust elsewhere); serving
  *             certificates carry the new CA cross-signed by the old one
  *   finalize  the new CA alone, the store's CA files replaced (the old ones go to backup/)
  *   abort     nothing: gen's own decisions bring every tree back to the store's (old) CA
@@ -56,6 +57,12 @@ export interface RotationView {
   readonly seenAs: ReadonlyMap<string, string>;
   /** Per CA (or key pair) ref: what node copies and kubeconfigs' CA data hold instead of the certificate alone. */
   readonly bundles: ReadonlyMap<string, string>;
+  /**
+   * Per CA ref, from issue on: what node copies hold on nodes without that CA's key, where only
+   * the set counts, not the order. The trust phase's text, so those copies (a thousand workers'
+   * ca.crt) are written at trust and at finalize, not also at issue.
+   */
+  readonly keyless: ReadonlyMap<string, string>;
   /** Serving leaves of these CAs: rendered afresh as their certificate followed by this chain ('' for none). */
   readonly chains: ReadonlyMap<CaId, string>;
   /** Store files left as found this phase (the old CA until finalize). */
@@ -73,6 +80,7 @@ const bundle = (...pems: string[]) => pems.map((p) => (p.endsWith('\n') ? p : `$
 export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): RotationView {
   const seenAs = new Map<string, string>();
   const bundles = new Map<string, string>();
+  const keyless = new Map<string, string>();
   const chains = new Map<CaId, string>();
   const keepStore = new Set<string>();
   const replaceStore = new Set<string>();
@@ -88,7 +96,10 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       if (r.target === 'ca') signingFile = true;
       // First the CA ca.key belongs to (the signing one): tools that pair ca.crt with ca.key read the first.
       if (r.phase === 'trust') bundles.set(r.target, bundle(r.oldCertPem, r.newCertPem));
-      if (r.phase === 'issue') bundles.set(r.target, bundle(r.newCertPem, r.oldCertPem));
+      if (r.phase === 'issue') {
+        bundles.set(r.target, bundle(r.newCertPem, r.oldCertPem));
+        keyless.set(r.target, bundle(r.oldCertPem, r.newCertPem));
+      }
       if (r.phase === 'trust') continue;
       if (r.phase === 'issue' && r.reuseKeys) reuseKeys.add(r.target);
       seenAs.set(p.crt, r.newCertPem);
@@ -104,7 +115,7 @@ export function rotationView(pki: ResolvedPki, rotations: Iterable<Rotation>): R
       for (const f of [p.key, p.pub]) (r.phase === 'finalize' ? replaceStore : keepStore).add(f);
     }
   }
-  return { seenAs, bundles, chains, keepStore, replaceStore, signingFile, reuseKeys };
+  return { seenAs, bundles, keyless, chains, keepStore, replaceStore, signingFile, reuseKeys };
 }
 
 /**

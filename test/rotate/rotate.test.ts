@@ -147,6 +147,32 @@ test('--abort after trust and after issue returns every tree to old-CA-only trus
   }
 });
 
+test('issue: where ca.key is, ca.crt starts with the CA that key belongs to; a worker\'s ca.crt (both CAs, order immaterial) is not written again', () => {
+  const { out, plan } = store();
+  const old = new X509Certificate(read(out, 'pki/ca.crt'));
+  ok(['ca', 'rotate', 'ca', '--plan', plan, '--out', out]);
+  const worker = read(out, 'nodes/w-1/etc/kubernetes/pki/ca.crt');
+  assert.is(blocks(worker).length, 2, 'trust: the worker trusts both');
+  assert.ok(new X509Certificate(blocks(worker)[0]!).verify(old.publicKey), 'trust: the old CA first');
+  const issue = JSON.parse(ok(['ca', 'rotate', 'ca', '--plan', plan, '--out', out, '--json'])) as { rotation: { phase: string }; files: Array<{ path: string }> };
+  assert.is(issue.rotation.phase, 'issue');
+  const written = issue.files.map((f) => f.path);
+  assert.not.ok(written.includes('nodes/w-1/etc/kubernetes/pki/ca.crt'), 'issue rewrote the worker\'s ca.crt');
+  assert.is(read(out, 'nodes/w-1/etc/kubernetes/pki/ca.crt'), worker);
+  // The worker's kubelet still verifies its new client and serving certificates with that file.
+  const newCa = new X509Certificate(read(out, 'nodes/cp-1/etc/kubernetes/pki/ca.crt'));
+  assert.ok(blocks(worker).some((b) => new X509Certificate(b).fingerprint256 === newCa.fingerprint256), 'the worker\'s bundle holds the new CA');
+  // The control plane: rewritten, the new CA first, and it is the one ca.key belongs to.
+  assert.ok(written.includes('nodes/cp-1/etc/kubernetes/pki/ca.crt'));
+  const cp = blocks(read(out, 'nodes/cp-1/etc/kubernetes/pki/ca.crt'));
+  assert.is(cp.length, 2);
+  assert.ok(new X509Certificate(cp[0]!).checkPrivateKey(createPrivateKey(read(out, 'nodes/cp-1/etc/kubernetes/pki/ca.key'))), 'ca.crt\'s first certificate pairs with ca.key');
+  assert.not.ok(new X509Certificate(cp[0]!).verify(old.publicKey), 'the first is the new CA');
+  // Finalize: every copy the new CA alone.
+  ok(['ca', 'rotate', 'ca', '--plan', plan, '--out', out]);
+  for (const n of ['cp-1', 'w-1']) assert.is(read(out, `nodes/${n}/etc/kubernetes/pki/ca.crt`), read(out, 'pki/ca.crt'), `finalize: ${n}`);
+});
+
 // ---- --dry-run, gen in between, check ----
 
 test('--dry-run writes nothing in any phase; gen in the middle of a rotation changes nothing; check names the next step', () => {
