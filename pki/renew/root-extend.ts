@@ -17,7 +17,7 @@ import { caCertHash } from '../kubeadm/join.js';
 import { diskSink } from '../sinks/disk.js';
 import type { Applied, Change } from '../sinks/types.js';
 import { readCert } from '../x509/read.js';
-import { hostTree } from './root.js';
+import { applyInPlace, hostTree, HOST_TREE_DIRS } from './root.js';
 
 export interface RootExtendOptions {
   readonly root: string;
@@ -81,7 +81,6 @@ export async function extendCaRoot(options: RootExtendOptions): Promise<RootExte
   }
   const files = options.dryRun
     ? changes.map((c): Applied => ({ path: join(root, c.path), action: 'updated' }))
-    : (await diskSink(root).apply({ changes, dirs: new Map(), dirDrift: new Map(), emptyDirs: [] }, { backupStamp: deps.now().toISOString().replace(/[:.]/g, '-') }))
-        .map((f) => ({ ...f, path: join(root, f.path) }));
+    : (await applyInPlace(root, HOST_TREE_DIRS, changes, deps.now().toISOString().replace(/[:.]/g, '-'))).map((f) => ({ ...f, path: join(root, f.path) }));
   return { dryRun: options.dryRun ?? false, root, extended, kubeconfigs, files };
 }

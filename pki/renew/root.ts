@@ -26,7 +26,7 @@ import { defaultDeps } from '../gen/generate.js';
 import { readKubeconfig } from '../kubeconfig/kubeconfig.js';
 import type { KeyAlgorithm, Plan } from '../plan/types.js';
 import { parseCidr, parseHostPort } from '../plan/net.js';
-import { diskSink } from '../sinks/disk.js';
+import { diskSink, removeTempsIn } from '../sinks/disk.js';
 import type { Applied, Change, Observation } from '../sinks/types.js';
 import { createCertificate, keyIdentifier, signatureSchemeFor } from '../x509/certificate.js';
 import { keyAlgorithmOf, readPrivateKey, spkiOf } from '../x509/keys.js';
@@ -109,6 +109,19 @@ export function datedPemName(now: Date): string {
 export function hostTree(given: string): string {
   const r = resolvePath(given);
   return !fs.existsSync(join(r, 'pki')) && fs.existsSync(join(r, 'etc/kubernetes/pki')) ? join(r, 'etc/kubernetes') : r;
+}
+
+/** Where an in-place run writes in a host's tree (kubeconfigs, pki/, pki/etcd/): where a killed one left its temp files. */
+export const HOST_TREE_DIRS: readonly string[] = ['.', 'pki', 'pki/etcd'];
+
+/**
+ * Applies changes to a host's directory in place, after removing the temp files an interrupted
+ * run left in `dirs` (reported as removed). No tree index is written into a host's directories.
+ */
+export async function applyInPlace(dir: string, dirs: readonly string[], changes: readonly Change[], backupStamp: string): Promise<Applied[]> {
+  const leftovers = removeTempsIn(dir, dirs).map((p): Applied => ({ path: p, action: 'removed', reason: 'a temp file left by an interrupted kpki run' }));
+  const applied = changes.length ? await diskSink(dir).apply({ changes: [...changes], dirs: new Map(), dirDrift: new Map(), emptyDirs: [] }, { backupStamp }) : [];
+  return [...leftovers, ...applied];
 }
 
 /** The default kubelet directory for a root, when the root is a `…/etc/kubernetes`. */
@@ -283,12 +296,11 @@ export async function renewRoot(options: RootRenewOptions): Promise<RootRenewRep
 
   // apply: fresh sinks (no tree index left in a host's directories); backups under <dir>/backup/
   const stamp = now.toISOString().replace(/[:.]/g, '-');
-  const apply = async (dir: string, changes: Change[]) =>
-    changes.length ? diskSink(dir).apply({ changes, dirs: new Map(), dirDrift: new Map(), emptyDirs: [] }, { backupStamp: stamp }) : [];
   const files: Applied[] = [];
   if (!options.dryRun) {
-    files.push(...(await apply(root, etcChanges)).map((f) => ({ ...f, path: join(root, f.path) })));
-    files.push(...(await apply(kubeletDir ?? root, kubChanges)).map((f) => ({ ...f, path: join(kubeletDir ?? root, f.path) })));
+    files.push(...(await applyInPlace(root, HOST_TREE_DIRS, etcChanges, stamp)).map((f) => ({ ...f, path: join(root, f.path) })));
+    const kubDir = kubeletDir ?? root;
+    files.push(...(await applyInPlace(kubDir, kubeletDir !== undefined ? ['.'] : [], kubChanges, stamp)).map((f) => ({ ...f, path: join(kubDir, f.path) })));
     if (link) moveLink(kubeletDir!, link.to);
   }
 

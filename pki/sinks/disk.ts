@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KpkiError } from '../errors.js';
+import { isKpkiTemp } from './changes.js';
 import { indexEntry, settledBefore, Walker, type Seen } from './disk-walk.js';
 import { errnoOf, fsError, makeDirs, readRegular, removeEmptyDirs, step, StepError } from './fs-safe.js';
 import { parseTreeIndex, sameContentStamp, serialiseTreeIndex, stampOf, TREE_INDEX_FILE, type IndexEntry, type Stamp, type TreeIndex } from './tree-index.js';
@@ -402,6 +403,35 @@ function removeLeftovers(root: string, last: LastWalk | undefined): string[] {
     for (const name of fs.readdirSync(root)) if (INDEX_TEMP.test(name)) fs.rmSync(join(root, name), { force: true });
   } catch {
     // no root yet
+  }
+  return removed;
+}
+
+/**
+ * Temp files an interrupted kpki run left directly in these directories of `root` (not below
+ * them): removed, and returned root-relative. For writers that apply without walking the tree
+ * (a host's /etc/kubernetes renewed in place); gen's walk finds its leftovers as it reads.
+ */
+export function removeTempsIn(root: string, dirs: readonly string[]): string[] {
+  const removed: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(join(root, dir));
+    } catch {
+      continue; // not there: nothing was written in it
+    }
+    for (const name of names) {
+      const rel = dir === '.' ? name : `${dir}/${name}`;
+      if (!isKpkiTemp(rel)) continue;
+      try {
+        if (!fs.lstatSync(join(root, rel)).isFile()) continue;
+        fs.unlinkSync(join(root, rel));
+        removed.push(rel);
+      } catch {
+        // gone already
+      }
+    }
   }
   return removed;
 }

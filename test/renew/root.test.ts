@@ -340,4 +340,27 @@ test('an expired Kubernetes CA: renew stops its leaves naming ca extend; ca exte
   assert.match(verify(join(etc, 'pki/ca.crt'), 'sslserver', join(etc, 'pki/apiserver.crt')), /: OK$/);
 });
 
+test('temp files a killed run left (beside kubeconfigs, in pki/, pki/etcd/ and the kubelet directory) are removed by the next renew and ca extend, and reported', () => {
+  const host = copy(tree20, 'leftovers');
+  const etc = join(host, 'etc/kubernetes');
+  const kub = join(host, 'var/lib/kubelet/pki');
+  // Named as kpki names its temp files (target + .kpki-<12 hex>.tmp); a look-alike that is not one stays.
+  const planted = [join(etc, 'admin.conf.kpki-0123456789ab.tmp'), join(etc, 'pki/apiserver.key.kpki-a1b2c3d4e5f6.tmp'), join(etc, 'pki/etcd/server.crt.kpki-ffffffffffff.tmp'), join(kub, 'kubelet.crt.kpki-000000000001.tmp')];
+  for (const f of planted) writeFileSync(f, 'half a key', { mode: 0o600 });
+  writeFileSync(join(etc, 'pki/notes.kpki-draft.tmp'), 'not kpki\'s');
+  const r = kpki(['renew', 'all', '--root', etc, '--json']);
+  assert.is(r.status, 0, r.stderr);
+  for (const f of planted) assert.not.ok(existsSync(f), `${f} left`);
+  assert.ok(existsSync(join(etc, 'pki/notes.kpki-draft.tmp')), 'a file that only looks like a temp name was removed');
+  const report = JSON.parse(r.stdout) as { files: Array<{ path: string; action: string; reason?: string }> };
+  const removed = report.files.filter((f) => f.action === 'removed').map((f) => f.path).sort();
+  assert.equal(removed, [...planted].sort());
+  assert.ok(report.files.filter((f) => f.action === 'removed').every((f) => /interrupted/.test(f.reason ?? '')));
+  // ca extend --root as well.
+  writeFileSync(join(etc, 'pki/ca.crt.kpki-abcdefabcdef.tmp'), 'half a CA');
+  const e = kpki(['ca', 'extend', 'ca', '--root', etc]);
+  assert.is(e.status, 0, e.stderr);
+  assert.not.ok(existsSync(join(etc, 'pki/ca.crt.kpki-abcdefabcdef.tmp')));
+});
+
 test.run();
