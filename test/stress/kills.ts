@@ -186,8 +186,13 @@ const CA_FILES = ['pki/ca.crt', 'pki/etcd/ca.crt', 'pki/front-proxy-ca.crt'];
  * Every file at a final name is whole: certificates parse and verify against their key and a
  * store CA, keys parse, kubeconfigs carry a verifying client pair. Judged with node:crypto
  * (OpenSSL), not kpki's reader. Returns the number of files judged.
+ *
+ * `killedFrom`: the files' hashes before a run that was killed. Each file is replaced on its
+ * own (temp file, rename), so a kill between the renames of a certificate and its key leaves
+ * the pair half replaced: that, and only that (exactly one of the two changed), is allowed
+ * then; the next run must leave every pair matching.
  */
-export function assertWhole(out: string, what: string): number {
+export function assertWhole(out: string, what: string, killedFrom?: ReadonlyMap<string, string>): number {
   if (!existsSync(out)) return 0;
   const files = listFiles(out).filter((f) => !TEMP.test(f) && !f.startsWith('backup/') && !f.includes('.kpki-tree-index') && !f.endsWith('.lock'));
   // A rotation in progress: its new CA (in the record) signs leaves before it reaches pki/.
@@ -219,7 +224,12 @@ export function assertWhole(out: string, what: string): number {
         assert.ok([swap.oldCertPem, swap.newCertPem].includes(buf.toString('utf8')), `${what}: ${f} is neither the old nor the new CA`);
         const key = readFileSync(keyFile, 'utf8');
         assert.ok(key === swap.newKeyPem || new X509Certificate(swap.oldCertPem!).checkPrivateKey(createPrivateKey(key)), `${what}: ${f.replace(/\.crt$/, '.key')} is neither the old nor the new key`);
-      } else if (existsSync(keyFile)) assert.ok(c.checkPrivateKey(createPrivateKey(readFileSync(keyFile))), `${what}: ${f} and its key do not match`);
+      } else if (existsSync(keyFile) && !c.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))) {
+        const key = f.replace(/\.crt$/, '.key');
+        const changed = (p: string) => killedFrom?.get(p) !== sha(readFileSync(join(out, p)));
+        assert.ok(killedFrom && changed(f) !== changed(key), `${what}: ${f} and its key do not match${killedFrom ? ' (and the pair is not half replaced: both or neither changed)' : ''}`);
+        bump('pairs caught half replaced by a kill');
+      }
     } else if (f.endsWith('.key')) createPrivateKey(buf);
     else if (f.endsWith('.conf')) {
       const text = buf.toString('utf8');
@@ -295,7 +305,7 @@ export async function kills(count: number, seed = 0x6b696c6c, commands: readonly
     // the killed run's leftovers
     const afterKill = hashes(out, (f) => PROTECTED.test(f));
     for (const [f, h] of protectedBefore) if (!c.replaces?.test(f)) assert.is(afterKill.get(f), h, `${what}: ${f} changed`);
-    assertWhole(out, what);
+    assertWhole(out, what, before);
 
     // the next run completes, keeps what the killed run wrote of the CAs, and cleans up
     const next = cli(args(c.next ?? c.args));
