@@ -1,10 +1,11 @@
 /**
  * SIGKILL at random moments of commands that write as they land. After each kill: the CA and
  * SA files are byte-identical to before (or, never written before, absent or complete), no file
- * at a final name is torn or empty, every certificate verifies against its key and its CA, the
- * next run completes (and keeps every CA file the killed run left), leaves no temp file, and
- * `check --out --plan` (or, on a host tree, `check <dir>`) is OK. A command that lands (renew, a rotation phase, install) is one
- * more line in COMMANDS.
+ * at a final name is torn or empty, every certificate verifies against its CA and its key (or
+ * the pair was caught between its two renames: exactly one of them replaced). Then the next run
+ * completes (and keeps every CA file the killed run left), every pair matches, no temp file is
+ * left, and `check --out --plan` (or, on a host tree, `check <dir>`) is OK. A command that lands
+ * (renew, a rotation phase, install) is one more line in COMMANDS.
  */
 import * as assert from 'uvu/assert';
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
