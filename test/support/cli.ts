@@ -1,6 +1,6 @@
 /** Helpers shared by the test suites: run the built CLI, make temp dirs, hash trees, run tools. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,23 @@ export const FIXTURES = join(ROOT, 'fixtures');
  * Rewritten as kpki likes, never a credential. */
 export const BOOKKEEPING: readonly string[] = ['pki/record', '.kpki-tree-index'];
 
+/** Temp directories made by this test process: removed when it exits (KPKI_KEEP_TEMP=1 keeps them to look at). */
+const made: string[] = [];
+process.once('exit', () => {
+  if (process.env.KPKI_KEEP_TEMP) return;
+  for (const d of made) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // busy or already gone: the system's temp cleaning takes it
+    }
+  }
+});
+
 export function tempDir(prefix = 'kpki-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** Runs the built CLI; throws if it is still running after `boundMs` (default: proc.ts's). */
