@@ -2,10 +2,9 @@
  * Test helpers for `kpki check`: certificates made with openssl (never with kpki), the CLI run
  * with --json, and lookups in its report. Every expectation is written in the tests themselves.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI } from '../support/cli.js';
+import { CLI, tempDir } from '../support/cli.js';
 import { runSync } from '../support/proc.js';
 
 export interface Report {
@@ -53,7 +52,8 @@ export interface LeafSpec {
   ext?: string;
 }
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'kpki-check-ossl-'));
+/** A scratch directory for openssl's request and extension files, removed with the test process's others. */
+const scratch = () => tempDir('kpki-check-ossl-');
 
 /** Makes a key and a CA-signed certificate with openssl; writes them to crt/key paths. */
 export function opensslLeaf(spec: LeafSpec, crt: string, key: string): void {
