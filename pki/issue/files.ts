@@ -47,12 +47,14 @@ export function firstCertificate(pem: string): string {
 export function renderFiles(pki: ResolvedPki, creds: Credentials, configs: NodeConfigs = () => undefined, trust?: TrustOverrides): WantedFile[] {
   const leafByRef = new Map(pki.leaves.map((l) => [l.ref, l]));
   const specs = fileSpecs(pki);
-  // `nodes/<name>/ ref` for every node tree holding a CA's key: there the order of a bundle counts.
+  // Only while a CA is in its issue phase: `nodes/<name>/ ref` for every node tree holding that
+  // CA's key, where the order of a bundle counts (elsewhere the keyless text).
+  const keyless = trust?.keyless?.size ? trust.keyless : undefined;
   const treeOf = (path: string) => /^nodes\/[^/]+\//.exec(path)?.[0];
-  const keyHolders = new Set(specs.flatMap((sp) => (sp.source.from === 'ca' && sp.source.part === 'key' && treeOf(sp.path) ? [`${treeOf(sp.path)} ${sp.source.ref}`] : [])));
+  const keyHolders = keyless && new Set(specs.flatMap((sp) => (sp.source.from === 'ca' && sp.source.part === 'key' && keyless.has(sp.source.ref) && treeOf(sp.path) ? [`${treeOf(sp.path)} ${sp.source.ref}`] : [])));
   const caCopy = (path: string, ref: string) => {
-    const tree = treeOf(path);
-    return (tree && !keyHolders.has(`${tree} ${ref}`) ? trust?.keyless?.get(ref) : undefined) ?? trust?.bundles.get(ref);
+    const tree = keyHolders && keyless.has(ref) ? treeOf(path) : undefined;
+    return (tree && !keyHolders!.has(`${tree} ${ref}`) ? keyless!.get(ref) : undefined) ?? trust?.bundles.get(ref);
   };
   return specs.map((spec) => {
     const s = spec.source;

@@ -20,7 +20,7 @@ import * as assert from 'uvu/assert';
 import { kpki, tempDir, writePlan } from '../support/cli.js';
 import { standInApiserver as standIn, type StandInRequest } from '../support/apiserver-stand-in.js';
 import { run, SERVER_BOUND_MS, start, type BoundedChild } from '../support/proc.js';
-import { execStartArgv, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
+import { execStartArgv, flagValue, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
 
 const test = suite('install --stage, run');
 const work = tempDir('kpki-stage-run-');
@@ -69,11 +69,6 @@ function logTail(): string {
 const unitOf = (host: string, name: string) => parseUnit(readFileSync(join(stage, host, 'etc/systemd/system', name), 'utf8'));
 
 /** A flag's value from the unit's command line. */
-function flag(argv: readonly string[], name: string): string {
-  const arg = argv.find((a) => a.startsWith(`--${name}=`));
-  if (arg === undefined) throw new Error(`no --${name} in ${argv.join(' ')}`);
-  return arg.slice(name.length + 3);
-}
 
 /** An absolute path as the host sees it → the staged copy, or (not staged: a data dir) a scratch directory of that host. */
 function onHost(host: string, path: string): string {
@@ -122,7 +117,7 @@ function startEtcd(host: string): void {
   const unit = unitOf(host, 'etcd.service');
   const argv = execStartArgv(unit);
   const args = rewriteArgs(host, argv.slice(1));
-  mkdirSync(flag(args, 'data-dir'), { recursive: true, mode: 0o700 });
+  mkdirSync(flagValue(args, 'data-dir'), { recursive: true, mode: 0o700 });
   const log = join(work, `etcd-${host}.log`);
   logs.set(`etcd ${host}`, log);
   const fd = openSync(log, 'w');
@@ -134,7 +129,7 @@ function startEtcd(host: string): void {
 /** etcdctl with cp-1's staged healthcheck client, against the members' advertised client URLs. */
 async function etcdctl(args: readonly string[]): Promise<{ code: number | null; out: string }> {
   const pki = join(stage, 'cp-1/etc/kubernetes/pki/etcd');
-  const endpoints = CPS.map((h) => flag(execStartArgv(unitOf(h, 'etcd.service')), 'advertise-client-urls')).join(',');
+  const endpoints = CPS.map((h) => flagValue(execStartArgv(unitOf(h, 'etcd.service')), 'advertise-client-urls')).join(',');
   try {
     const r = await run('/usr/bin/etcdctl', [`--endpoints=${endpoints}`, `--cacert=${pki}/ca.crt`, `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, '--dial-timeout=2s', '--command-timeout=3s', ...args], { env: { ...process.env, ETCDCTL_API: '3' }, boundMs: 10_000 });
     return { code: r.status, out: r.stdout + r.stderr };
@@ -160,8 +155,8 @@ async function etcdHealthy(): Promise<void> {
 async function standInApiserver(host: string): Promise<void> {
   const argv = rewriteArgs(host, execStartArgv(unitOf(host, 'kube-apiserver.service')));
   servers.push(await standIn({
-    cert: flag(argv, 'tls-cert-file'), key: flag(argv, 'tls-private-key-file'), ca: flag(argv, 'client-ca-file'),
-    address: flag(argv, 'advertise-address'), port: Number(flag(argv, 'secure-port')), name: host,
+    cert: flagValue(argv, 'tls-cert-file'), key: flagValue(argv, 'tls-private-key-file'), ca: flagValue(argv, 'client-ca-file'),
+    address: flagValue(argv, 'advertise-address'), port: Number(flagValue(argv, 'secure-port')), name: host,
     onRequest: (r) => seen.push(r),
   }));
 }
@@ -206,7 +201,7 @@ test('etcd from the three staged units: a healthy three-member TLS cluster, memb
 test("the apiserver unit's --etcd-servers, --etcd-cafile, --etcd-certfile and --etcd-keyfile write and read through that cluster", async () => {
   await cluster();
   const argv = rewriteArgs('cp-2', execStartArgv(unitOf('cp-2', 'kube-apiserver.service')));
-  const tls = [`--endpoints=${flag(argv, 'etcd-servers')}`, `--cacert=${flag(argv, 'etcd-cafile')}`, `--cert=${flag(argv, 'etcd-certfile')}`, `--key=${flag(argv, 'etcd-keyfile')}`];
+  const tls = [`--endpoints=${flagValue(argv, 'etcd-servers')}`, `--cacert=${flagValue(argv, 'etcd-cafile')}`, `--cert=${flagValue(argv, 'etcd-certfile')}`, `--key=${flagValue(argv, 'etcd-keyfile')}`];
   const env = { ...process.env, ETCDCTL_API: '3' };
   const put = await run('/usr/bin/etcdctl', [...tls, 'put', '/kpki/stage', 'staged'], { env, boundMs: 10_000 });
   assert.is(put.status, 0, put.stderr);

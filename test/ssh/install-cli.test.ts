@@ -31,7 +31,7 @@ import AjvModule from 'ajv';
 import { CLI, listFiles, kpki, ROOT, tempDir, writePlan } from '../support/cli.js';
 import { STAND_IN_JS } from '../support/apiserver-stand-in.js';
 import { run, type BoundedChild } from '../support/proc.js';
-import { execStartArgv, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
+import { execStartArgv, flagValue, parseUnit, unitEnvironment } from '../support/systemd-unit.js';
 import { bedTest, bedUnavailable, startTestBed, type TestBed } from '../support/testbed.js';
 
 const Ajv = AjvModule.default;
@@ -250,17 +250,11 @@ maybe('the real etcd, started on each control plane from the installed unit, for
   for (const n of CPS) assert.ok(members.stdout.includes(`${n}, https://${bed.host(n).address}:2380`), members.stdout);
 });
 
-const flagOf = (argv: readonly string[], name: string) => {
-  const arg = argv.find((a) => a.startsWith(`--${name}=`));
-  if (arg === undefined) throw new Error(`no --${name} in ${argv.join(' ')}`);
-  return arg.slice(name.length + 3);
-};
-
 maybe('the real HAProxy on lb-1 from the installed config health-checks apiserver stand-ins over verified TLS; kubectl on cp-1 with admin.conf reaches them through it', async () => {
   const standInLog = '/run/kpki-apiserver-stand-in.log';
   for (const n of CPS) {
     const argv = execStartArgv(parseUnit(await inHost(n, 'cat /etc/systemd/system/kube-apiserver.service')));
-    const f = (name: string) => flagOf(argv, name);
+    const f = (name: string) => flagValue(argv, name);
     assert.is(f('advertise-address'), bed.host(n).address, n);
     servers.push(bed.startIn(n, [process.execPath, STAND_IN_JS, '--cert', f('tls-cert-file'), '--key', f('tls-private-key-file'), '--ca', f('client-ca-file'), '--address', f('advertise-address'), '--port', f('secure-port'), '--name', n, '--log', standInLog]));
   }

@@ -108,3 +108,10 @@ export function execStartArgv(unit: Unit): string[] {
   argv[0] = argv[0]!.replace(/^[@\-:+!]+/, '');
   return argv;
 }
+
+/** The value of `--name=value` in an argv (an ExecStart line's); throws naming the line when absent. */
+export function flagValue(argv: readonly string[], name: string): string {
+  const arg = argv.find((a) => a.startsWith(`--${name}=`));
+  if (arg === undefined) throw new Error(`no --${name} in ${argv.join(' ')}`);
+  return arg.slice(name.length + 3);
+}
